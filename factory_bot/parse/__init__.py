@@ -1,0 +1,1 @@
+"""Requests (issue forms, YAML blocks, free text via Claude) → spec."""
