@@ -1,0 +1,137 @@
+"""The narrow forge interface: the few things the flows ask of GitHub (or of the local stand-in).
+
+Everything crosses this boundary as plain frozen data, so plans and tests never see PyGithub objects.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .git import GitRemote
+
+LABEL_PREFIX = "mcp-factory: "
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+    head: str
+    base: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    body: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: int
+    name: str
+    size: int
+    url: str  # where a person downloads it
+    complete: bool = True  # False: an upload that broke off half-way (GitHub's state "starter"/"open")
+
+
+@dataclass(frozen=True)
+class Release:
+    id: int
+    tag: str
+    name: str
+    body: str
+    url: str
+    assets: tuple[Asset, ...] = field(default_factory=tuple)
+
+    def asset(self, name: str) -> Asset | None:
+        return next((a for a in self.assets if a.name == name and a.complete), None)
+
+
+class Forge(ABC):
+    """One repository on a forge: pull requests, issue comments and labels, releases, and its git remote."""
+
+    kind: str  # "github" | "local"
+    slug: str  # owner/name, or the local path
+    default_branch: str
+
+    @abstractmethod
+    def remote(self) -> GitRemote:
+        """Where git clones from and pushes to, with per-command credentials (never written to disk)."""
+
+    # -- pull requests ---------------------------------------------------------------------------
+    @abstractmethod
+    def find_pull(self, head: str) -> PullRequest | None:
+        """The open pull request whose head is branch `head`, if any."""
+
+    @abstractmethod
+    def create_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest: ...
+
+    @abstractmethod
+    def update_pull(self, number: int, *, title: str, body: str) -> PullRequest: ...
+
+    # -- issue (and pull request) conversation ---------------------------------------------------
+    @abstractmethod
+    def find_comment(self, issue: int, marker: str) -> Comment | None:
+        """The first comment on issue/PR `issue` whose body contains the hidden `marker`."""
+
+    @abstractmethod
+    def create_comment(self, issue: int, body: str) -> Comment: ...
+
+    @abstractmethod
+    def update_comment(self, comment_id: int, body: str) -> Comment: ...
+
+    @abstractmethod
+    def labels(self, issue: int) -> list[str]: ...
+
+    @abstractmethod
+    def set_labels(self, issue: int, labels: list[str]) -> None: ...
+
+    # -- releases --------------------------------------------------------------------------------
+    @abstractmethod
+    def list_releases(self) -> list[Release]: ...
+
+    @abstractmethod
+    def get_release(self, tag: str) -> Release | None: ...
+
+    @abstractmethod
+    def create_release(self, *, tag: str, name: str, body: str) -> Release:
+        """Create the release of an existing tag; if it already exists, return it (already done)."""
+
+    @abstractmethod
+    def update_release(self, release: Release, *, body: str) -> Release: ...
+
+    @abstractmethod
+    def upload_asset(self, release: Release, path: Path, *, name: str, content_type: str) -> Asset:
+        """Attach a file; a broken-off earlier upload of the same name is replaced."""
+
+    @abstractmethod
+    def download_asset(self, asset: Asset) -> bytes: ...
+
+    @abstractmethod
+    def download_url(self, tag: str, name: str) -> str:
+        """Where a person downloads asset `name` of release `tag` (known before it is uploaded)."""
+
+    # -- conveniences built on the primitives ----------------------------------------------------
+    def upsert_comment(self, issue: int, marker: str, body: str) -> Comment:
+        """Edit the comment carrying `marker` in place, or create it: one comment per purpose, ever."""
+        if marker not in body:
+            body = f"{body}\n\n{marker}"
+        existing = self.find_comment(issue, marker)
+        if existing is None:
+            return self.create_comment(issue, body)
+        if existing.body == body:
+            return existing
+        return self.update_comment(existing.id, body)
+
+    def set_state_label(self, issue: int, state: str) -> None:
+        """Move the issue's `mcp-factory: …` label to `state`, leaving every other label alone."""
+        current = self.labels(issue)
+        wanted = [label for label in current if not label.startswith(LABEL_PREFIX)] + [LABEL_PREFIX + state]
+        if sorted(wanted) != sorted(current):
+            self.set_labels(issue, wanted)

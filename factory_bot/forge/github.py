@@ -1,0 +1,226 @@
+"""The GitHub forge: PyGithub for the REST API, GitPython (forge/git.py) for clone and push.
+
+`base_url` comes from GITHUB_API_URL, so GitHub Enterprise and the tests' local fake work the same way.
+Retries: PyGithub's own GithubRetry (5xx, 403/429 with Retry-After or a rate-limit message) with
+exponential backoff; we only widen it to PATCH, whose edits here are idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.GitRelease import GitRelease
+from github.GitReleaseAsset import GitReleaseAsset
+from urllib3 import Retry
+
+from ..errors import ConfigError, ForgeError
+from .base import Asset, Comment, Forge, PullRequest, Release
+from .git import GitRemote
+
+DEFAULT_API = "https://api.github.com"
+
+
+def default_retry(backoff: float = 1.0) -> GithubRetry:
+    """GitHub's retry policy: a few tries with exponential backoff; Retry-After always wins."""
+    return GithubRetry(total=5, backoff_factor=backoff,
+                       allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
+
+
+def _already_exists(exc: GithubException) -> bool:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors") or []
+    return exc.status == 422 and (
+        any(isinstance(e, dict) and e.get("code") == "already_exists" for e in errors)
+        or "already exists" in str(data.get("message", "")) + str(errors)
+    )
+
+
+class GitHubForge(Forge):
+    """One GitHub repository, reached with a token."""
+
+    kind = "github"
+
+    def __init__(self, slug: str, *, token: str | None, base_url: str | None = None,
+                 retry: Retry | None = None) -> None:
+        if not slug or slug.count("/") != 1:
+            raise ConfigError(f"repository {slug!r} is not owner/name",
+                              hint="set GITHUB_REPOSITORY or pass --repo owner/name")
+        self.slug = slug
+        self._token = token
+        self._gh = Github(auth=Auth.Token(token) if token else None,
+                          base_url=(base_url or DEFAULT_API).rstrip("/"), retry=retry or default_retry(),
+                          per_page=100)
+        self._repo = self._gh.get_repo(slug, lazy=True)
+        self._default_branch: str | None = None
+        self._clone_url: str | None = None
+        self._html_url = ""
+
+    @classmethod
+    def from_env(cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN",
+                 retry: Retry | None = None) -> GitHubForge:
+        """The repository and credentials an Actions job provides."""
+        return cls(slug or os.environ.get("GITHUB_REPOSITORY", ""), token=os.environ.get(token_env) or None,
+                   base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API, retry=retry)
+
+    @contextmanager
+    def _api(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            raise self._error(doing, exc) from None
+
+    def _error(self, doing: str, exc: GithubException) -> ForgeError:
+        """A ForgeError that says what failed and what to try, with any token scrubbed."""
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
+        text = f"GitHub refused to {doing}: {exc.status} {message or ''}".strip()
+        hint = {401: "the token is missing or expired",
+                403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
+                     "rate limit; re-run later",
+                404: f"check that {self.slug} exists and the token can see it"}.get(
+            exc.status, "re-run the job; every step is safe to repeat")
+        redacted = text.replace(self._token, "***") if self._token else text
+        return ForgeError(redacted, hint=hint)
+
+    def _load(self) -> None:
+        if self._clone_url is None:
+            with self._api(f"read repository {self.slug}"):
+                self._clone_url = self._repo.clone_url
+                self._default_branch = self._repo.default_branch
+                self._html_url = self._repo.html_url
+
+    @property  # type: ignore[override]
+    def default_branch(self) -> str:
+        self._load()
+        return self._default_branch or "main"
+
+    def remote(self) -> GitRemote:
+        self._load()
+        return GitRemote(self._clone_url or "", token=self._token)
+
+    # -- pull requests ---------------------------------------------------------------------------
+    @staticmethod
+    def _pull(pr: Any) -> PullRequest:
+        return PullRequest(pr.number, pr.html_url, pr.head.ref, pr.base.ref, pr.title, pr.body or "")
+
+    def find_pull(self, head: str) -> PullRequest | None:
+        owner = self.slug.split("/")[0]
+        with self._api(f"list pull requests from {head}"):
+            for pr in self._repo.get_pulls(state="open", head=f"{owner}:{head}"):
+                if pr.head.ref == head:
+                    return self._pull(pr)
+        return None
+
+    def create_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
+        try:
+            return self._pull(self._repo.create_pull(base=base, head=head, title=title, body=body))
+        except GithubException as exc:
+            if exc.status == 422:  # "A pull request already exists": a concurrent run got there first
+                existing = self.find_pull(head)
+                if existing:
+                    return self.update_pull(existing.number, title=title, body=body)
+            raise self._error("open a pull request", exc) from None
+
+    def update_pull(self, number: int, *, title: str, body: str) -> PullRequest:
+        with self._api(f"update pull request #{number}"):
+            pr = self._repo.get_pull(number)
+            pr.edit(title=title, body=body)
+            return self._pull(pr)
+
+    # -- comments and labels ---------------------------------------------------------------------
+    def find_comment(self, issue: int, marker: str) -> Comment | None:
+        with self._api(f"read the comments of #{issue}"):
+            for comment in self._repo.get_issue(issue).get_comments():
+                if marker in (comment.body or ""):
+                    return Comment(comment.id, comment.body, comment.html_url)
+        return None
+
+    def create_comment(self, issue: int, body: str) -> Comment:
+        with self._api(f"comment on #{issue}"):
+            comment = self._repo.get_issue(issue).create_comment(body)
+            return Comment(comment.id, comment.body, comment.html_url)
+
+    def update_comment(self, comment_id: int, body: str) -> Comment:
+        with self._api(f"edit comment {comment_id}"):
+            comment = self._repo.get_issue_comment(comment_id)
+            comment.edit(body)
+            return Comment(comment.id, body, comment.html_url)
+
+    def labels(self, issue: int) -> list[str]:
+        with self._api(f"read the labels of #{issue}"):
+            return [label.name for label in self._repo.get_issue(issue).labels]
+
+    def set_labels(self, issue: int, labels: list[str]) -> None:
+        with self._api(f"label #{issue}"):
+            self._repo.get_issue(issue).set_labels(*labels)  # GitHub creates missing labels itself
+
+    # -- releases --------------------------------------------------------------------------------
+    @staticmethod
+    def _asset(asset: GitReleaseAsset) -> Asset:
+        return Asset(asset.id, asset.name, asset.size, asset.browser_download_url,
+                     complete=asset.state == "uploaded")
+
+    def _release(self, release: GitRelease) -> Release:
+        return Release(release.id, release.tag_name, release.title or "", release.body or "", release.html_url,
+                       tuple(self._asset(a) for a in release.assets))
+
+    def list_releases(self) -> list[Release]:
+        with self._api("list releases"):
+            return [self._release(r) for r in self._repo.get_releases()]
+
+    def get_release(self, tag: str) -> Release | None:
+        try:
+            return self._release(self._repo.get_release(tag))
+        except UnknownObjectException:
+            return None
+        except GithubException as exc:
+            raise self._error(f"read release {tag}", exc) from None
+
+    def create_release(self, *, tag: str, name: str, body: str) -> Release:
+        try:
+            return self._release(self._repo.create_git_release(tag, name=name, message=body))
+        except GithubException as exc:
+            if _already_exists(exc):
+                existing = self.get_release(tag)
+                if existing:
+                    return existing
+            raise self._error(f"create release {tag}", exc) from None
+
+    def update_release(self, release: Release, *, body: str) -> Release:
+        with self._api(f"update release {release.tag}"):
+            gh_release = self._repo.get_release(release.id)
+            gh_release.update_release(name=release.name, message=body)
+            return self._release(self._repo.get_release(release.id))
+
+    def upload_asset(self, release: Release, path: Path, *, name: str, content_type: str) -> Asset:
+        with self._api(f"upload {name} to release {release.tag}"):
+            gh_release = self._repo.get_release(release.id)
+            for asset in gh_release.get_assets():
+                if asset.name == name:
+                    if asset.state == "uploaded":
+                        return self._asset(asset)
+                    asset.delete_asset()  # a broken-off upload blocks the name until removed
+            try:
+                return self._asset(gh_release.upload_asset(str(path), name=name, content_type=content_type))
+            except GithubException as exc:
+                if not _already_exists(exc):
+                    raise
+                found = next((a for a in gh_release.get_assets() if a.name == name), None)
+                if found is None:
+                    raise
+                return self._asset(found)
+
+    def download_asset(self, asset: Asset) -> bytes:
+        with self._api(f"download {asset.name}"):
+            gh_asset = self._repo.get_release_asset(asset.id)
+            _, _, chunks = gh_asset.download_asset(chunk_size=65536)
+            return b"".join(chunks)
+
+    def download_url(self, tag: str, name: str) -> str:
+        self._load()
+        return f"{self._html_url}/releases/download/{quote(tag)}/{quote(name)}"
