@@ -1,0 +1,78 @@
+"""The one way the bot runs a subprocess: timeouts, captured output, typed errors, scrubbed environments."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .errors import CommandError
+
+# Variables generated code may see. Everything else (tokens, API keys, cloud credentials) stays out.
+_PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
+GENERATED_CODE_MEMORY_MB = 512
+
+
+def sandbox_env(extra: Mapping[str, str] | None = None, *, home: str | None = None) -> dict[str, str]:
+    """Environment for running generated code: no secrets, a throwaway HOME, capped heap."""
+    env = {k: os.environ[k] for k in _PASS_THROUGH if k in os.environ}
+    env["HOME"] = home or tempfile.mkdtemp(prefix="mcp-factory-home-")
+    env["NODE_OPTIONS"] = f"--max-old-space-size={GENERATED_CODE_MEMORY_MB}"
+    env["NO_COLOR"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for our own tools (npm, tsc, esbuild): the user's, minus anything secret-looking."""
+    secretish = ("TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL")
+    return {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in secretish)} | {"NO_COLOR": "1"}
+
+
+def run(
+    command: Sequence[str | Path],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
+    hint: str | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to completion; on failure or timeout raise CommandError with the output's tail.
+
+    The child gets its own process group, and a timeout kills the whole group, so a command that
+    spawns children cannot outlive its deadline.
+    """
+    argv = [str(c) for c in command]
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=dict(env) if env is not None else tool_env(), text=True,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError(argv, returncode=None, output=str(exc),
+                           hint=hint or f"install {argv[0]} and make sure it is on PATH") from exc
+    try:
+        output, _ = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        output, _ = proc.communicate()
+        raise CommandError(argv, returncode=None, output=output or "", timed_out=True,
+                           hint=hint or f"it ran longer than {timeout:g} s") from None
+    result = subprocess.CompletedProcess(argv, proc.returncode, output, "")
+    if check and proc.returncode != 0:
+        raise CommandError(argv, returncode=proc.returncode, output=output, hint=hint)
+    return result
+
+
+def kill_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Kill a process and everything it spawned (it was started in its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,483 @@
+"""Server dir → ValidationReport: it compiles, speaks MCP to a real client, passes its examples, packs soundly.
+
+Each check is a `Check` with pass/fail, duration and a readable message. Generated code only ever runs
+in a scrubbed environment (no tokens, no API keys, a throwaway HOME, a capped heap), with a deadline per
+call and per session, and the whole process tree is killed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import proc
+from .errors import CommandError
+from .render import CODE_END
+from .spec import Example, ServerSpec, Tool
+from .stub import StubUpstream
+from .toolchain import Toolchain, pinned_versions
+
+CALL_TIMEOUT = 10.0  # one tools/call
+SESSION_TIMEOUT = 90.0  # one whole protocol session, examples included
+MODERN_VERSION = "2026-07-28"
+
+
+@dataclass
+class Check:
+    """One validation check's outcome."""
+
+    name: str
+    ok: bool
+    seconds: float
+    message: str
+    tool: str | None = None
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ValidationReport:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [asdict(c) | {"seconds": round(c.seconds, 3)} for c in self.checks]
+
+    def to_markdown(self) -> str:
+        rows = ["| Check | Result | Time | Details |", "| --- | --- | --- | --- |"]
+        for c in self.checks:
+            detail = c.message + ("".join(f"<br>{d}" for d in c.details[:10]) if c.details else "")
+            detail = " ".join(detail.replace("|", "\\|").replace("<", "&lt;").replace("&lt;br>", "<br>").split())
+            rows.append(f"| {c.name} | {'✅ pass' if c.ok else '❌ fail'} | {c.seconds:.2f} s | {detail} |")
+        return "\n".join(rows)
+
+
+@contextmanager
+def timed(name: str, *, tool: str | None = None) -> Iterator[dict[str, Any]]:
+    """Collects a check's outcome: the body sets `ok`, `message` and `details` on the yielded dict."""
+    state: dict[str, Any] = {"ok": True, "message": "", "details": [], "start": time.monotonic()}
+    yield state
+    state["check"] = Check(name, state["ok"], time.monotonic() - state["start"], state["message"], tool,
+                           state["details"])
+
+
+# ── static checks ──────────────────────────────────────────────────────────────────────────────
+
+_TSC_ERROR = re.compile(r"^(?P<file>[^(\n]+)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
+_CODE_BEGIN = re.compile(r"^// ── begin code: tools\[(\d+)\] (\w+) ──$")
+
+
+def start_typecheck(toolchain: Toolchain, server_dir: Path) -> subprocess.Popen[str]:
+    """Start `tsc --noEmit` (strict, from tsconfig) so other work can overlap it."""
+    return subprocess.Popen([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false"], cwd=server_dir,
+                            env=proc.tool_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def finish_typecheck(process: subprocess.Popen[str], server_dir: Path, started: float) -> list[Check]:
+    """Collect tsc's verdict; errors inside a tool's code are reported against that tool."""
+    try:
+        output, _ = process.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill_group(process)
+        return [Check("typescript", False, time.monotonic() - started, "tsc timed out after 120 s")]
+    seconds = time.monotonic() - started
+    if process.returncode == 0:
+        return [Check("typescript", True, seconds, "compiles with strict, 0 errors")]
+    by_tool: dict[str | None, list[str]] = {}
+    for line in output.splitlines():
+        match = _TSC_ERROR.match(line.strip())
+        if not match:
+            continue
+        tool, where = locate_code_line(server_dir / match["file"], int(match["line"]))
+        by_tool.setdefault(tool, []).append(f"{where or match['file'] + ':' + match['line']}: "
+                                            f"{match['code']}: {match['msg']}")
+    if not by_tool:
+        by_tool[None] = [output.strip()[-2000:] or f"tsc exited with {process.returncode}"]
+    return [
+        Check("typescript", False, seconds,
+              f"tool {tool}'s code does not compile" if tool else "the generated server does not compile",
+              tool=tool, details=messages)
+        for tool, messages in by_tool.items()
+    ]
+
+
+def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
+    """Map a line of a generated tool file to (tool name, 'code line N') when it falls in the tool's code."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None, None
+    begin = None
+    for number, text in enumerate(lines, start=1):
+        match = _CODE_BEGIN.match(text)
+        if match:
+            begin, tool = number, match.group(2)
+        elif text == CODE_END and begin is not None:
+            if begin < line < number:
+                return tool, f"tools[{match_index(lines[begin - 1])}].implementation.code line {line - begin}"
+            begin = None
+    return None, None
+
+
+def match_index(marker: str) -> str:
+    match = _CODE_BEGIN.match(marker)
+    return match.group(1) if match else "?"
+
+
+def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
+    """esbuild: src/index.ts → one dependency-free dist/index.js (what the .tgz ships)."""
+    with timed("bundle") as state:
+        try:
+            proc.run([*toolchain.esbuild, "src/index.ts", "--bundle", "--platform=node", "--format=esm",
+                      "--target=node20", "--minify-syntax", "--legal-comments=none", "--log-level=error",
+                      "--outfile=dist/index.js"], cwd=server_dir, timeout=120)
+            size = (server_dir / "dist" / "index.js").stat().st_size
+            state["message"] = f"dist/index.js, {size / 1024:.0f} KiB, no runtime dependencies"
+        except CommandError as exc:
+            state.update(ok=False, message="esbuild could not bundle the server", details=[exc.output[-2000:]])
+    return state["check"]
+
+
+def dependencies(server_dir: Path) -> Check:
+    """Only the allowed, pinned packages; lockfile present and consistent with package.json."""
+    with timed("dependencies") as state:
+        problems: list[str] = []
+        allowed = pinned_versions()
+        package = json.loads((server_dir / "package.json").read_text())
+        if package.get("dependencies"):
+            problems.append(f"runtime dependencies {sorted(package['dependencies'])}: the bundle must need none")
+        dev = package.get("devDependencies", {})
+        for name, version in dev.items():
+            if name not in allowed:
+                problems.append(f"{name} is not in the allowed toolchain ({', '.join(allowed)})")
+            elif version != allowed[name]:
+                problems.append(f"{name}@{version} is not pinned to {allowed[name]}")
+        lock_path = server_dir / "package-lock.json"
+        if not lock_path.exists():
+            problems.append("package-lock.json is missing")
+        else:
+            lock = json.loads(lock_path.read_text())
+            root = lock.get("packages", {}).get("", {})
+            if lock.get("lockfileVersion") != 3:
+                problems.append("package-lock.json is not lockfileVersion 3")
+            if root.get("devDependencies") != dev or lock.get("name") != package.get("name"):
+                problems.append("package-lock.json does not match package.json")
+            for name, version in dev.items():
+                entry = lock.get("packages", {}).get(f"node_modules/{name}", {})
+                if entry.get("version") != version or not entry.get("integrity"):
+                    problems.append(f"lockfile entry for {name} is not {version} with an integrity hash")
+        state.update(ok=not problems, details=problems,
+                     message=f"{len(dev)} pinned dev dependencies, 0 runtime" if not problems
+                     else f"{len(problems)} dependency problem(s)")
+    return state["check"]
+
+
+# ── protocol checks ────────────────────────────────────────────────────────────────────────────
+
+def _shape(schema: Any) -> Any:
+    """The part of a JSON Schema that the spec decides (zod adds $schema, bounds and the like)."""
+    if not isinstance(schema, dict):
+        return schema
+    kind = schema.get("type")
+    if "enum" in schema and kind == "integer":
+        kind = "number"  # zod advertises an integer enum as a number enum
+    shaped: dict[str, Any] = {"type": kind}
+    for key in ("description", "default", "enum"):
+        if key in schema:
+            shaped[key] = schema[key]
+    if "properties" in schema:
+        shaped["properties"] = {k: _shape(v) for k, v in schema["properties"].items()}
+        shaped["required"] = sorted(schema.get("required", []))
+    if "items" in schema:
+        shaped["items"] = _shape(schema["items"])
+    return shaped
+
+
+def json_equal(actual: Any, expected: Any) -> bool:
+    """JSON equality with a relative tolerance for floats (results of float arithmetic differ in the last bits)."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return actual.keys() == expected.keys() and all(json_equal(actual[k], expected[k]) for k in expected)
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(actual) == len(expected) and all(json_equal(a, e) for a, e in zip(actual, expected))
+    return actual == expected
+
+
+def compare_tools(spec: ServerSpec, listed: list[Any]) -> list[str]:
+    """Differences between the tools a server lists and the tools its spec declares."""
+    problems = []
+    by_name = {t.name: t for t in listed}
+    expected_names = [t.name for t in spec.tools]
+    if sorted(by_name) != sorted(expected_names):
+        problems.append(f"lists tools {sorted(by_name)}, the spec declares {sorted(expected_names)}")
+    for tool in spec.tools:
+        got = by_name.get(tool.name)
+        if got is None:
+            continue
+        if got.description != tool.description:
+            problems.append(f"{tool.name}: description differs")
+        if (got.title or None) != tool.title:
+            problems.append(f"{tool.name}: title differs")
+        if _shape(got.input_schema) != _shape(tool.input_schema()):
+            problems.append(f"{tool.name}: inputSchema differs: {json.dumps(_shape(got.input_schema))}")
+        expected_out = tool.output_schema()
+        if (got.output_schema is None) != (expected_out is None) or (
+                expected_out is not None and _shape(got.output_schema) != _shape(expected_out)):
+            problems.append(f"{tool.name}: outputSchema differs")
+    return problems
+
+
+def result_text(result: Any) -> str:
+    return "\n".join(getattr(c, "text", "") for c in result.content if getattr(c, "type", "") == "text")
+
+
+def example_problem(tool: Tool, example: Example, result: Any) -> str | None:
+    """Why a tools/call result does not meet an example's expectation (None when it does)."""
+    text = result_text(result)
+    if example.error is not None:
+        if not result.is_error:
+            return f"expected an error containing {example.error!r}, got a result: {text[:200]!r}"
+        if example.error not in text:
+            return f"expected an error containing {example.error!r}, got the error {text[:200]!r}"
+        return None
+    if result.is_error:
+        return f"failed: {text[:300]}"
+    if not example.expects_output:
+        return None
+    if tool.output is not None:
+        structured = result.structured_content
+        if structured is None:
+            return "declares an output but returned no structuredContent"
+        actual = structured.get("result") if tool.output_is_wrapped else structured
+    else:
+        try:
+            actual = json.loads(text)
+        except ValueError:
+            actual = text
+    if not json_equal(actual, example.output):
+        return f"expected {json.dumps(example.output)[:200]}, got {json.dumps(actual)[:200]}"
+    return None
+
+
+def example_env(spec: ServerSpec, upstream_url: str | None) -> dict[str, str]:
+    """The environment the server runs with during validation: example values, the stub's URL."""
+    env = {e.name: e.example for e in spec.env if e.example is not None}
+    if upstream_url:
+        env.update({name: upstream_url for name in spec.base_urls()})
+    return env
+
+
+async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, str], *, mode: str,
+                         name: str, run_examples: bool, stub: StubUpstream | None = None,
+                         url: str | None = None) -> list[Check]:
+    """Open one MCP session (stdio command or HTTP url), compare tools/list, optionally run every example."""
+    import anyio
+    from mcp.client.client import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    checks: list[Check] = []
+    started = time.monotonic()
+    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    target: Any = url or StdioServerParameters(command=command[0], args=command[1:], env=env)
+    client_kwargs: dict[str, Any] = {"mode": mode}
+    try:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(target, **client_kwargs) if url else _stdio_client(target, stderr, mode) as client:
+                version = client.session.protocol_version
+                listed = (await client.list_tools()).tools
+                problems = compare_tools(spec, listed)
+                if mode == "auto" and version != MODERN_VERSION:
+                    problems.append(f"negotiated {version}, expected {MODERN_VERSION}")
+                checks.append(Check(name, not problems, time.monotonic() - started,
+                                    f"protocol {version}: tools/list matches the spec's {len(spec.tools)} tools"
+                                    if not problems else "tools/list does not match the spec", details=problems))
+                if run_examples:
+                    checks.extend(await _run_examples(client, spec, stub))
+    except TimeoutError:
+        checks.append(Check(name, False, time.monotonic() - started,
+                            f"no answer within {SESSION_TIMEOUT:g} s; the server was killed",
+                            details=_tail(stderr)))
+    except Exception as exc:  # noqa: BLE001 - any failure to talk MCP is a failed check, with the server's stderr
+        checks.append(Check(name, False, time.monotonic() - started,
+                            f"could not complete an MCP session: {type(exc).__name__}: {exc}"[:500],
+                            details=_tail(stderr)))
+    finally:
+        stderr.close()
+    return checks
+
+
+def _stdio_client(params: Any, errlog: Any, mode: str) -> Any:
+    from mcp.client.client import Client
+    from mcp.client.stdio import stdio_client
+
+    return Client(_Transport(params, errlog), mode=mode)
+
+
+class _Transport:
+    """A stdio transport whose server stderr goes to a file we can quote in the report."""
+
+    def __init__(self, params: Any, errlog: Any) -> None:
+        self.params, self.errlog = params, errlog
+
+    async def __aenter__(self) -> Any:
+        from mcp.client.stdio import stdio_client
+
+        self._cm = stdio_client(self.params, errlog=self.errlog)
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._cm.__aexit__(*exc)
+
+
+def _tail(stream: Any, lines: int = 15) -> list[str]:
+    try:
+        stream.flush()
+        stream.seek(0)
+        return [f"stderr: {line}" for line in stream.read().splitlines()[-lines:]]
+    except (OSError, ValueError):
+        return []
+
+
+async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None) -> list[Check]:
+    import anyio
+
+    checks = []
+    for tool in spec.tools:
+        if not tool.examples:
+            continue
+        started = time.monotonic()
+        problems = []
+        hung = False
+        for index, example in enumerate(tool.examples):
+            if stub is not None:
+                stub.reply = example.upstream
+            try:
+                with anyio.fail_after(CALL_TIMEOUT):
+                    result = await client.call_tool(tool.name, example.input)
+            except TimeoutError:
+                problems.append(f"examples[{index}]: no answer within {CALL_TIMEOUT:g} s (does the code loop?)")
+                hung = True
+                break
+            problem = example_problem(tool, example, result)
+            if problem:
+                problems.append(f"examples[{index}] {json.dumps(example.input)[:120]}: {problem}")
+        passed = len(tool.examples) - len(problems)
+        checks.append(Check("examples", not problems, time.monotonic() - started,
+                            f"{passed}/{len(tool.examples)} examples pass", tool=tool.name, details=problems))
+        if hung:  # a stuck event loop answers nothing more; the session deadline will reap it
+            break
+    return checks
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> list[Check]:
+    """Start the server with --http, list tools over Streamable HTTP, and check DNS-rebinding protection."""
+    import anyio
+
+    port = free_port()
+    started = time.monotonic()
+    process = subprocess.Popen(["node", str(entry), "--http", "--port", str(port)],
+                               env=proc.sandbox_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None:
+                break
+            await anyio.sleep(0.02)
+        else:
+            return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            return [Check("http", False, time.monotonic() - started, "the server exited at start",
+                          details=err.splitlines()[-10:])]
+        checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False,
+                                      url=f"http://127.0.0.1:{port}/mcp")
+        checks.append(await _rebinding_check(port))
+        return checks
+    finally:
+        proc.kill_group(process)
+        process.wait()
+
+
+async def _rebinding_check(port: int) -> Check:
+    """A request naming a foreign Host or Origin must be refused (DNS rebinding protection)."""
+    import http.client
+
+    import anyio
+
+    started = time.monotonic()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                                  "clientInfo": {"name": "factory-bot", "version": "0"}}})
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+    def status(extra: dict[str, str]) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("POST", "/mcp", body=body, headers=headers | extra)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    evil_host = await anyio.to_thread.run_sync(status, {"host": "evil.example"})
+    evil_origin = await anyio.to_thread.run_sync(status, {"origin": "http://evil.example"})
+    ok = evil_host == 403 and evil_origin == 403
+    return Check("http-host-check", ok, time.monotonic() - started,
+                 "foreign Host and Origin are refused with 403" if ok else
+                 f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403")
+
+
+async def installed_checks(spec: ServerSpec, tgz: Path, env: dict[str, str]) -> list[Check]:
+    """Install the packed .tgz with npm into an empty prefix and talk MCP to its installed bin."""
+    import anyio
+
+    started = time.monotonic()
+    prefix = Path(tempfile.mkdtemp(prefix="mcp-factory-install-"))
+    try:
+        await anyio.to_thread.run_sync(lambda: proc.run(
+            ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
+             "--ignore-scripts", "--prefer-offline", "--loglevel=error", str(tgz)],
+            env=proc.sandbox_env({}), timeout=120))
+    except CommandError as exc:
+        return [Check("installed-bin", False, time.monotonic() - started, "npm could not install the .tgz",
+                      details=[exc.output[-1500:]])]
+    bin_path = prefix / "bin" / spec.name
+    if not bin_path.exists():
+        return [Check("installed-bin", False, time.monotonic() - started,
+                      f"the installed package has no `{spec.name}` command")]
+    checks = await session_checks(spec, [str(bin_path)], proc.sandbox_env(env), mode="auto",
+                                  name="installed-bin", run_examples=False)
+    for check in checks:
+        check.seconds = time.monotonic() - started
+        if check.ok:
+            check.message = f"npm-installed `{spec.name}` command answers MCP: " + check.message
+    return checks
