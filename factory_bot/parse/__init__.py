@@ -1,1 +1,75 @@
-"""Requests (issue forms, YAML blocks, free text via Claude) → spec."""
+"""Requests (issue forms, YAML blocks, free text via Claude) → spec.
+
+A spec YAML in the request is used as-is after validation, with no model call. Only free-form intent
+goes to Claude, and its answer is validated like any user spec.
+"""
+
+from __future__ import annotations
+
+import anthropic
+
+from ..errors import RequestError
+from ..spec_yaml import load_spec_text
+from .issue_form import IssueRequest, read_issue
+from .llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
+from .result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
+from .sanitize import MAX_REQUEST_CHARS, clean_request
+
+__all__ = [
+    "DEFAULT_MODEL", "Attempt", "ClaudeError", "ParseFailed", "ParseResult", "RequestDeclined", "Usage",
+    "parse_issue", "parse_request",
+]
+
+
+def parse_request(
+    text: str,
+    *,
+    client: anthropic.Anthropic | None = None,
+    model: str | None = None,
+    check: Check | None = None,
+    max_attempts: int = 3,
+) -> ParseResult:
+    """Turn a request (free text, an issue body, or a spec YAML) into a valid spec."""
+    return parse_issue("", text, client=client, model=model, check=check, max_attempts=max_attempts)
+
+
+def parse_issue(
+    title: str,
+    body: str,
+    *,
+    client: anthropic.Anthropic | None = None,
+    model: str | None = None,
+    check: Check | None = None,
+    max_attempts: int = 3,
+) -> ParseResult:
+    """Turn a GitHub issue (form sections, a spec YAML block, or free text) into a valid spec."""
+    request = read_issue(clean_request(title) if title.strip() else "", clean_request(body))
+    if request.spec is not None:
+        where = "the issue form's Spec YAML field" if request.spec.in_form else "the spec YAML in the request"
+        spec = load_spec_text(request.spec.text, source=where)
+        return ParseResult(spec=spec, source="form" if request.spec.in_form else "yaml")
+    intent = _model_intent(request)
+    resolved = resolve_model(model)
+    answer = write_spec(
+        intent,
+        client=client or make_client(),
+        model=resolved,
+        check=check,
+        max_attempts=max_attempts,
+        server_name=request.server_name,
+    )
+    return ParseResult(spec=answer.spec, source="model", attempts=answer.attempts, usage=answer.usage, model=resolved)
+
+
+def _model_intent(request: IssueRequest) -> str:
+    """The text Claude will read, after the checks that need no model (and cost nothing)."""
+    if request.is_form and request.acknowledged is not True:
+        raise RequestError(
+            "the issue form's acknowledgement is not ticked: the server's code will be generated",
+            hint="tick the box under “Generated code” (edit the issue), or provide the spec YAML yourself",
+        )
+    intent = request.intent()
+    if not intent:
+        raise RequestError("the request says nothing about what the server should do",
+                           hint="describe the server's tools in a sentence or two")
+    return clean_request(intent, limit=MAX_REQUEST_CHARS)
