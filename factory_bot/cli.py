@@ -219,6 +219,53 @@ def _spec_for_package(manifest: dict, validate_data):
 
 
 @cli.command()
+@click.option("--text", help="The request in plain language.")
+@click.option("--issue-body", "issue_body", type=click.Path(dir_okay=False, exists=True),
+              help="A file with an issue's markdown body: form sections, a spec YAML block, or free text.")
+@click.option("--title", default="", help="The issue's title (with --issue-body).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the spec YAML to a file.")
+@click.option("--model", help="Claude model id (default: $FACTORY_BOT_MODEL, else a current Sonnet).")
+@click.option("--max-attempts", default=3, show_default=True, type=click.IntRange(1, 10),
+              help="Answers Claude may give before parsing fails; problems go back after each.")
+@click.option("--check", "depth", type=click.Choice(["none", "typecheck", "build"]), default="none",
+              show_default=True, help="Also compile (typecheck) or fully build (build: runs the generated "
+                                      "code and its examples) each answer, and send failures back to Claude.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary (source, attempts, usage, spec) as JSON.")
+def parse(text: str | None, issue_body: str | None, title: str, out_file: str | None, model: str | None,
+          max_attempts: int, depth: str, as_json: bool) -> int:
+    """Turn a request (plain language, an issue body, or stdin) into a valid spec YAML.
+
+    A spec YAML in the request is used as-is; only free text goes to Claude (needs ANTHROPIC_API_KEY).
+
+    \b
+    Example:
+      factory-bot parse --text "convert temperatures between C, F and K" --out specs/temperature.yaml
+      factory-bot parse --issue-body issue.md --json
+    """
+    from .parse import checks, parse_issue
+    from .spec_yaml import dump_spec
+
+    if text is not None and issue_body is not None:
+        raise click.UsageError("give --text or --issue-body, not both")
+    if issue_body is not None:
+        body = Path(issue_body).read_text(encoding="utf-8")
+    elif text is not None:
+        body = text
+    else:
+        body = click.get_text_stream("stdin").read()
+    check = {"none": None, "typecheck": checks.typecheck, "build": checks.full_build}[depth]
+    result = parse_issue(title, body, model=model, check=check, max_attempts=max_attempts)
+    spec_yaml = dump_spec(result.spec)
+    if out_file:
+        Path(out_file).write_text(spec_yaml, encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result.to_json() | {"spec": spec_yaml}, indent=2, ensure_ascii=False))
+    elif not out_file:
+        click.echo(spec_yaml, nl=False)
+    return 0
+
+
+@cli.command()
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
 @click.option("--check", "check_file", type=click.Path(dir_okay=False, exists=True),
               help="Exit 1 if this committed schema file differs from the model.")

@@ -5,26 +5,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from ..render import templates_dir
 from ..spec import spec_json_schema
 from ..spec_yaml import load_spec_file
 from .sanitize import quote_for_prompt
 
 SUBMIT_TOOL = "submit_spec"
 DECLINE_TOOL = "decline_request"
-
-
-def templates_dir() -> Path:
-    """templates/ of the checkout, or the copy installed as factory_bot.templates."""
-    try:
-        return Path(str(resources.files("factory_bot.templates")))
-    except ModuleNotFoundError:  # an editable checkout where templates/ is not a package
-        return Path(__file__).resolve().parents[2] / "templates"
 
 
 def prompts_dir() -> Path:
