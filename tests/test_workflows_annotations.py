@@ -1,0 +1,106 @@
+"""On GitHub Actions a spec mistake shows as an `::error` on its line, and a build as a job summary table."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from factory_bot import actions
+from factory_bot.errors import SpecError, SpecProblem, ToolchainError
+from factory_bot.spec_yaml import load_spec_file
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def actions_env(workspace: Path, summary: Path) -> dict[str, str]:
+    return {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace), "GITHUB_STEP_SUMMARY": str(summary)}
+
+
+def broken_spec(workspace: Path) -> Path:
+    (workspace / "specs").mkdir(parents=True)
+    spec = workspace / "specs" / "calculator.yaml"
+    text = (ROOT / "specs" / "calculator.yaml").read_text()
+    spec.write_text(text.replace("{type: number, description: Second addend}", "{type: numbr, description: Second addend}", 1))
+    return spec
+
+
+def test_a_typo_in_a_spec_becomes_an_error_annotation_on_its_line(tmp_path):
+    spec = broken_spec(tmp_path)
+    summary = tmp_path / "summary.md"
+    try:
+        load_spec_file(spec)
+    except SpecError as error:
+        out = io.StringIO()
+        actions.report_error(error, actions_env(tmp_path, summary), out)
+    else:
+        raise AssertionError("the typo was accepted")
+
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "numbr" in text)
+    annotation = out.getvalue().splitlines()[0]
+    assert annotation.startswith(f"::error file=specs/calculator.yaml,line={line},title=MCP Factory%3A invalid spec::")
+    assert "tools[0].input.b.type" in annotation and "numbr" in annotation
+    assert "factory-bot schema" in summary.read_text()  # the summary says what to do next
+
+
+def test_a_spec_from_an_issue_body_is_annotated_on_the_run_not_on_a_file(tmp_path):
+    error = SpecError([SpecProblem("name", "must be kebab-case", line=2)], source="issue #12")
+    [annotation] = actions.spec_annotations(error, actions_env(tmp_path, tmp_path / "s.md"))
+    assert annotation == "::error title=MCP Factory%3A invalid spec::name: must be kebab-case"
+
+
+def test_spec_text_cannot_smuggle_a_second_workflow_command(tmp_path):
+    evil = "x\n::add-mask::secret\r\n100%"
+    error = SpecError([SpecProblem(evil, evil, line=1)], source="issue #1")
+    [annotation] = actions.spec_annotations(error, {})
+    assert "\n" not in annotation and "\r" not in annotation
+    assert annotation.endswith("::x%0A::add-mask::secret%0D%0A100%25: x%0A::add-mask::secret%0D%0A100%25")
+    assert actions.escape_property("a,b:c") == "a%2Cb%3Ac"
+
+
+def test_a_build_shows_its_check_table_in_the_job_summary_and_its_failures_as_errors(tmp_path):
+    summary = tmp_path / "summary.md"
+    build = {
+        "ok": False, "name": "calculator", "version": "1.0.0", "tools": ["add", "divide"],
+        "tgz": str(tmp_path / "calculator-1.0.0.tgz"), "sha256": "ab" * 32, "size": 4096,
+        "checks": [
+            {"name": "typecheck", "ok": True, "seconds": 1.2, "message": "tsc: no errors", "tool": None, "details": []},
+            {"name": "example", "ok": False, "seconds": 0.3, "message": "divide(1, 0) returned Infinity",
+             "tool": "divide", "details": ["expected an error"]},
+        ],
+        "timings": {"render": 0.01, "validate": 2.5},
+    }
+    out = io.StringIO()
+    actions.report_build(build, actions_env(tmp_path, summary), out)
+
+    text = summary.read_text()
+    assert "### ❌ `calculator` 1.0.0: validation failed" in text
+    assert "| typecheck | ✅ pass | 1.20 s | tsc: no errors |" in text
+    assert "| example | ❌ fail |" in text and "expected an error" in text
+    assert "`calculator-1.0.0.tgz`, 4.0 KiB" in text
+    assert out.getvalue() == ("::error title=MCP Factory%3A calculator failed validation::"
+                              "example (divide): divide(1, 0) returned Infinity\n")
+
+
+def test_outside_actions_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    assert actions.append_summary("# hi", {}) is False
+    assert not actions.in_actions({})
+    assert actions.in_actions({"GITHUB_ACTIONS": "true"})
+
+
+def test_other_errors_are_one_annotation_with_the_hint_in_the_summary(tmp_path):
+    summary = tmp_path / "summary.md"
+    out = io.StringIO()
+    actions.report_error(ToolchainError("node 18 is too old", hint="install node 20 or newer"),
+                         actions_env(tmp_path, summary), out)
+    assert out.getvalue().startswith("::error title=MCP Factory::node 18 is too old%0A  hint: install node 20")
+    assert "**Next step:** install node 20 or newer" in summary.read_text()
+
+
+def test_untrusted_output_is_printed_with_workflow_commands_switched_off():
+    out = io.StringIO()
+    with actions.untrusted_output(out):
+        print("::error::forged by a generated server", file=out)
+    first, forged, last = out.getvalue().splitlines()
+    token = first.removeprefix("::stop-commands::")
+    assert len(token) == 32 and last == f"::{token}::" and forged.startswith("::error::")
