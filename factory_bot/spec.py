@@ -37,6 +37,8 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 # Trojan Source (CVE-2021-42574): bidirectional controls make code read differently than it runs.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Other characters that hide in source: zero-width, format controls, C0/C1 controls except tab and newline.
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200d\u2028\u2029\u2060-\u2064\ufeff]")
 
 # Words a parameter name cannot be as a TypeScript local; such inputs are bound as `<name>_` in code.
 TS_RESERVED = frozenset(
@@ -96,6 +98,9 @@ class Param(_Strict):
                 raise ValueError(f"`enum` applies to string, number or integer, not {kind}")
             if len(set(map(repr, self.enum))) != len(self.enum):
                 raise ValueError("`enum` values must be unique")
+            wrong = [v for v in self.enum if not _is_type(v, kind)]
+            if wrong:
+                raise ValueError(f"`enum` value {wrong[0]!r} is not a {kind}")
         if (self.minimum is not None or self.maximum is not None) and kind not in ("number", "integer"):
             raise ValueError("`minimum`/`maximum` apply to numbers only")
         if (self.minLength is not None or self.maxLength is not None) and kind != "string":
@@ -130,6 +135,14 @@ class Param(_Strict):
         if self.default is not None and not for_default:
             schema["default"] = self.default
         return schema
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def object_schema(properties: dict[str, Param], *, for_default: bool = False) -> dict[str, Any]:
@@ -191,6 +204,7 @@ class CodeImplementation(_Strict):
     @field_validator("code")
     @classmethod
     def _no_trojan_source(cls, code: str) -> str:
+        code = code.replace("\r\n", "\n")  # bodies pasted from Windows or issue forms arrive with CRLF
         match = BIDI_CONTROLS.search(code)
         if match:
             line = code.count("\n", 0, match.start()) + 1
@@ -198,8 +212,13 @@ class CodeImplementation(_Strict):
                 f"code contains the invisible bidirectional control U+{ord(match.group()):04X} on line {line} "
                 "of the body (Trojan Source); remove it"
             )
-        if "\x00" in code:
-            raise ValueError("code contains a NUL character; remove it")
+        invisible = INVISIBLE.search(code)
+        if invisible:
+            line = code.count("\n", 0, invisible.start()) + 1
+            raise ValueError(
+                f"code contains the invisible character U+{ord(invisible.group()):04X} on line {line} of the body; "
+                "write it as an escape such as \\u200b inside a string instead"
+            )
         return code
 
 
@@ -331,6 +350,11 @@ class Tool(_Strict):
                     raise ValueError(f"examples[{index}].output does not match `output`: {errors[0]}")
             if example.upstream is not None and self.implementation.kind != "http":
                 raise ValueError(f"examples[{index}].upstream only applies to http tools")
+            if example.upstream is None and self.implementation.kind == "http":
+                raise ValueError(
+                    f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "
+                    "gives, so validation can run it offline against a local stub"
+                )
         if isinstance(self.implementation, HttpImplementation):
             unknown = self.implementation.placeholders() - set(self.input)
             if unknown:
