@@ -25,7 +25,6 @@ from .forge.base import Forge, PullRequest, Release
 from .render import md, render_server, templates_dir, visible
 from .spec import ServerSpec, Tool
 from .spec_yaml import dump_spec
-from .versioning import Proposal
 
 STATUS_MARKER = "<!-- mcp-factory:status -->"
 REVIEW_MARKER = "<!-- mcp-factory:review -->"
@@ -43,6 +42,11 @@ def tag_for(name: str, version: str) -> str:
 
 def tgz_name(spec: ServerSpec) -> str:
     return f"{spec.name}-{spec.version}.tgz"  # what `npm pack` names it
+
+
+def release_assets(spec: ServerSpec) -> tuple[str, str]:
+    """The files every release carries: the package and its checksum."""
+    return tgz_name(spec), f"{tgz_name(spec)}.sha256"
 
 
 # -- texts -----------------------------------------------------------------------------------------
@@ -119,7 +123,7 @@ class PullPlan:
 
 
 def plan_pull(spec: ServerSpec, *, base: str, report_markdown: str, issue: int | None = None,
-              sha256: str | None = None, proposal: Proposal | None = None) -> PullPlan:
+              sha256: str | None = None, proposal: dict[str, Any] | None = None) -> PullPlan:
     """The branch, files and texts that publish `spec` (already validated) as a pull request."""
     files = {f"specs/{spec.name}.yaml": dump_spec(spec)}
     files |= {f"servers/{spec.name}/{rel}": text for rel, text in render_server(spec).items()}
@@ -183,6 +187,9 @@ class ReleasePlan:
     assets: tuple[str, ...]
     note: str = ""  # why nothing can be done, e.g. spec changed without a version bump
 
+    def summary(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"needs_build": self.needs_build}
+
     @property
     def needs_build(self) -> bool:
         return any(s == f"upload:{self.assets[0]}" for s in self.steps)
@@ -192,7 +199,7 @@ def plan_release(spec: ServerSpec, *, commit: str, tags: dict[str, str], release
                  tagged_spec: ServerSpec | None = None) -> ReleasePlan:
     """What is missing for `spec`'s version: tag, release, assets (a half-finished release is completed)."""
     tag = tag_for(spec.name, spec.version)
-    assets = (tgz_name(spec), f"{tgz_name(spec)}.sha256")
+    assets = release_assets(spec)
     if tag in tags and tagged_spec is not None and tagged_spec != spec:
         return ReleasePlan(spec.name, spec.version, tag, tags[tag], (), assets,
                            note=f"specs/{spec.name}.yaml changed since {tag} but its version did not: "

@@ -35,6 +35,9 @@ class Proposal:
     def reasons(self) -> list[str]:
         return [f"{c.level}: {c.reason}" for c in self.changes]
 
+    def to_json(self) -> dict[str, Any]:
+        return {"previous": self.previous, "version": self.version, "level": self.level, "reasons": self.reasons}
+
 
 def parse(version: str) -> tuple[int, int, int, str]:
     match = SEMVER.match(version)
