@@ -203,13 +203,14 @@ def test_the_write_token_job_of_a_review_runs_the_base_branch_bot():
     assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
 
 
-def test_the_publish_job_takes_the_spec_from_parse_not_from_the_build_job():
+def test_the_publish_job_takes_the_spec_from_parse_and_only_outputs_from_the_build_job():
     publish = load(ROOT / ".github/workflows/requests.yml")["jobs"]["publish"]
-    downloads = [s["with"]["name"] for s in publish["steps"] if "download-artifact" in str(s.get("uses", ""))]
-    assert downloads == ["build", "request"]  # the last one wins: the parse job's spec
-    build = load(ROOT / ".github/workflows/requests.yml")["jobs"]["build"]
-    upload = next(s for s in build["steps"] if "upload-artifact" in str(s.get("uses", "")))
-    assert "!factory-work/spec.yaml" in upload["with"]["path"]
+    downloads = {s["with"]["name"]: s["with"]["path"] for s in publish["steps"]
+                 if "download-artifact" in str(s.get("uses", ""))}
+    assert downloads == {"request": "factory-work", "build": "factory-build"}
+    take = next(s for s in publish["steps"] if s.get("name") == "Take the build's outputs")["run"]
+    assert "for item in build.json outcome.json build; do" in take
+    assert "spec.yaml" not in take and "request.json" not in take
 
 
 def test_third_party_actions_are_pinned_to_full_commit_hashes_with_their_version():
