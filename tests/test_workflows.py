@@ -253,3 +253,15 @@ def test_actionlint_and_zizmor_report_nothing():
     if result.returncode == 2 and "not found" in result.stderr:
         pytest.skip(result.stderr.strip())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
+    from factory_bot.forge.base import LABEL_PREFIX
+    from factory_bot.publish import STATES
+
+    labels = {entry["name"] for entry in load(ROOT / ".github" / "labels.yml")}
+    template = load(ROOT / ".github" / "ISSUE_TEMPLATE" / "mcp-server.yml")
+    assert set(template["labels"]) <= labels
+    assert {LABEL_PREFIX + state for state in STATES} <= labels
+    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["parse"]["if"]
+    assert all(f"'{name}'" in parse_if for name in template["labels"])  # the form's label starts the bot
