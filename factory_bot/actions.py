@@ -1,14 +1,19 @@
 """What the bot shows on GitHub Actions: a job summary with the build table and `::error` annotations.
 
-The CLI calls `report_build` / `report_error` when GITHUB_ACTIONS=true. Everything here writes plain text
+action.yml runs `python -m factory_bot.actions summarize` after each stage: it reads what the stage left in
+its workdir (outcome.json, build.json, review.json, release.json, <name>.build.json) and the CLI's --json
+result, and writes the job summary, annotations and step outputs. Everything here writes plain text
 (workflow commands to stdout, Markdown to $GITHUB_STEP_SUMMARY); nothing talks to GitHub's API.
-Spec text is untrusted, so every value goes through the workflow-command escaping: a newline in a field
-name can never start a second command.
+Spec text and build output are untrusted, so every value goes through the workflow-command escaping:
+a newline in a field name can never start a second command.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
@@ -113,13 +118,8 @@ def append_summary(markdown: str, env: Mapping[str, str] = os.environ) -> bool:
 
 def report_build(build: Mapping[str, Any], env: Mapping[str, str] = os.environ, out: TextIO | None = None) -> None:
     """Summary table for a finished build, and an `::error` per failed check."""
-    out = out or sys.stdout
     append_summary(build_summary(build), env)
-    for check in build.get("checks", []):
-        if not check.get("ok"):
-            tool = f" ({check['tool']})" if check.get("tool") else ""
-            print(command("error", f"{check.get('name')}{tool}: {check.get('message', '')}",
-                          title=f"{TITLE}: {build.get('name', 'server')} failed validation"), file=out)
+    report_build_annotations(build, out or sys.stdout)
 
 
 def report_error(error: FactoryError, env: Mapping[str, str] = os.environ, out: TextIO | None = None) -> None:
@@ -147,3 +147,100 @@ def untrusted_output(out: TextIO | None = None) -> Iterator[None]:
         yield
     finally:
         print(f"::{token}::", file=out, flush=True)
+
+
+# -- after a stage: summary, annotations, outputs ----------------------------------------------------
+SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def review_summary(review: Mapping[str, Any]) -> str:
+    """The job summary of a PR review (review.json)."""
+    lines = [f"### {'✅' if review.get('ok') else '❌'} Review of pull request #{review.get('pull', '?')}", ""]
+    for server in review.get("servers", []):
+        mark = "✅" if server.get("ok") else "❌"
+        lines += [f"#### {mark} `{server.get('name')}` {server.get('version', '')}", ""]
+        lines += [f"- {finding}" for finding in server.get("findings", [])] + [""]
+        if server.get("report"):
+            lines += [server["report"], ""]
+    if not review.get("servers"):
+        lines += ["No spec or server changed.", ""]
+    return "\n".join(lines)
+
+
+def result_summary(result: Mapping[str, Any]) -> str:
+    """One line for what a publish stage did (the CLI's --json outcome)."""
+    if result.get("url"):
+        return f"Pull request #{result.get('pull')}: {result['url']}"
+    if "released" in result:
+        return "Released: " + (", ".join(f"`{tag}`" for tag in result["released"]) or "nothing new")
+    if result.get("comment") == "posted":
+        return f"Review comment posted on pull request #{result.get('pull')}."
+    if result.get("dry_run"):
+        return "Dry run: nothing was changed on GitHub."
+    return ""
+
+
+def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, str] = os.environ,
+              out: TextIO | None = None) -> dict[str, str]:
+    """Report what a stage left in `workdir`; returns the step outputs it wrote (e.g. `server`)."""
+    out = out or sys.stdout
+    workdir = Path(workdir)
+    parts: list[str] = []
+    outcome = _json(workdir / "outcome.json") or {}
+    builds = [_json(workdir / "build.json")] + [_json(p) for p in sorted(workdir.glob("*.build.json"))]
+    builds += [_json(p) for p in sorted(workdir.glob("release/*/build.json"))]
+    for build in filter(None, builds):
+        parts.append(build_summary(build))
+        report_build_annotations(build, out)
+    review = _json(workdir / "review.json")
+    if review:
+        parts.append(review_summary(review))
+    result = _json(result_file) if result_file else None
+    if isinstance(result, dict) and result_summary(result):
+        parts.append(result_summary(result))
+    if outcome and not outcome.get("ok", True):
+        stage = outcome.get("stage", "a stage")
+        print(command("error", f"{stage} failed: {outcome.get('error', '')}", title=TITLE), file=out)
+        parts.append(f"### ❌ {TITLE}: the {stage} stage failed\n\n```\n{outcome.get('error', '')}\n```\n"
+                     + (f"\n**Next step:** {outcome['hint']}\n" if outcome.get("hint") else ""))
+    outputs = {}
+    request = _json(workdir / "request.json") or {}
+    name = str(request.get("name", ""))
+    outputs["server"] = name if SERVER_NAME.match(name) else ""  # only a valid name may name a concurrency group
+    for part in parts:
+        append_summary(part, env)
+    if env.get("GITHUB_OUTPUT"):
+        with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as handle:
+            handle.writelines(f"{key}={value}\n" for key, value in outputs.items())
+    return outputs
+
+
+def report_build_annotations(build: Mapping[str, Any], out: TextIO) -> None:
+    for check in build.get("checks", []):
+        if not check.get("ok"):
+            tool = f" ({check['tool']})" if check.get("tool") else ""
+            print(command("error", f"{check.get('name')}{tool}: {check.get('message', '')}",
+                          title=f"{TITLE}: {build.get('name', 'server')} failed validation"), file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m factory_bot.actions summarize --workdir DIR [--result FILE]` (what action.yml runs)."""
+    parser = argparse.ArgumentParser(prog="python -m factory_bot.actions")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("summarize", help="job summary, annotations and outputs for a finished stage")
+    run.add_argument("--workdir", required=True, type=Path)
+    run.add_argument("--result", type=Path, help="the CLI's --json output")
+    args = parser.parse_args(argv)
+    summarize(args.workdir, args.result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

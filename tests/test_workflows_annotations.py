@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 from factory_bot import actions
@@ -104,3 +105,42 @@ def test_untrusted_output_is_printed_with_workflow_commands_switched_off():
     first, forged, last = out.getvalue().splitlines()
     token = first.removeprefix("::stop-commands::")
     assert len(token) == 32 and last == f"::{token}::" and forged.startswith("::error::")
+
+
+def test_after_a_failed_parse_the_summary_says_why_and_names_no_server(tmp_path):
+    work = tmp_path / "factory-work"
+    work.mkdir()
+    (work / "outcome.json").write_text(json.dumps({"ok": False, "stage": "parse", "exit_code": 2,
+                                                   "error": "no spec and no description", "hint": "fill in the form"}))
+    env = actions_env(tmp_path, tmp_path / "summary.md") | {"GITHUB_OUTPUT": str(tmp_path / "output")}
+    out = io.StringIO()
+    assert actions.summarize(work, None, env, out) == {"server": ""}
+    assert out.getvalue() == "::error title=MCP Factory::parse failed: no spec and no description\n"
+    assert "**Next step:** fill in the form" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "output").read_text() == "server=\n"
+
+
+def test_after_a_parse_the_server_name_becomes_a_step_output_only_when_it_is_a_valid_name(tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    env = {"GITHUB_OUTPUT": str(tmp_path / "output")}
+    (work / "request.json").write_text(json.dumps({"issue": 7, "name": "unit-converter", "version": "1.0.0"}))
+    assert actions.summarize(work, None, env, io.StringIO()) == {"server": "unit-converter"}
+    (work / "request.json").write_text(json.dumps({"issue": 7, "name": "x\nserver=evil"}))
+    assert actions.summarize(work, None, env, io.StringIO()) == {"server": ""}
+    assert (tmp_path / "output").read_text() == "server=unit-converter\nserver=\n"
+
+
+def test_a_review_and_a_published_pr_show_in_the_summary(tmp_path):
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "review.json").write_text(json.dumps({"ok": False, "pull": 3, "servers": [
+        {"name": "calculator", "version": "1.0.1", "ok": False, "report": "| Check | Result |",
+         "findings": ["drift: servers/calculator/src/index.ts"]}]}))
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({"ok": True, "pull": 3, "url": "https://github.example/acme/s/pull/3"}))
+    summary = tmp_path / "summary.md"
+    actions.summarize(work, result, actions_env(tmp_path, summary), io.StringIO())
+    text = summary.read_text()
+    assert "### ❌ Review of pull request #3" in text and "- drift: servers/calculator/src/index.ts" in text
+    assert "Pull request #3: https://github.example/acme/s/pull/3" in text
