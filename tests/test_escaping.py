@@ -1,0 +1,100 @@
+"""Any string a spec can hold reaches the generated server unchanged, and shows in source only as visible escapes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from factory_bot.pipeline import build
+from factory_bot.render import js, md, render_server
+from factory_bot.spec import ServerSpec
+
+HOSTILE = [
+    "*/ alert(1) /*", "`${process.exit(1)}`", "${env.SECRET}", "</script><script>x</script>", "\"'\\\"",
+    "back\\slash\\\\", "line\nbreak\r\nand\ttab", "\u202etxt.exe", "zero\u200bwidth\u2060joiner\ufeff",
+    "\u2028line separator\u2029", "emoji 🧪🔥", "العربية", "\x00nul\x07bell\x1b[31m", "-->", "{{ jinja }}",
+    "{% raw %}", "# heading", "| pipe |", "<!-- comment -->", "\\u0041", "'; DROP TABLE tools; --",
+]
+INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
+
+any_text = st.one_of(st.sampled_from(HOSTILE), st.text(st.characters(exclude_categories=("Cs",)), max_size=40))
+
+
+def evaluate_in_node(literals: list[str], tmp_path: Path) -> Any:
+    script = tmp_path / "values.mjs"
+    script.write_text(f"process.stdout.write(JSON.stringify([{', '.join(literals)}]));\n", encoding="ascii")
+    return json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.one_of(any_text, st.text(max_size=60)), min_size=1, max_size=40))
+def test_js_literals_are_ascii_and_evaluate_to_the_original_string(values: list[str], tmp_path: Path) -> None:
+    literals = [js(v) for v in values]
+    for literal in literals:
+        assert literal.isascii() and all(0x20 <= ord(c) < 0x7F for c in literal), literal
+        assert "<" not in literal and ">" not in literal
+    assert evaluate_in_node(literals, tmp_path) == values
+
+
+@given(any_text)
+def test_markdown_text_has_no_invisible_characters_and_no_raw_markup(text: str) -> None:
+    out = md(text)
+    assert not any(unicodedata.category(c) in INVISIBLE and c not in "\n\t" for c in out)
+    assert "<" not in out and ">" not in out
+    cell = md(text, cell=True)
+    assert "\n" not in cell and all(cell[i - 1] == "\\" for i, c in enumerate(cell) if c == "|")
+
+
+def hostile_spec(strings: list[str]) -> ServerSpec:
+    """A spec with the strings in every place a spec string can go, and an echo tool whose examples carry them."""
+    enum = list(dict.fromkeys(s for s in strings if s))[:5] or ["x"]
+    return ServerSpec.model_validate({
+        "name": "hostile", "version": "1.0.0", "description": strings[0] or "d",
+        "env": [{"name": "HOSTILE_SETTING", "description": strings[-1], "default": strings[1 % len(strings)]}],
+        "tools": [
+            {"name": "echo", "title": strings[-1] or None, "description": "Echo: " + strings[0],
+             "input": {"text": {"type": "string", "description": strings[1 % len(strings)]},
+                       "choice": {"type": "string", "enum": enum, "default": enum[0], "description": strings[-1]}},
+             "output": {"type": "object", "properties": {"text": {"type": "string"}, "choice": {"type": "string"}}},
+             "implementation": {"kind": "code", "code": "return { text, choice };"},
+             "examples": [{"input": {"text": s, "choice": enum[i % len(enum)]},
+                           "output": {"text": s, "choice": enum[i % len(enum)]}} for i, s in enumerate(strings[:20])]},
+            {"name": "setting", "description": "The HOSTILE_SETTING default, as the server sees it.",
+             "implementation": {"kind": "code", "code": "return env.HOSTILE_SETTING;"},
+             "examples": [{"input": {}, "output": strings[1 % len(strings)]}]},
+        ],
+    })
+
+
+def assert_visible_source(files: dict[str, str]) -> None:
+    for path, text in files.items():
+        bad = [f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in INVISIBLE and c not in "\n\t"]
+        assert not bad, f"{path} contains invisible characters {bad[:5]}"
+
+
+@pytest.mark.e2e
+def test_the_hostile_corpus_survives_into_a_compiling_server_and_back_through_the_protocol(tmp_path: Path) -> None:
+    spec = hostile_spec(HOSTILE)
+    assert_visible_source(render_server(spec))
+    result = build(spec, tmp_path)
+    assert result.ok, [(c.name, c.tool, c.message, c.details) for c in result.report.failures]
+
+
+@pytest.mark.e2e
+@settings(max_examples=4, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(strings=st.lists(any_text, min_size=2, max_size=8))
+def test_any_strings_survive_into_a_compiling_server_and_back(strings: list[str], tmp_path_factory) -> None:
+    spec = hostile_spec(strings)
+    assert_visible_source(render_server(spec))
+    result = build(spec, tmp_path_factory.mktemp("hostile"))
+    # Validation compares tools/list descriptions and every example's output with the spec: passing proves
+    # each string compiled and came back unchanged through the protocol.
+    assert result.ok, [(c.name, c.tool, c.message, c.details) for c in result.report.failures]
