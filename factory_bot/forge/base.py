@@ -84,7 +84,7 @@ class Forge(ABC):
     def create_comment(self, issue: int, body: str) -> Comment: ...
 
     @abstractmethod
-    def update_comment(self, comment_id: int, body: str) -> Comment: ...
+    def update_comment(self, issue: int, comment_id: int, body: str) -> Comment: ...
 
     @abstractmethod
     def labels(self, issue: int) -> list[str]: ...
@@ -127,7 +127,7 @@ class Forge(ABC):
             return self.create_comment(issue, body)
         if existing.body == body:
             return existing
-        return self.update_comment(existing.id, body)
+        return self.update_comment(issue, existing.id, body)
 
     def set_state_label(self, issue: int, state: str) -> None:
         """Move the issue's `mcp-factory: …` label to `state`, leaving every other label alone."""

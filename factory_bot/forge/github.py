@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
@@ -56,7 +57,7 @@ class GitHubForge(Forge):
         self._gh = Github(auth=Auth.Token(token) if token else None,
                           base_url=(base_url or DEFAULT_API).rstrip("/"), retry=retry or default_retry(),
                           per_page=100)
-        self._repo = self._gh.get_repo(slug, lazy=True)
+        self._repository: Any = None
         self._default_branch: str | None = None
         self._clone_url: str | None = None
         self._html_url = ""
@@ -74,6 +75,10 @@ class GitHubForge(Forge):
             yield
         except GithubException as exc:
             raise self._error(doing, exc) from None
+        except requests.RequestException as exc:  # retries exhausted, connection refused, timeout
+            raise ForgeError(f"could not reach GitHub to {doing}: {type(exc).__name__}",
+                             hint="GitHub is failing or unreachable; re-run later, every step is safe to repeat"
+                             ) from None
 
     def _error(self, doing: str, exc: GithubException) -> ForgeError:
         """A ForgeError that says what failed and what to try, with any token scrubbed."""
@@ -87,12 +92,19 @@ class GitHubForge(Forge):
         redacted = text.replace(self._token, "***") if self._token else text
         return ForgeError(redacted, hint=hint)
 
+    @property
+    def _repo(self) -> Any:
+        """The PyGithub Repository, fetched on first use (so building a forge costs no request)."""
+        if self._repository is None:
+            with self._api(f"read repository {self.slug}"):
+                self._repository = self._gh.get_repo(self.slug)
+        return self._repository
+
     def _load(self) -> None:
         if self._clone_url is None:
-            with self._api(f"read repository {self.slug}"):
-                self._clone_url = self._repo.clone_url
-                self._default_branch = self._repo.default_branch
-                self._html_url = self._repo.html_url
+            self._clone_url = self._repo.clone_url
+            self._default_branch = self._repo.default_branch
+            self._html_url = self._repo.html_url
 
     @property  # type: ignore[override]
     def default_branch(self) -> str:
@@ -145,9 +157,9 @@ class GitHubForge(Forge):
             comment = self._repo.get_issue(issue).create_comment(body)
             return Comment(comment.id, comment.body, comment.html_url)
 
-    def update_comment(self, comment_id: int, body: str) -> Comment:
+    def update_comment(self, issue: int, comment_id: int, body: str) -> Comment:
         with self._api(f"edit comment {comment_id}"):
-            comment = self._repo.get_issue_comment(comment_id)
+            comment = self._repo.get_issue(issue).get_comment(comment_id)
             comment.edit(body)
             return Comment(comment.id, body, comment.html_url)
 
@@ -166,7 +178,7 @@ class GitHubForge(Forge):
                      complete=asset.state == "uploaded")
 
     def _release(self, release: GitRelease) -> Release:
-        return Release(release.id, release.tag_name, release.title or "", release.body or "", release.html_url,
+        return Release(release.id, release.tag_name, release.name or "", release.body or "", release.html_url,
                        tuple(self._asset(a) for a in release.assets))
 
     def list_releases(self) -> list[Release]:

@@ -105,7 +105,7 @@ class LocalForge(Forge):
         self._save(state)
         return Comment(data["id"], body)
 
-    def update_comment(self, comment_id: int, body: str) -> Comment:
+    def update_comment(self, issue: int, comment_id: int, body: str) -> Comment:
         state = self._load()
         for data in state["comments"]:
             if data["id"] == comment_id:
