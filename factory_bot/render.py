@@ -99,7 +99,10 @@ def zod_object(properties: dict[str, Param]) -> str:
 
 
 def _bounds(low: float | None, high: float | None) -> str:
-    return (f".min({js(low)})" if low is not None else "") + (f".max({js(high)})" if high is not None else "")
+    def number(value: float) -> str:
+        return js(int(value) if float(value).is_integer() else value)
+
+    return (f".min({number(low)})" if low is not None else "") + (f".max({number(high)})" if high is not None else "")
 
 
 def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
