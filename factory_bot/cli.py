@@ -291,6 +291,11 @@ def schema(out_file: str | None, check_file: str | None) -> int:
     return 0
 
 
+from .flows_cli import register as _register_git_verbs  # noqa: E402  on-issue, on-pr, on-push, registry
+
+_register_git_verbs(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning FactoryError into a message and its exit code."""
     try:
