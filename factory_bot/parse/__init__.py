@@ -43,7 +43,7 @@ def parse_issue(
     max_attempts: int = 3,
 ) -> ParseResult:
     """Turn a GitHub issue (form sections, a spec YAML block, or free text) into a valid spec."""
-    request = read_issue(clean_request(title) if title.strip() else "", clean_request(body))
+    request = read_issue(_clean_title(title), clean_request(body))
     if request.spec is not None:
         where = "the issue form's Spec YAML field" if request.spec.in_form else "the spec YAML in the request"
         spec = load_spec_text(request.spec.text, source=where)
@@ -59,6 +59,13 @@ def parse_issue(
         server_name=request.server_name,
     )
     return ParseResult(spec=answer.spec, source="model", attempts=answer.attempts, usage=answer.usage, model=resolved)
+
+
+def _clean_title(title: str) -> str:
+    try:
+        return clean_request(title, limit=1_000)
+    except RequestError:  # a title of nothing but comments or invisible characters is no title
+        return ""
 
 
 def _model_intent(request: IssueRequest) -> str:
