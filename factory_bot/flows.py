@@ -107,6 +107,8 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
             raise RequestError("this is a pull request, not a request issue")
         if ctx.policy:
             ctx.policy(event)
+        if ctx.checkout is None and ctx.forge is not None:
+            ctx.checkout = _clone_default(ctx, "base")
         result = ctx.parser(issue.get("title") or "", issue.get("body") or "")
         spec: ServerSpec = result.spec
         proposal = None
@@ -199,7 +201,6 @@ def on_issue(event: dict[str, Any], ctx: Context, stage: str | None = None) -> d
     live = not ctx.dry_run
     if live:
         publish.report_status(forge, number, "parsing")
-    ctx.checkout = ctx.checkout or _clone_default(ctx, "base")
     try:
         request = issue_parse(event, ctx)
         if live:

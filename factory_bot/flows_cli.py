@@ -79,7 +79,7 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
     forge = _forge_factory(forge_kind, repo, releases, token_env, event)
     if stage in ("parse", "build") and forge_kind != "local":
         forge = None  # type: ignore[assignment]
-    if checkout is None and stage in reads_checkout and (Path(".") / "specs").is_dir():
+    if checkout is None and forge_kind == "github" and stage in reads_checkout and Path("specs").is_dir():
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
     with tempfile.TemporaryDirectory(prefix="factory-flow-") as tmp:

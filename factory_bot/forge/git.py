@@ -28,7 +28,8 @@ class GitRemote:
 
     url: str
     token: str | None = field(default=None, repr=False)
-    config: tuple[tuple[str, str], ...] = ()  # extra git config for every command, e.g. for a local push
+    config: tuple[tuple[str, str], ...] = ()  # extra git config for every command
+    push_options: tuple[str, ...] = ()  # extra `git push` arguments, e.g. the local forge's receive-pack
 
     def env(self) -> dict[str, str]:
         env = {
@@ -139,7 +140,7 @@ def publish_branch(repo: git.Repo, remote: GitRemote, *, base: str, branch: str,
             if same_tree and same_base:
                 return existing, False
     with _git_errors(remote, f"push branch {branch}"):
-        repo.git.push("--force", "origin", f"HEAD:refs/heads/{branch}")
+        repo.git.push(*remote.push_options, "--force", "origin", f"HEAD:refs/heads/{branch}")
     return sha, True
 
 
@@ -153,7 +154,7 @@ def push_tag(repo: git.Repo, remote: GitRemote, *, tag: str, sha: str, message: 
                          hint="a released version is immutable: bump the version in the spec")
     with _git_errors(remote, f"push tag {tag}"):
         repo.git.tag("-a", "-f", "-m", message, tag, sha)
-        repo.git.push("origin", f"refs/tags/{tag}:refs/tags/{tag}")
+        repo.git.push(*remote.push_options, "origin", f"refs/tags/{tag}:refs/tags/{tag}")
     return True
 
 
@@ -170,7 +171,7 @@ def commit_to_branch(repo: git.Repo, remote: GitRemote, *, branch: str, files: d
             repo.git.commit("-m", message)
         try:
             with _git_errors(remote, f"push {branch}"):
-                repo.git.push("origin", f"HEAD:refs/heads/{branch}")
+                repo.git.push(*remote.push_options, "origin", f"HEAD:refs/heads/{branch}")
             return repo.head.commit.hexsha
         except ForgeError:
             if attempt == attempts - 1:

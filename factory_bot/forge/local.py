@@ -41,8 +41,10 @@ class LocalForge(Forge):
         self.releases_dir = Path(releases).resolve() if releases else self._git_dir / "mcp-factory" / "releases"
 
     def remote(self) -> GitRemote:
-        # Pushing to the checked-out branch of a non-bare repo updates its working tree (if clean).
-        return GitRemote(str(self.path), config=(("receive.denyCurrentBranch", "updateInstead"),))
+        # Pushing to the checked-out branch of a non-bare repo updates its working tree (if clean);
+        # git clears GIT_CONFIG_* for a local receiving side, so the setting travels in the command.
+        receive = "--receive-pack=git -c receive.denyCurrentBranch=updateInstead receive-pack"
+        return GitRemote(str(self.path), push_options=(receive,))
 
     # -- state -----------------------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:
