@@ -227,12 +227,16 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return YAML(typ="safe").load(path.read_text())
 
 
+SECRET_ENV = ("GITHUB_TOKEN", "ANTHROPIC_API_KEY", "GH_TOKEN")
+
+
 @dataclass
 class StepResult:
     name: str
     outcome: str  # success | failure | skipped
     output: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)  # secret variables the step's process could read
 
 
 @dataclass
@@ -242,9 +246,15 @@ class JobResult:
     steps: list[StepResult] = field(default_factory=list)
     summary: str = ""
     workspace: Path | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
 
     def log(self) -> str:
         return "\n".join(f"--- {s.name} [{s.outcome}]\n{s.output}" for s in self.steps)
+
+    @property
+    def secrets(self) -> set[str]:
+        """Every secret variable any step of this job could read."""
+        return set().union(*(s.secrets for s in self.steps))
 
 
 @dataclass
@@ -259,6 +269,7 @@ class Runner:
     env: dict[str, str] = field(default_factory=dict)  # GITHUB_API_URL, GITHUB_REPOSITORY, ...
     secrets: dict[str, str] = field(default_factory=dict)
     token: str = "ghs_test_token"
+    only: tuple[str, ...] = ()  # run just these jobs (the others count as skipped)
     artifacts: dict[str, Path] = field(default_factory=dict)
 
     def github(self) -> dict[str, Any]:
@@ -278,12 +289,12 @@ class Runner:
         return results
 
     def run_job(self, job_id: str, job: dict[str, Any], done: dict[str, JobResult]) -> JobResult:
-        needs = {n: {"result": done[n].result, "outputs": {}} for n in _needs(job)}
+        needs = {n: {"result": done[n].result, "outputs": done[n].outputs} for n in _needs(job)}
         status = {"success": all(n["result"] == "success" for n in needs.values()),
                   "failure": any(n["result"] == "failure" for n in needs.values()), "cancelled": False}
         context = {"github": self.github(), "needs": needs, "secrets": self.secrets, "vars": {},
                    "inputs": {}, "env": {}, "steps": {}, "runner": {"os": "Linux", "temp": str(self.root)}}
-        if not condition(job.get("if"), context, status):
+        if (self.only and job_id not in self.only) or not condition(job.get("if"), context, status):
             return JobResult(job_id, "skipped")
         workspace = self.root / job_id / "workspace"
         workspace.mkdir(parents=True)
@@ -307,6 +318,7 @@ class Runner:
             if outcome.outcome == "failure" and not step.get("continue-on-error"):
                 result.result = "failure"
         result.summary = summary.read_text()
+        result.outputs = {k: interpolate(v, context) for k, v in (job.get("outputs") or {}).items()}
         return result
 
     # -- steps -------------------------------------------------------------------------------------
@@ -349,7 +361,8 @@ class Runner:
                               text=True, timeout=900)
         outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
         return StepResult("run", "success" if proc.returncode == 0 else "failure",
-                          f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}", outputs)
+                          f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}", outputs,
+                          {name for name in SECRET_ENV if full_env.get(name)})
 
     def own_action(self, inputs: dict[str, str], context: dict[str, Any], workspace: Path,
                    summary: Path) -> StepResult:
@@ -363,7 +376,11 @@ class Runner:
             if step.get("id") != "run":
                 continue  # setup and cache steps: this machine has Python, Node and factory-bot already
             env = {k: interpolate(v, inner) for k, v in step.get("env", {}).items()}
-            return self.shell(step["run"], env, workspace, summary, action_path=workspace)
+            result = self.shell(step["run"], env, workspace, summary, action_path=workspace)
+            # The action's outputs map its steps' outputs, as GitHub does for a composite action.
+            inner["steps"] = {"run": {"outputs": result.outputs}}
+            result.outputs = {name: interpolate(spec["value"], inner) for name, spec in action["outputs"].items()}
+            return result
         raise ExpressionError("action.yml has no step with id: run")
 
     def checkout(self, inputs: dict[str, str], workspace: Path) -> StepResult:
@@ -381,7 +398,7 @@ class Runner:
         lines = [line.strip() for line in inputs["path"].splitlines() if line.strip()]
         include = [workspace / line.rstrip("/") for line in lines if not line.startswith("!")]
         exclude = [line[1:].rstrip("/") for line in lines if line.startswith("!")]
-        existing = [p for p in include if p.exists()]
+        existing = [p for p in include if p.is_file() or (p.is_dir() and any(f.is_file() for f in p.rglob("*")))]
         if not existing:
             return StepResult("upload", "failure" if inputs.get("if-no-files-found") == "error" else "success",
                               "no files found")

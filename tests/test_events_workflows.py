@@ -1,0 +1,202 @@
+"""A request's whole life, driven through our real workflow files with GitHub's own example payloads.
+
+Each workflow runs job by job in temp dirs (tests/actions_runner.py): its `if:` conditions, the composite
+action's real run script, `factory-bot` with the stage the job names, artifacts handed over as
+upload/download-artifact do. GitHub is the local fake REST server over a real bare git repository.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .actions_runner import ROOT, JobResult, Runner
+from .fakes.github_api import FakeGitHub
+from .test_events import REQUEST_LABEL, example
+
+TOKEN = "ghs_fake_write_token_0123456789"
+MODEL_KEY = "sk-ant-fake-model-key-0123456789"
+FORM = """### Server name
+
+{name}
+
+### What should the server do?
+
+Convert between units.
+
+### Tools
+
+_No response_
+
+### Spec YAML
+
+```yaml
+{spec}
+```
+
+### Environment and APIs
+
+_No response_
+
+### Generated code
+
+- [X] I understand that the server's code will be generated (possibly written by Claude) and must be reviewed
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture()
+def github(tmp_path):
+    """A fake GitHub whose repository (a real bare git repo) has a README and an empty specs/ on main."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "--quiet", str(bare), str(seed))
+    (seed / "README.md").write_text("# MCP servers\n")
+    (seed / "specs").mkdir()
+    (seed / "specs" / ".gitkeep").write_text("")
+    git(seed, "add", ".")
+    git(seed, "-c", "user.name=Alice", "-c", "user.email=alice@example.com", "commit", "--quiet", "-m", "start")
+    git(seed, "push", "--quiet", "origin", "main")
+    with FakeGitHub(bare) as fake:
+        yield fake
+
+
+def run(fake: FakeGitHub, tmp_path: Path, workflow: str, event_name: str, payload: dict[str, Any],
+        **options: Any) -> dict[str, JobResult]:
+    root = tmp_path / f"run-{workflow}-{len(list(tmp_path.glob('run-*')))}"
+    root.mkdir()
+    runner = Runner(workflow, event_name, payload, repo=str(fake.bare), root=root, token=TOKEN,
+                    env={"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": fake.slug},
+                    secrets={"ANTHROPIC_API_KEY": MODEL_KEY}, **options)
+    return runner.run()
+
+
+def request_issue(fake: FakeGitHub, spec_text: str, name: str) -> dict[str, Any]:
+    """An `issues.opened` event (GitHub's example) for an issue filed through our form."""
+    issue = fake.open_issue(f"New MCP server: {name}", FORM.format(name=name, spec=spec_text.strip()))
+    fake.issues[issue["number"]]["labels"] = [REQUEST_LABEL]
+    payload = example("issues", "opened")
+    payload.update(issue=fake.issue_json(issue["number"]), repository=fake.repo_json())
+    return payload
+
+
+def assert_ok(jobs: dict[str, JobResult], *names: str) -> None:
+    for name in names:
+        assert jobs[name].result == "success", f"job {name} failed:\n{jobs[name].log()}"
+
+
+def status_comment(fake: FakeGitHub, number: int) -> str:
+    [comment] = [c["body"] for c in fake.comments_on(number) if "mcp-factory:status" in c["body"]]
+    return comment
+
+
+def test_a_request_whose_spec_is_broken_gets_the_reason_on_the_issue_and_no_pull_request(github, tmp_path):
+    spec = (ROOT / "specs" / "unit-converter.yaml").read_text().replace("version: 1.0.0", "version: one")
+    payload = request_issue(github, spec, "unit-converter")
+
+    jobs = run(github, tmp_path, "requests.yml", "issues", payload)
+
+    assert jobs["parse"].result == "failure" and jobs["build"].result == "skipped"
+    assert jobs["publish"].result != "skipped"  # it still runs, to explain the failure on the issue
+    comment = status_comment(github, payload["issue"]["number"])
+    assert "could not parse" in comment and "version" in comment
+    assert github.pulls == {}
+    assert github.issues[payload["issue"]["number"]]["labels"] == [REQUEST_LABEL, "mcp-factory: failed"]
+    assert "::error" in jobs["parse"].log() and "semantic versioning" in jobs["parse"].summary
+
+
+@pytest.mark.e2e
+def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(github, tmp_path):
+    spec = (ROOT / "specs" / "unit-converter.yaml").read_text()
+    payload = request_issue(github, spec, "unit-converter")
+    number = payload["issue"]["number"]
+
+    # 1. The issue is opened: parse, build, publish.
+    jobs = run(github, tmp_path, "requests.yml", "issues", payload)
+    assert_ok(jobs, "parse", "build", "publish")
+    [pr] = github.pulls.values()
+    assert pr["head"] == "factory/unit-converter" and pr["base"] == "main"
+    assert "unit-converter" in status_comment(github, number)
+    assert git(github.bare, "ls-tree", "-r", "--name-only", "factory/unit-converter", "--", "specs", "servers") \
+        .count("unit-converter") >= 3
+    assert "| examples | ✅ pass |" in jobs["build"].summary  # the build table is in the job summary
+    assert "Pull request #" in jobs["publish"].summary
+
+    # Trust split, observed: who could read which secret, and who talked to GitHub.
+    assert jobs["parse"].secrets == {"ANTHROPIC_API_KEY"}
+    assert jobs["build"].secrets == set()
+    assert jobs["publish"].secrets == {"GITHUB_TOKEN"}
+    assert github.tokens_seen == {TOKEN}
+    for artifact in (tmp_path).glob("run-*/artifacts/**/*"):
+        if artifact.is_file():
+            assert TOKEN.encode() not in artifact.read_bytes() and MODEL_KEY.encode() not in artifact.read_bytes()
+
+    # 2. The requester comments `/factory retry`: the same branch and PR are updated, no second PR.
+    retry = example("issue_comment", "created")
+    retry.update(issue=fake_issue_with_label(github, number), repository=github.repo_json())
+    retry["comment"] = dict(retry["comment"], body="/factory retry", author_association="NONE",
+                            user=github.issue_json(number)["user"])
+    jobs = run(github, tmp_path, "requests.yml", "issue_comment", retry)
+    assert_ok(jobs, "parse", "build", "publish")
+    assert len(github.pulls) == 1
+
+    # 3. The PR is reviewed: drift check and validation, then one review comment.
+    head = git(github.bare, "rev-parse", "factory/unit-converter")
+    base = git(github.bare, "rev-parse", "main")
+    pr_number = next(iter(github.pulls))
+    review = example("pull_request", "synchronize")
+    review.update(github.pr_event(pr_number, head, base))
+    jobs = run(github, tmp_path, "review.yml", "pull_request", review)
+    assert_ok(jobs, "check", "comment")
+    assert jobs["check"].secrets == set() and jobs["comment"].secrets == {"GITHUB_TOKEN"}
+    [comment] = [c["body"] for c in github.comments_on(pr_number) if "mcp-factory:review" in c["body"]]
+    assert "unit-converter" in comment
+
+    # 4. The PR is merged; the push to main releases unit-converter-v1.0.0 with its package.
+    merge(github.bare, "factory/unit-converter", tmp_path / "merge")
+    push = example("push")
+    push.update(github.push_event(git(github.bare, "rev-parse", "main")))
+    jobs = run(github, tmp_path, "release.yml", "push", push)
+    assert_ok(jobs, "build", "publish")
+    assert jobs["build"].secrets == set() and jobs["publish"].secrets == {"GITHUB_TOKEN"}
+    release = github.release_by_tag("unit-converter-v1.0.0")
+    assert release and {a["name"] for a in release["assets"]} >= {"unit-converter-1.0.0.tgz"}
+    assert "released" in status_comment(github, number)
+    assert "unit-converter-v1.0.0" in jobs["publish"].summary
+
+
+def fake_issue_with_label(fake: FakeGitHub, number: int) -> dict[str, Any]:
+    if REQUEST_LABEL not in fake.issues[number]["labels"]:
+        fake.issues[number]["labels"].insert(0, REQUEST_LABEL)
+    return fake.issue_json(number)
+
+
+def merge(bare: Path, branch: str, where: Path) -> None:
+    git(bare.parent, "clone", "--quiet", str(bare), str(where))
+    git(where, "-c", "user.name=Alice", "-c", "user.email=alice@example.com", "merge", "--no-ff", "--quiet",
+        f"origin/{branch}", "-m", f"Merge {branch}")
+    git(where, "push", "--quiet", "origin", "main")
+
+
+@pytest.mark.e2e
+def test_the_nightly_health_build_of_the_calculator_passes_and_reports_its_table(github, tmp_path):
+    seed = tmp_path / "health-seed"
+    git(tmp_path, "clone", "--quiet", str(github.bare), str(seed))
+    (seed / "specs" / "calculator.yaml").write_text((ROOT / "specs" / "calculator.yaml").read_text())
+    git(seed, "add", ".")
+    git(seed, "-c", "user.name=Alice", "-c", "user.email=alice@example.com", "commit", "--quiet", "-m", "calc")
+    git(seed, "push", "--quiet", "origin", "main")
+    schedule = {"schedule": "23 4 * * *", "repository": github.repo_json()}
+
+    jobs = run(github, tmp_path, "maintenance.yml", "schedule", schedule, only=("health",))
+
+    assert_ok(jobs, "health")
+    assert jobs["health"].secrets == set()
+    assert "### ✅ `calculator` 1.0.0: built and valid" in jobs["health"].summary
