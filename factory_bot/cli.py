@@ -318,20 +318,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def _github_annotations(exc: SpecError) -> None:
     """In GitHub Actions, spec problems also become file/line annotations in the PR's Files view."""
-    import os
+    from . import actions
 
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    for problem in exc.problems:
-        click.echo(_annotation(exc.source, problem))
-
-
-def _annotation(source: str | None, problem: SpecProblem) -> str:
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    def escape_property(text: str) -> str:
-        return escape(text).replace(":", "%3A").replace(",", "%2C")
-
-    where = f"file={escape_property(source or '')}" + (f",line={problem.line}" if problem.line else "")
-    return f"::error {where}::{escape((problem.field + ': ' if problem.field else '') + problem.message)}"
+    if actions.in_actions():
+        for line in actions.spec_annotations(exc):  # repo-relative file, or none for an issue body
+            click.echo(line)
