@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 the server was built but failed validation, 2 bad input
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -64,45 +65,90 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.argument("specs", nargs=-1, type=click.Path())
 @click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
               help="Where the server source, .tgz and build.json go.")
 @click.option("--request", help="Build from a plain-language request instead of a spec file (needs Claude).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=lambda: min(os.cpu_count() or 1, 4),
+              show_default="cores, at most 4", help="Servers built at once when given several specs.")
+@click.option("--force", is_flag=True, help="Rebuild even when a verified build of the same inputs exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def build(spec: str | None, out_dir: str, request: str | None, as_json: bool, quiet: bool) -> int:
-    """Render, compile, validate and pack a server from SPEC.
+def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, force: bool, as_json: bool,
+          quiet: bool) -> int:
+    """Render, compile, validate and pack servers from SPEC files (or every *.yaml in a directory).
 
     Writes OUT/<name>/ (server source), OUT/<name>-<version>.tgz (+ .sha256) and OUT/<name>.build.json.
-    Exits 0 when built and valid, 1 when validation failed, 2 on a bad spec.
+    Only what changed is rebuilt: a verified earlier build of the same spec, templates and toolchain is
+    reused (--force rebuilds). Exits 0 when every server is built and valid, 1 when validation failed,
+    2 on a bad spec.
 
     \b
     Example:
       factory-bot build specs/calculator.yaml --out build/
+      factory-bot build specs/ --out build/ --jobs 2
       factory-bot build --request "a server that converts Celsius and Fahrenheit" --out build/
     """
-    from .pipeline import build as run_build
-    from .pipeline import write_build_json
+    from .pipeline import build_many
 
     say = _progress(quiet or as_json)
-    if (spec is None) == (request is None):
+    if bool(specs) == (request is not None):
         raise click.UsageError("give a SPEC file or --request TEXT (one of them)")
     if request is not None:
         from .parse import parse_request
 
         say("parse: asking Claude for a spec")
-        server_spec = parse_request(request).spec
+        server_specs = [parse_request(request).spec]
     else:
-        server_spec = _load(spec)
-    result = run_build(server_spec, out_dir, progress=say)
-    build_json = write_build_json(result, out_dir)
+        server_specs = _load_all(specs)
+    results = build_many(server_specs, out_dir, jobs=jobs, progress=say, use_cache=not force)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-    else:
-        _print_summary(result)
+        payload = results[0].to_json() if len(results) == 1 else {
+            "ok": all(r.ok for r in results), "builds": [r.to_json() for r in results]}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif len(results) == 1:
+        _print_summary(results[0])
         if not quiet:
-            click.echo(f"report: {build_json}", err=True)
-    return 0 if result.ok else EXIT_INVALID
+            click.echo(f"report: {Path(out_dir) / (results[0].spec.name + '.build.json')}", err=True)
+    else:
+        for result in results:
+            state = "cached" if result.cached else ("ok" if result.ok else "FAILED")
+            total = sum(result.timings.values()) if result.cached else result.timings.get("total", 0.0)
+            click.echo(f"  {state:<7} {result.spec.name} {result.spec.version}  {total:5.2f} s"
+                       + ("" if result.ok else f"  ({len(result.report.failures)} check(s) failed)"))
+        built_now = sum(1 for r in results if not r.cached)
+        click.echo(f"{len(results)} servers: {built_now} built, {len(results) - built_now} reused")
+    return 0 if all(r.ok for r in results) else EXIT_INVALID
+
+
+def _load_all(paths: tuple[str, ...]):
+    """Specs from files and directories (every *.yaml inside), all validated before anything is built."""
+    from .errors import SpecError
+
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise FactoryError(f"no *.yaml specs in {', '.join(paths)}", hint="specs are YAML files such as specs/calculator.yaml")
+    loaded, problems = [], []
+    for file in files:
+        try:
+            loaded.append(_load(str(file)))
+        except SpecError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise SpecError([p for exc in problems for p in _located(exc)], source=None)
+    return loaded
+
+
+def _located(exc):
+    from .errors import SpecProblem
+
+    return [SpecProblem(p.field, p.message, p.line) if not exc.source else
+            SpecProblem(f"{exc.source}:{p.line or ''} {p.field}".rstrip(), p.message) for p in exc.problems]
 
 
 @cli.command()
@@ -291,9 +337,67 @@ def schema(out_file: str | None, check_file: str | None) -> int:
     return 0
 
 
+@cli.command("toolchain")
+@click.option("--json", "as_json", is_flag=True, help="Print the toolchain's path and versions as JSON.")
+def toolchain_command(as_json: bool) -> int:
+    """Install (first time) and show the shared Node toolchain every server is built with.
+
+    It lives in $FACTORY_BOT_CACHE (default ~/.cache/mcp-factory), keyed by the hash of its lockfile.
+
+    \b
+    Example:
+      factory-bot toolchain
+    """
+    from . import toolchain
+
+    installed = toolchain.ensure(progress=_progress(as_json))
+    info = {"path": str(installed.root), "node": toolchain.check_node(), "packages": toolchain.pinned_versions()}
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo(f"toolchain: {info['path']}\nnode: {info['node']}")
+        for name, version in info["packages"].items():
+            click.echo(f"  {name} {version}")
+    return 0
+
+
 from .flows_cli import register as _register_git_verbs  # noqa: E402  on-issue, on-pr, on-push, registry
 
 _register_git_verbs(cli)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--runs", type=click.IntRange(1, 50), default=5, show_default=True, help="Runs per measurement.")
+@click.option("--repo", "repo_size", type=click.IntRange(0, 500), default=50, show_default=True,
+              help="Size of the generated many-spec repository (0 skips it).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
+              show_default="cores", help="Parallel builds for the repository measurement.")
+@click.option("--no-cold", is_flag=True, help="Skip the cold (empty toolchain cache) builds.")
+@click.option("--quick", is_flag=True, help="CI mode: 1 run, calculator only, a 4-spec repository.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold: bool, quick: bool,
+          as_json: bool) -> int:
+    """Measure build time per stage (cold and warm medians) against the tools' own floor.
+
+    Prints per-stage medians, the floor on the same generated server (direct tsc, npm pack, one MCP round
+    trip), the ratio build ÷ floor, .tgz install time, a many-spec repository rebuild and peak memory.
+    Numbers, not verdicts: nothing here fails on time.
+
+    \b
+    Example:
+      factory-bot bench specs/calculator.yaml --runs 5
+      factory-bot bench --quick
+    """
+    from .bench import format_report, run_bench, to_json
+
+    paths = [Path(s) for s in specs] or [Path("specs/calculator.yaml")]
+    if quick:
+        runs, repo_size, paths = 1, min(repo_size, 4), paths[:1]
+    report = run_bench(paths, runs=runs, repo_size=repo_size, jobs=jobs, cold=not no_cold,
+                       say=_progress(as_json))
+    click.echo(to_json(report) if as_json else format_report(report))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, toolchain, validate
+from . import __version__, cache, toolchain, validate
 from .package import Package, pack, write_checksum
 from .render import write_server
 from .spec import ServerSpec
@@ -33,6 +33,7 @@ class BuildResult:
     report: ValidationReport
     package: Package | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    cached: bool = False  # True when a verified earlier build of the same inputs was reused
 
     @property
     def ok(self) -> bool:
@@ -64,6 +65,10 @@ class BuildResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "snippets": self.snippets,
             "factory_bot": __version__,
+            "cached": self.cached,
+            "cache_key": cache.cache_key(self.spec),
+            "files": cache.file_hashes(self.server_dir) if self.server_dir.is_dir() else {},
+            "package_files": self.package.files if self.package else [],
         }
 
 
@@ -77,12 +82,22 @@ def _prewarm_client() -> threading.Thread:
     return thread
 
 
-def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None) -> BuildResult:
-    """Render, compile, validate and pack one server into out_dir."""
+def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None,
+          use_cache: bool = False) -> BuildResult:
+    """Render, compile, validate and pack one server into out_dir.
+
+    With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
+    """
     say = progress or (lambda _msg: None)
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     started = time.monotonic()
+    if use_cache:
+        record = cache.verified_hit(spec, out_dir)
+        if record is not None:
+            say(f"cache: {spec.name} {spec.version} is unchanged and its build verified; reusing it")
+            return BuildResult(spec, Path(record["server_dir"]), cache.report_from_json(record),
+                               cache.package_from_json(record), {"cache": time.monotonic() - started}, cached=True)
 
     say(f"render: {spec.name} {spec.version} ({len(spec.tools)} tools)")
     server_dir = out_dir / spec.name
@@ -176,6 +191,30 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, out_dir: Path) 
             for task in (modern, legacy, http, pack_and_install):
                 group.start_soon(task)
     return package, checks
+
+
+def build_many(specs: list[ServerSpec], out_dir: str | Path, *, jobs: int = 2, progress: Progress | None = None,
+               use_cache: bool = True) -> list[BuildResult]:
+    """Build several servers, `jobs` at a time, rebuilding only what changed; writes each build.json."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        from .errors import SpecError, SpecProblem
+
+        raise SpecError([SpecProblem("name", f"{n!r} is the name of more than one spec") for n in duplicates],
+                        hint="server names must be unique across the specs you build together")
+    toolchain.ensure(progress=progress)  # install once, before the workers race for it
+
+    def one(spec: ServerSpec) -> BuildResult:
+        result = build(spec, out_dir, progress=progress, use_cache=use_cache)
+        if not result.cached:
+            write_build_json(result, out_dir)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(one, specs))
 
 
 def write_build_json(result: BuildResult, out_dir: str | Path) -> Path:

@@ -1,0 +1,77 @@
+"""Only what changed is rebuilt, a cache hit is verified rather than assumed, and the benchmark reports its figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from factory_bot import cache
+from factory_bot.bench import format_report, run_bench
+from factory_bot.pipeline import build, build_many
+from factory_bot.spec_yaml import load_spec_file
+
+from .conftest import SPECS
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_unchanged_spec_is_reused_and_a_changed_one_rebuilt(tmp_path: Path, example_spec) -> None:
+    calculator, text = example_spec("calculator"), example_spec("text-tools")
+    first = build_many([calculator, text], tmp_path, jobs=2)
+    assert [r.cached for r in first] == [False, False] and all(r.ok for r in first)
+
+    changed = text.model_copy(update={"description": "Changed."})
+    second = build_many([calculator, changed], tmp_path, jobs=2)
+    assert [r.cached for r in second] == [True, False] and all(r.ok for r in second)
+    assert second[0].sha256 == first[0].sha256 and second[0].tgz == first[0].tgz
+
+
+def test_a_tampered_package_is_not_trusted_from_the_cache(tmp_path: Path, example_spec) -> None:
+    spec = example_spec("calculator")
+    [first] = build_many([spec], tmp_path)
+    first.tgz.write_bytes(first.tgz.read_bytes() + b"tampered")
+    assert cache.verified_hit(spec, tmp_path) is None
+    [again] = build_many([spec], tmp_path)
+    assert not again.cached and again.sha256 == first.sha256
+
+
+def test_an_edited_server_source_is_not_trusted_from_the_cache(tmp_path: Path, example_spec) -> None:
+    spec = example_spec("calculator")
+    [first] = build_many([spec], tmp_path)
+    (first.server_dir / "src" / "tools" / "add.ts").write_text("// edited by hand\n")
+    [again] = build_many([spec], tmp_path)
+    assert not again.cached and again.ok
+
+
+def test_a_template_change_invalidates_every_cached_build(example_spec, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = example_spec("calculator")
+    before = cache.cache_key(spec)
+    monkeypatch.setattr(cache, "generator_hash", lambda: "templates changed")
+    assert cache.cache_key(spec) != before
+
+
+def test_building_a_directory_builds_every_spec_and_reports_each(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    for name in ("calculator", "unit-converter"):
+        (specs / f"{name}.yaml").write_text((SPECS / f"{name}.yaml").read_text())
+    run = subprocess.run([sys.executable, "-m", "factory_bot", "build", str(specs), "--out", str(tmp_path / "out"),
+                          "--json", "-j", "2"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["ok"] and [b["name"] for b in report["builds"]] == ["calculator", "unit-converter"]
+
+
+def test_the_quick_benchmark_reports_every_figure() -> None:
+    lines: list[str] = []
+    report = run_bench([SPECS / "calculator.yaml"], runs=1, repo_size=2, jobs=2, cold=False, say=lines.append)
+    server = report["servers"]["calculator"]
+    assert {"end_to_end", "warm", "floor", "ratio", "install"} <= set(server)
+    assert {"tsc", "npm pack", "round trip", "total"} == set(server["floor"])
+    assert report["repository"]["built_full"] == 2 and report["repository"]["built_unchanged"] == 0
+    assert report["repository"]["built_one_changed"] == 1
+    assert "ratio" in format_report(report) and report["peak_rss_mib"]["largest child"] > 0
