@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from factory_bot import actions
@@ -144,3 +146,14 @@ def test_a_review_and_a_published_pr_show_in_the_summary(tmp_path):
     text = summary.read_text()
     assert "### ❌ Review of pull request #3" in text and "- drift: servers/calculator/src/index.ts" in text
     assert "Pull request #3: https://github.example/acme/s/pull/3" in text
+
+
+def test_factory_bot_build_on_actions_annotates_the_broken_line_of_a_committed_spec(tmp_path):
+    spec = broken_spec(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env |= actions_env(tmp_path, tmp_path / "summary.md")
+    result = subprocess.run(["factory-bot", "build", "specs/calculator.yaml", "--out", str(tmp_path / "out")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "numbr" in text)
+    assert result.returncode == 2
+    assert f"::error file=specs/calculator.yaml,line={line},title=MCP Factory%3A invalid spec::" in result.stdout
