@@ -1,0 +1,74 @@
+"""PR review: a pull request whose committed server drifted from its spec fails, with one review comment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import git
+import pytest
+
+from factory_bot.forge.local import LocalForge
+from factory_bot.publish import REVIEW_MARKER
+from factory_bot.render import write_server
+from factory_bot.spec_yaml import dump_spec, load_spec_file
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",
+            "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "a@example.com"}
+
+
+def commit(repo: git.Repo, message: str) -> str:
+    repo.git.add("--all")
+    repo.git.commit("-m", message, env=IDENTITY)
+    return repo.head.commit.hexsha
+
+
+def pr_event(path: Path, repo_dir: str, number: int, head: str, base: str) -> Path:
+    side = {"repo": {"clone_url": repo_dir}}
+    path.write_text(json.dumps({"action": "synchronize", "number": number, "pull_request": {
+        "number": number, "head": side | {"sha": head, "ref": "change"}, "base": side | {"sha": base, "ref": "main"}}}))
+    return path
+
+
+@pytest.mark.e2e
+def test_review_fails_on_hand_edited_server_code_and_an_unbumped_version(tmp_path: Path):
+    where = tmp_path / "servers"
+    repo = git.Repo.init(where, initial_branch="main")
+    spec = load_spec_file(SPECS / "calculator.yaml")
+    (where / "specs").mkdir()
+    (where / "specs" / "calculator.yaml").write_text(dump_spec(spec))
+    write_server(spec, where / "servers" / "calculator")
+    base = commit(repo, "calculator 1.0.0")
+
+    repo.git.checkout("-b", "change")
+    changed = spec.model_copy(update={"tools": spec.tools[:3]})  # divide removed, version left at 1.0.0
+    (where / "specs" / "calculator.yaml").write_text(dump_spec(changed))
+    index = where / "servers" / "calculator" / "src" / "index.ts"
+    index.write_text(index.read_text() + "// edited by hand\n")
+    head = commit(repo, "drop divide")
+    event = pr_event(tmp_path / "pr.json", str(where), 5, head, base)
+
+    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
+                             str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+    assert result.returncode == 1, result.stderr
+    comment = LocalForge(where).find_comment(5, REVIEW_MARKER)
+    assert comment is not None and ":x: failed" in comment.body
+    assert "drift: servers/calculator/src/index.ts" in comment.body
+    assert "use 2.0.0" in comment.body and "tool divide removed" in comment.body
+
+    # The author regenerates and bumps: the same comment turns green.
+    bumped = changed.model_copy(update={"version": "2.0.0"})
+    (where / "specs" / "calculator.yaml").write_text(dump_spec(bumped))
+    write_server(bumped, where / "servers" / "calculator")
+    head = commit(repo, "regenerate, 2.0.0")
+    event = pr_event(tmp_path / "pr.json", str(where), 5, head, base)
+    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
+                             str(event), "--workdir", str(tmp_path / "w2"), "-q"],
+                            capture_output=True, text=True, timeout=600, cwd="/")
+    assert result.returncode == 0, result.stderr + result.stdout
+    forge = LocalForge(where)
+    comment = forge.find_comment(5, REVIEW_MARKER)
+    assert ":white_check_mark: passed" in comment.body and "matches what the spec generates" in comment.body
+    assert len([c for c in json.loads(forge.state_file.read_text())["comments"] if c["issue"] == 5]) == 1
