@@ -96,9 +96,16 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
         raise click.UsageError("give a SPEC file or --request TEXT (one of them)")
     if request is not None:
         from .parse import parse_request
+        from .parse.checks import typecheck
+        from .spec_yaml import dump_spec
 
-        say("parse: asking Claude for a spec")
-        server_specs = [parse_request(request).spec]
+        say("parse: asking Claude for a spec (its code is type-checked, not run, while the key is in reach)")
+        parsed = parse_request(request, check=lambda candidate: typecheck(candidate, progress=say)).spec
+        spec_file = Path(out_dir) / f"{parsed.name}.spec.yaml"
+        spec_file.parent.mkdir(parents=True, exist_ok=True)
+        spec_file.write_text(dump_spec(parsed))
+        say(f"parse: wrote {spec_file}; review its model-written code before you publish the server")
+        server_specs = [parsed]
     else:
         server_specs = _load_all(specs)
     results = build_many(server_specs, out_dir, jobs=jobs, progress=say, use_cache=not force)

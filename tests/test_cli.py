@@ -128,3 +128,32 @@ def test_package_packs_a_built_server(tmp_path: Path, built) -> None:
     result = run("package", str(server_dir), "--out", str(tmp_path), "--json", cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["sha256"] == built("calculator").sha256
+
+
+@pytest.mark.e2e
+def test_build_from_a_sentence_parses_with_claude_writes_the_spec_and_builds(tmp_path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    from .fakes.messages_api import FakeMessagesAPI, tool_use
+
+    spec = YAML(typ="safe").load((SPECS / "unit-converter.yaml").read_text())
+    import os
+
+    with FakeMessagesAPI([tool_use("submit_spec", spec)]) as api:
+        env = os.environ | {"ANTHROPIC_API_KEY": "sk-test", "ANTHROPIC_BASE_URL": api.url}
+        result = subprocess.run([sys.executable, "-m", "factory_bot", "build", "--request",
+                                 "convert temperatures and lengths", "--out", str(tmp_path), "--json"],
+                                capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "unit-converter"
+    written = (tmp_path / "unit-converter.spec.yaml").read_text()
+    assert "written_by: model" in written, "model-written code is marked for reviewers"
+
+
+def test_build_from_a_sentence_without_a_key_says_what_to_do(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    result = subprocess.run([sys.executable, "-m", "factory_bot", "build", "--request", "a weather server",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and "ANTHROPIC_API_KEY" in result.stderr and "yaml" in result.stderr.lower()
