@@ -200,3 +200,36 @@ def test_the_nightly_health_build_of_the_calculator_passes_and_reports_its_table
     assert_ok(jobs, "health")
     assert jobs["health"].secrets == set()
     assert "### ✅ `calculator` 1.0.0: built and valid" in jobs["health"].summary
+
+
+def test_a_plain_language_request_is_parsed_by_claude_in_the_only_job_holding_the_key(github, tmp_path):
+    from factory_bot.spec_yaml import load_spec_file
+
+    from .fakes.messages_api import FakeMessagesAPI, tool_use
+
+    examples = ROOT / "templates" / "prompts" / "examples"
+    spec = load_spec_file(examples / "2-date-tools.yaml").model_dump(mode="json", exclude_defaults=True)
+    body = FORM.format(name="date-tools", spec="").replace("```yaml\n\n```", "_No response_")
+    body = body.replace("Convert between units.", "How many days are between two dates?")
+    issue = github.open_issue("New MCP server: date-tools", body)
+    github.issues[issue["number"]]["labels"] = [REQUEST_LABEL]
+    payload = example("issues", "opened")
+    payload.update(issue=github.issue_json(issue["number"]), repository=github.repo_json())
+
+    with FakeMessagesAPI([tool_use("submit_spec", spec)]) as claude:
+        root = tmp_path / "run"
+        root.mkdir()
+        runner = Runner("requests.yml", "issues", payload, repo=str(github.bare), root=root, token=TOKEN,
+                        env={"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": github.slug,
+                             "ANTHROPIC_BASE_URL": claude.url},
+                        secrets={"ANTHROPIC_API_KEY": MODEL_KEY}, only=("parse",))
+        jobs = runner.run()
+
+    assert_ok(jobs, "parse")
+    [request] = claude.requests
+    assert MODEL_KEY in (request.headers.get("x-api-key", ""), request.headers.get("authorization", "")[7:])
+    assert "How many days are between two dates?" in request.user_text()
+    assert jobs["parse"].outputs == {"server": "date-tools"}  # names the publish job's concurrency group
+    handed_on = root / "artifacts" / "request"
+    assert "name: date-tools" in (handed_on / "spec.yaml").read_text()
+    assert MODEL_KEY not in "".join(p.read_text() for p in handed_on.rglob("*") if p.is_file())
