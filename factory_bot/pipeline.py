@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -162,8 +163,11 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, out_dir: Path) 
     entry = server_dir / "dist" / "index.js"
     has_http_tools = bool(spec.base_urls())
 
-    with StubUpstream() as stub:
-        env = validate.example_env(spec, stub.url if has_http_tools else None)
+    if proc.holds_secrets():
+        proc.protect_secrets()
+    with StubUpstream() as stub, tempfile.TemporaryDirectory(prefix="mcp-factory-home-") as home:
+        # One throwaway HOME for every process of this validation, removed with everything written to it.
+        env = validate.example_env(spec, stub.url if has_http_tools else None) | {"HOME": home}
         node = ["node", str(entry)]
 
         async def modern() -> None:

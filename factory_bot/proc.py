@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,17 +20,41 @@ GENERATED_CODE_MEMORY_MB = 512
 def sandbox_env(extra: Mapping[str, str] | None = None, *, home: str | None = None) -> dict[str, str]:
     """Environment for running generated code: no secrets, a throwaway HOME, capped heap."""
     env = {k: os.environ[k] for k in _PASS_THROUGH if k in os.environ}
-    env["HOME"] = home or tempfile.mkdtemp(prefix="mcp-factory-home-")
+    if "HOME" not in (extra or {}):
+        env["HOME"] = home or tempfile.mkdtemp(prefix="mcp-factory-home-")
     env["NODE_OPTIONS"] = f"--max-old-space-size={GENERATED_CODE_MEMORY_MB}"
     env["NO_COLOR"] = "1"
     env.update(extra or {})
     return env
 
 
+_SECRETISH = ("TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL")
+
+
+def holds_secrets() -> bool:
+    """Whether this process's environment has anything that looks like a credential."""
+    return any(s in k.upper() for k in os.environ for s in _SECRETISH)
+
+
+def protect_secrets() -> None:
+    """Make this process non-dumpable, so code it runs cannot read its environment via /proc/<pid>/environ.
+
+    Children get a scrubbed environment anyway; this closes the side door of reading the parent's. Linux
+    only; root can still read it, which is why the workflows never hold secrets where generated code runs.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except (OSError, AttributeError):
+        pass
+
+
 def tool_env() -> dict[str, str]:
     """Environment for our own tools (npm, tsc, esbuild): the user's, minus anything secret-looking."""
-    secretish = ("TOKEN", "KEY", "SECRET", "PASSWORD", "CREDENTIAL")
-    return {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in secretish)} | {"NO_COLOR": "1"}
+    return {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in _SECRETISH)} | {"NO_COLOR": "1"}
 
 
 def run(

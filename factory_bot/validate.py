@@ -466,7 +466,7 @@ async def installed_checks(spec: ServerSpec, tgz: Path, env: dict[str, str]) -> 
         await anyio.to_thread.run_sync(lambda: proc.run(
             ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
              "--ignore-scripts", "--prefer-offline", "--loglevel=error", str(tgz)],
-            env=proc.sandbox_env({}), timeout=120))
+            env=proc.tool_env(), timeout=120))  # npm is our tool; --ignore-scripts runs nothing of the package
     except CommandError as exc:
         return [Check("installed-bin", False, time.monotonic() - started, "npm could not install the .tgz",
                       details=[exc.output[-1500:]])]

@@ -241,3 +241,29 @@ def test_the_package_ships_only_the_bundle_and_runs_on_node_20(built) -> None:
     manifest = json.loads((result.server_dir / "package.json").read_text())
     assert manifest["engines"] == {"node": ">=20"} and "dependencies" not in manifest
     assert os.access(result.server_dir / "dist" / "index.js", os.R_OK)
+
+
+GREEDY = """\
+name: greedy
+version: 0.1.0
+description: A tool that allocates without end.
+tools:
+  - name: hoard
+    description: Fills memory.
+    implementation:
+      kind: code
+      code: |
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array(1_000_000).fill(hoard.length));
+    examples:
+      - {input: {}}
+"""
+
+
+def test_a_tool_that_eats_memory_hits_the_heap_cap_and_fails_the_build(tmp_path: Path) -> None:
+    result = build(load_spec_text(GREEDY), tmp_path)
+    failed = {c.name for c in result.report.failures}
+    assert "protocol" in failed, "the session dies when the server runs out of its capped heap"
+    [check] = [c for c in result.report.failures if c.name == "protocol"]
+    assert any("heap" in d.lower() for d in check.details), check.details
+    assert result.tgz is None
