@@ -124,6 +124,9 @@ def test_runs_on_one_issue_or_pr_never_race():
     assert groups["review.yml"]["cancel-in-progress"] is True  # a new push supersedes the check
     assert groups["release.yml"]["cancel-in-progress"] is False
     assert len({g["group"].split("$")[0] for g in groups.values()}) == len(groups), "groups must not collide"
+    # Two issues asking for the same server share its factory/<name> branch: their publishes queue.
+    publish = load(ROOT / ".github/workflows/requests.yml")["jobs"]["publish"]["concurrency"]
+    assert "needs.parse.outputs.server" in publish["group"] and publish["cancel-in-progress"] is False
 
 
 def test_no_untrusted_event_field_is_pasted_into_a_shell_line():
