@@ -90,7 +90,7 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
     """
     say = progress or (lambda _msg: None)
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # tools run with the server dir as cwd: relative paths would double
     timings: dict[str, float] = {}
     started = time.monotonic()
     if use_cache:

@@ -103,6 +103,16 @@ def test_build_writes_server_tgz_checksum_and_build_json(tmp_path: Path) -> None
 
 
 @pytest.mark.e2e
+def test_the_readme_build_command_works_with_a_relative_out_dir(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "calculator.yaml").write_text((SPECS / "calculator.yaml").read_text())
+    result = run("build", "specs/calculator.yaml", "--out", "build/", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "build" / "calculator-1.0.0.tgz").exists()
+    assert json.loads((tmp_path / "build" / "calculator.build.json").read_text())["ok"] is True
+
+
+@pytest.mark.e2e
 def test_a_failing_example_exits_1_and_names_the_tool(tmp_path: Path) -> None:
     spec = tmp_path / "calculator.yaml"
     spec.write_text((SPECS / "calculator.yaml").read_text().replace("output: 42", "output: 43"))
