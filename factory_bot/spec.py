@@ -203,22 +203,16 @@ class CodeImplementation(_Strict):
 
     @field_validator("code")
     @classmethod
-    def _no_trojan_source(cls, code: str) -> str:
+    def _no_hidden_characters(cls, code: str) -> str:
         code = code.replace("\r\n", "\n")  # bodies pasted from Windows or issue forms arrive with CRLF
-        match = BIDI_CONTROLS.search(code)
-        if match:
-            line = code.count("\n", 0, match.start()) + 1
-            raise ValueError(
-                f"code contains the invisible bidirectional control U+{ord(match.group()):04X} on line {line} "
-                "of the body (Trojan Source); remove it"
-            )
-        invisible = INVISIBLE.search(code)
-        if invisible:
-            line = code.count("\n", 0, invisible.start()) + 1
-            raise ValueError(
-                f"code contains the invisible character U+{ord(invisible.group()):04X} on line {line} of the body; "
-                "write it as an escape such as \\u200b inside a string instead"
-            )
+        for pattern, what, fix in (
+            (BIDI_CONTROLS, "invisible bidirectional control", " (Trojan Source); remove it"),
+            (INVISIBLE, "invisible character", "; write it as an escape such as \\u200b inside a string instead"),
+        ):
+            match = pattern.search(code)
+            if match:
+                line = code.count("\n", 0, match.start()) + 1
+                raise ValueError(f"code contains the {what} U+{ord(match.group()):04X} on line {line} of the body{fix}")
         return code
 
 
