@@ -105,6 +105,29 @@ def cold_build(spec_path: Path, work: Path) -> float:
     return time.perf_counter() - started
 
 
+def issue_to_pr(spec_path: Path, runs: int, work: Path) -> float:
+    """Median wall time of `factory-bot on-issue` with the local forge: an issue carrying a spec YAML block
+    (no model call) becomes a branch and a PR. This is the bot's own time on the request path."""
+    times = []
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    for run in range(runs):
+        repo = work / f"issue-repo-{run}"
+        repo.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+        (repo / "README.md").write_text("# servers\n")
+        subprocess.run(["git", "add", "README.md"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", "start"], cwd=repo, check=True, env=os.environ | identity)
+        event = work / f"issue-{run}.json"
+        body = f"```yaml\n{spec_path.read_text()}```\n"
+        event.write_text(json.dumps({"action": "opened", "issue": {"number": 1, "title": "bench", "body": body,
+                                                                   "user": {"login": "bench"}}}))
+        times.append(timed(lambda: subprocess.run(
+            [sys.executable, "-m", "factory_bot", "on-issue", "--forge", "local", "--repo", str(repo),
+             "--event", str(event), "-q"], check=True, capture_output=True)))
+    return median(times)
+
+
 def install_time(tgz: Path, runs: int, work: Path) -> float:
     times = []
     for run in range(runs):
@@ -158,8 +181,10 @@ def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, c
             tgz = next((work / spec.name / "warm-0").glob("*.tgz"))
             say(f"end to end: factory-bot build {path} × {runs}")
             e2e = end_to_end(path, runs, work / spec.name)
+            say(f"issue → PR: factory-bot on-issue --forge local × {runs}")
             entry = {"end_to_end": e2e, "warm": warm["stages"], "checks": warm["checks"], "floor": base,
-                     "ratio": e2e / base["total"], "install": install_time(tgz, runs, work / spec.name)}
+                     "ratio": e2e / base["total"], "install": install_time(tgz, runs, work / spec.name),
+                     "issue_to_pr": issue_to_pr(path.resolve(), runs, work / spec.name)}
             if cold:
                 say(f"cold: {spec.name} (empty toolchain cache)")
                 entry["cold"] = median([cold_build(path, work / spec.name / f"c{i}") for i in range(max(1, runs // 2))])
@@ -180,14 +205,16 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [f"machine: {report['machine']['cores']} cores, node {report['machine']['node']}, "
              f"python {report['machine']['python']}; medians of {report['runs']} run(s)", ""]
     lines.append(f"{'server':<16}{'cold':>7}{'e2e':>7}{'floor':>7}{'ratio':>7}{'in-proc':>8}{'install':>9}"
-                 "   in-process stages (s)")
+                 f"{'issue→PR':>10}   in-process stages (s)")
     for name, s in report["servers"].items():
         stages = "  ".join(f"{k} {v:.2f}" for k, v in s["warm"].items() if k != "total")
         cold = f"{s['cold']:.2f}" if "cold" in s else "-"
         lines.append(f"{name:<16}{cold:>7}{s['end_to_end']:>7.2f}{s['floor']['total']:>7.2f}"
-                     f"{s['ratio']:>6.2f}×{s['warm']['total']:>8.2f}{s['install']:>9.2f}   {stages}")
+                     f"{s['ratio']:>6.2f}×{s['warm']['total']:>8.2f}{s['install']:>9.2f}{s['issue_to_pr']:>10.2f}"
+                     f"   {stages}")
     lines.append("  cold: first build with an empty toolchain cache; e2e: `factory-bot build` in a fresh process; "
-                 "ratio: e2e ÷ floor; in-proc: pipeline.build with the MCP client already imported")
+                 "ratio: e2e ÷ floor; in-proc: pipeline.build with the MCP client already imported; "
+                 "issue→PR: on-issue with the local forge, no model")
     for name, s in report["servers"].items():
         parts = "  ".join(f"{k} {v:.2f}" for k, v in s["floor"].items() if k != "total")
         lines.append(f"  floor of {name}: {parts}")
