@@ -1,7 +1,7 @@
 """The GitHub-event flows: issue → PR (on-issue), PR review (on-pr), release (on-push).
 
 Each flow runs in stages that hand files to each other through a workdir, so trust stays split:
-parse (model key, no generated code), build (no secrets: the only place generated code runs),
+gate (issues token: who may ask, how often, how much; see policy.py), parse (model key, no generated code), build (no secrets: the only place generated code runs),
 publish (write token, never runs generated code: it re-renders from the spec and refuses drift).
 With no stage, all of them run in one process (local forge, tests, people trying it out).
 """
@@ -12,11 +12,13 @@ import json
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import git
 
+from . import policy as policies
 from . import publish, registry, versioning
 from .errors import FactoryError, ForgeError, PolicyError, RequestError, ValidationFailed
 from .forge import git as gitops
@@ -50,7 +52,7 @@ class Context:
     checkout: Path | None = None  # a clone of the default branch already on disk (Actions' checkout)
     builder: Builder = _default_builder
     parser: Parser = _default_parser
-    policy: Callable[[dict[str, Any]], None] | None = None
+    policy: policies.Policy | None = None  # None: the checkout's .github/mcp-factory.yml, else the defaults
     dry_run: bool = False
     say: Callable[[str], None] = lambda _m: None
     _forge: Forge | None = field(default=None, repr=False)
@@ -99,18 +101,44 @@ def _issue(event: dict[str, Any]) -> dict[str, Any]:
     return issue
 
 
+def _policy(ctx: Context) -> policies.Policy:
+    if ctx.policy is None:
+        ctx.policy = policies.load_policy(ctx.checkout)
+    return ctx.policy
+
+
+def issue_gate(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Stage gate: who may ask, how often and how much, before any model call or build (needs the forge).
+
+    A refusal gets one polite comment on the issue; an accepted run gets the label the rate limit counts.
+    """
+    issue = _issue(event)
+    forge = ctx.get_forge()
+    if ctx.checkout is None:
+        ctx.checkout = _clone_default(ctx, "base")
+    decision = policies.decide(_policy(ctx), policies.Request.from_event(event), forge, datetime.now(UTC))
+    if not ctx.dry_run:
+        policies.apply(decision, forge, int(issue["number"]))
+    _write_json(ctx.workdir / "gate.json", decision.to_json())
+    ctx.say(f"gate: {'accepted' if decision.allowed else 'refused'} ({decision.rule})")
+    return {"ok": True, "allowed": decision.allowed, "rule": decision.rule, "message": decision.message}
+
+
 def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Stage parse: policy check, issue → spec (version bumped if the spec changed without one)."""
     issue = _issue(event)
     try:
         if issue.get("pull_request"):
             raise RequestError("this is a pull request, not a request issue")
-        if ctx.policy:
-            ctx.policy(event)
         if ctx.checkout is None and ctx.forge is not None:
             ctx.checkout = _clone_default(ctx, "base")
+        policy = _policy(ctx)
+        too_big = policies.check_size(policy, issue.get("title") or "", issue.get("body") or "")
+        if too_big:  # the gate refused it already; this stage holds no token and never trusts that it ran
+            raise PolicyError(too_big.message, hint=too_big.hint)
         result = ctx.parser(issue.get("title") or "", issue.get("body") or "")
         spec: ServerSpec = result.spec
+        policies.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)
         if previous is not None:
@@ -190,6 +218,8 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 def on_issue(event: dict[str, Any], ctx: Context, stage: str | None = None) -> dict[str, Any]:
     """Issue → PR, one stage or all of them (then the status comment follows each stage)."""
+    if stage == "gate":
+        return issue_gate(event, ctx)
     if stage == "parse":
         return issue_parse(event, ctx)
     if stage == "build":
@@ -199,8 +229,9 @@ def on_issue(event: dict[str, Any], ctx: Context, stage: str | None = None) -> d
     number = int(_issue(event)["number"])
     forge = ctx.get_forge()
     live = not ctx.dry_run
-    if live:
-        publish.report_status(forge, number, "parsing")
+    gate = issue_gate(event, ctx)  # marks the issue `parsing` when it lets the request through
+    if not gate["allowed"]:
+        return gate
     try:
         request = issue_parse(event, ctx)
         if live:

@@ -17,8 +17,9 @@ import click
 from . import flows, registry
 from .errors import ConfigError, ValidationFailed
 from .forge.base import Forge
+from .policy import POLICY_PATH
 
-STAGES = click.Choice(["parse", "build", "publish"])
+STAGES = click.Choice(["gate", "parse", "build", "publish"])
 
 
 def _event(path: str | None) -> dict[str, Any]:
@@ -79,7 +80,8 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
     forge = _forge_factory(forge_kind, repo, releases, token_env, event)
     if stage in ("parse", "build") and forge_kind != "local":
         forge = None  # type: ignore[assignment]
-    if checkout is None and forge_kind == "github" and stage in reads_checkout and Path("specs").is_dir():
+    if checkout is None and forge_kind == "github" and stage in reads_checkout and (
+            Path("specs").is_dir() or Path(POLICY_PATH).is_file()):
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
     with tempfile.TemporaryDirectory(prefix="factory-flow-") as tmp:
@@ -112,7 +114,7 @@ def on_issue(**options: Any) -> None:
     Example (offline, with a local repository):
       factory-bot on-issue --forge local --repo ./servers-repo --event issue.json
     """
-    _run(flows.on_issue, reads_checkout=("parse",), **options)
+    _run(flows.on_issue, reads_checkout=("gate", "parse"), **options)
 
 
 @click.command("on-pr")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from .git import GitRemote
@@ -29,6 +30,33 @@ class Comment:
     id: int
     body: str
     url: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    author: str
+    state: str  # "open" | "closed"
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    """One entry of an issue's history; the policy reads `labeled` events (they cannot be edited away)."""
+
+    kind: str  # "labeled", "unlabeled", "closed", ...
+    actor: str
+    at: datetime
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the bot's credentials may do here (for `factory-bot doctor`)."""
+
+    login: str | None  # None when the API does not say (an installation token)
+    scopes: tuple[str, ...] | None  # a classic token's OAuth scopes; None for fine-grained and App tokens
+    permissions: dict[str, bool]  # admin, push, pull... on the repository
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,34 @@ class Forge(ABC):
 
     @abstractmethod
     def set_labels(self, issue: int, labels: list[str]) -> None: ...
+
+    # -- who asks (policy) and what is left over (cleanup) ----------------------------------------
+    # Not abstract: a forge that cannot answer them (a test double) still serves every other flow.
+    def permission(self, login: str) -> str:
+        """`login`'s permission on the repository: "admin", "write", "read" or "none"."""
+        raise NotImplementedError
+
+    def issues_by(self, login: str, since: datetime) -> list[Issue]:
+        """Issues (not pull requests) opened by `login` and updated since `since`, open or closed."""
+        raise NotImplementedError
+
+    def issue_events(self, issue: int) -> list[IssueEvent]:
+        """The issue's history, oldest first."""
+        raise NotImplementedError
+
+    def get_issue(self, issue: int) -> Issue | None:
+        raise NotImplementedError
+
+    def list_pulls(self) -> list[PullRequest]:
+        """Every open pull request."""
+        raise NotImplementedError
+
+    def close_pull(self, number: int) -> None:
+        raise NotImplementedError
+
+    def access(self) -> Access:
+        """Who the credentials are and what they may do (one or two cheap reads)."""
+        raise NotImplementedError
 
     # -- releases --------------------------------------------------------------------------------
     @abstractmethod

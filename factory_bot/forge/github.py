@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +22,7 @@ from github.GitReleaseAsset import GitReleaseAsset
 from urllib3 import Retry
 
 from ..errors import ConfigError, ForgeError
-from .base import Asset, Comment, Forge, PullRequest, Release
+from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
 from .git import GitRemote
 
 DEFAULT_API = "https://api.github.com"
@@ -170,6 +171,54 @@ class GitHubForge(Forge):
     def set_labels(self, issue: int, labels: list[str]) -> None:
         with self._api(f"label #{issue}"):
             self._repo.get_issue(issue).set_labels(*labels)  # GitHub creates missing labels itself
+
+    # -- who asks (policy) and what is left over (cleanup) ----------------------------------------
+    def permission(self, login: str) -> str:
+        with self._api(f"read the permission of {login}"):
+            try:
+                return str(self._repo.get_collaborator_permission(login))
+            except UnknownObjectException:
+                return "none"  # no such user
+
+    @staticmethod
+    def _issue(issue: Any) -> Issue:
+        return Issue(issue.number, issue.user.login if issue.user else "", issue.state,
+                     tuple(label.name for label in issue.labels))
+
+    def issues_by(self, login: str, since: datetime) -> list[Issue]:
+        with self._api(f"list the issues of {login}"):
+            return [self._issue(i) for i in self._repo.get_issues(state="all", creator=login, since=since)
+                    if i.pull_request is None]
+
+    def issue_events(self, issue: int) -> list[IssueEvent]:
+        with self._api(f"read the history of #{issue}"):
+            return [IssueEvent(e.event, e.actor.login if e.actor else "", e.created_at,
+                               e.label.name if e.event in ("labeled", "unlabeled") and e.label else "")
+                    for e in self._repo.get_issue(issue).get_events()]
+
+    def get_issue(self, issue: int) -> Issue | None:
+        try:
+            return self._issue(self._repo.get_issue(issue))
+        except UnknownObjectException:
+            return None
+        except GithubException as exc:
+            raise self._error(f"read issue #{issue}", exc) from None
+
+    def list_pulls(self) -> list[PullRequest]:
+        with self._api("list open pull requests"):
+            return [self._pull(pr) for pr in self._repo.get_pulls(state="open")]
+
+    def close_pull(self, number: int) -> None:
+        with self._api(f"close pull request #{number}"):
+            self._repo.get_pull(number).edit(state="closed")
+
+    def access(self) -> Access:
+        with self._api(f"read repository {self.slug}"):
+            perms = self._repo.permissions
+            permissions = {name: bool(getattr(perms, name, False))
+                           for name in ("admin", "maintain", "push", "triage", "pull")} if perms else {}
+            scopes = self._gh.oauth_scopes
+        return Access(None, tuple(s for s in scopes if s) if scopes is not None else None, permissions)
 
     # -- releases --------------------------------------------------------------------------------
     @staticmethod

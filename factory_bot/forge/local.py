@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -15,7 +16,7 @@ from urllib.parse import unquote, urlparse
 import git
 
 from ..errors import ForgeError
-from .base import Asset, Comment, Forge, PullRequest, Release
+from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
 from .git import GitRemote
 
 
@@ -121,8 +122,48 @@ class LocalForge(Forge):
 
     def set_labels(self, issue: int, labels: list[str]) -> None:
         state = self._load()
+        before = set(state["labels"].get(str(issue), []))
         state["labels"][str(issue)] = sorted(labels)
+        now = datetime.now(UTC).isoformat()
+        events = state.setdefault("events", [])
+        events += [{"issue": issue, "kind": "labeled", "label": name, "at": now} for name in sorted(set(labels) - before)]
+        events += [{"issue": issue, "kind": "unlabeled", "label": name, "at": now} for name in sorted(before - set(labels))]
         self._save(state)
+
+    # -- who asks and what is left over: on the local forge you are the only user, a maintainer ---
+    def permission(self, login: str) -> str:
+        return "admin"
+
+    def issues_by(self, login: str, since: datetime) -> list[Issue]:
+        return []  # event files carry no authors to count
+
+    def issue_events(self, issue: int) -> list[IssueEvent]:
+        return [IssueEvent(e["kind"], "local", datetime.fromisoformat(e["at"]), e.get("label", ""))
+                for e in self._load().get("events", []) if e["issue"] == issue]
+
+    def get_issue(self, issue: int) -> Issue | None:
+        state = self._load()
+        return Issue(issue, "", state.get("issue_states", {}).get(str(issue), "open"),
+                     tuple(state["labels"].get(str(issue), [])))
+
+    def close_issue(self, issue: int) -> None:
+        """Mark an issue closed (what closing it on GitHub would do), for offline cleanup runs."""
+        state = self._load()
+        state.setdefault("issue_states", {})[str(issue)] = "closed"
+        self._save(state)
+
+    def list_pulls(self) -> list[PullRequest]:
+        return [self._pull(p) for p in self._load()["pulls"] if p["state"] == "open"]
+
+    def close_pull(self, number: int) -> None:
+        state = self._load()
+        for data in state["pulls"]:
+            if data["number"] == number:
+                data["state"] = "closed"
+        self._save(state)
+
+    def access(self) -> Access:
+        return Access(None, None, {"admin": True, "push": True, "pull": True})
 
     # -- releases --------------------------------------------------------------------------------
     def _release(self, folder: Path) -> Release:

@@ -11,6 +11,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,12 @@ class FakeGitHub:
         self.exchanges: list[Exchange] = []
         self.faults: list[Fault] = []
         self.tokens_seen: set[str] = set()
+        # Repository permission per login ("admin", "write", "read"); anyone else is "read" (a public repo).
+        self.collaborators: dict[str, str] = {owner: "admin", "alice": "admin"}
+        self.events: dict[int, list[dict[str, Any]]] = {}  # issue number → its label history
+        self.scopes: str | None = None  # sent as X-OAuth-Scopes (a classic token) when set
+        self.shift = timedelta()  # move the fake's clock (rate-limit windows)
+        self.bot = "mcp-factory[bot]"  # who the token belongs to: the actor of the bot's own label changes
         self._ids = 100
         self._numbers = 0
         self._lock = threading.Lock()
@@ -93,12 +100,39 @@ class FakeGitHub:
         """Answer the next `times` requests matching (method, path regex) with `status`."""
         self.faults.append(Fault(method, pattern, status, times, headers or {}))
 
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(microsecond=0) + self.shift
+
+    def _stamp(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def relabel(self, number: int, names: list[str], *, actor: str) -> None:
+        """Set an issue's labels as `actor` would in the web UI, recording labeled/unlabeled events."""
+        with self._lock:
+            self._set_labels(number, names, actor)
+
+    def _set_labels(self, number: int, names: list[str], actor: str) -> None:
+        before = self.issues[number]["labels"]
+        after = list(dict.fromkeys(names))
+        history = self.events.setdefault(number, [])
+        for kind, changed in (("unlabeled", [n for n in before if n not in after]),
+                              ("labeled", [n for n in after if n not in before])):
+            history += [{"id": self._id(), "event": kind, "label": n, "actor": actor, "at": self._stamp()}
+                        for n in changed]
+        self.issues[number]["labels"] = after
+        self.issues[number]["updated"] = self._stamp()
+
+    def close_issue(self, number: int) -> None:
+        with self._lock:
+            self.issues[number]["state"] = "closed"
+            self.issues[number]["updated"] = self._stamp()
+
     # -- what a test sets up and inspects --------------------------------------------------------
     def open_issue(self, title: str, body: str, *, login: str = "alice") -> dict[str, Any]:
         self._numbers += 1
         number = self._numbers
         self.issues[number] = {"number": number, "title": title, "body": body, "labels": [], "login": login,
-                               "state": "open", "id": self._id()}
+                               "state": "open", "id": self._id(), "updated": self._stamp()}
         return self.issue_json(number)
 
     def issue_event(self, number: int, action: str = "opened") -> dict[str, Any]:
@@ -140,6 +174,7 @@ class FakeGitHub:
             "has_projects": False, "has_wiki": False, "has_pages": False, "has_downloads": True,
             "has_discussions": False, "archived": False, "disabled": False, "license": None,
             "pushed_at": NOW, "created_at": NOW, "updated_at": NOW, "network_count": 0, "subscribers_count": 0,
+            "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
         })
         return data
 
@@ -157,7 +192,18 @@ class FakeGitHub:
                 "comments": len(self.comments_on(number)), "url": api, "repository_url": f"{self.url}/repos/{self.slug}",
                 "labels_url": f"{api}/labels{{/name}}", "comments_url": f"{api}/comments",
                 "events_url": f"{api}/events", "html_url": f"{self.url}/{self.slug}/issues/{number}",
-                "closed_at": None, "created_at": NOW, "updated_at": NOW, "author_association": "OWNER"}
+                "closed_at": None, "created_at": NOW, "updated_at": issue.get("updated", NOW), "author_association": "OWNER"}
+
+    def event_json(self, number: int, event: dict[str, Any]) -> dict[str, Any]:
+        api = f"{self.url}/repos/{self.slug}/issues/events/{event['id']}"
+        return {"id": event["id"], "node_id": f"LE_{event['id']}", "url": api, "actor": self.user(event["actor"]),
+                "event": event["event"], "commit_id": None, "commit_url": None, "created_at": event["at"],
+                "performed_via_github_app": None, "label": {"name": event["label"], "color": "ededed"}}
+
+    def permission_json(self, login: str) -> dict[str, Any]:
+        permission = self.collaborators.get(login, "read")
+        return {"permission": permission, "role_name": permission,
+                "user": self.user(login) | {"role_name": permission}}
 
     def comment_json(self, comment_id: int) -> dict[str, Any]:
         comment = self.comments[comment_id]
@@ -261,6 +307,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.fake.scopes is not None:
+            self.send_header("X-OAuth-Scopes", self.fake.scopes)
         if status == 302:
             self.send_header("Location", body)
             data = b""
@@ -317,6 +365,24 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         if method == "PATCH":
             fake.pulls[number].update({k: body[k] for k in ("title", "body", "state") if k in body})
         return 200, fake.pull_json(number)
+    if m := re.fullmatch(r"/collaborators/([^/]+)/permission", rest):
+        login = unquote(m[1])
+        if login.startswith("ghost-"):  # a login no account has
+            return _error(404, "Not Found")
+        return 200, fake.permission_json(login)
+    if rest == "/issues" and method == "GET":
+        since = query.get("since")
+        found = [n for n, i in sorted(fake.issues.items())
+                 if n not in fake.pulls
+                 and (query.get("state", "open") == "all" or i["state"] == query.get("state", "open"))
+                 and (not query.get("creator") or i["login"].lower() == query["creator"].lower())
+                 and (not since or datetime.fromisoformat(i.get("updated", NOW)) >= datetime.fromisoformat(since))]
+        return 200, [fake.issue_json(n) for n in found]
+    if m := re.fullmatch(r"/issues/(\d+)/events", rest):
+        number = int(m[1])
+        if number not in fake.issues:
+            return _error(404, "Not Found")
+        return 200, [fake.event_json(number, e) for e in fake.events.get(number, [])]
     if m := re.fullmatch(r"/issues/(\d+)", rest):
         number = int(m[1])
         if number not in fake.issues and number not in fake.pulls:
@@ -331,6 +397,8 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         if method == "POST":
             comment_id = fake._id()
             fake.comments[comment_id] = {"issue": number, "body": body["body"]}
+            if number in fake.issues:
+                fake.issues[number]["updated"] = fake._stamp()
             return 201, fake.comment_json(comment_id)
         return 200, [fake.comment_json(c) for c in sorted(fake.comments) if fake.comments[c]["issue"] == number]
     if m := re.fullmatch(r"/issues/comments/(\d+)", rest):
@@ -345,7 +413,7 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         # The documented body is {"labels": [...]}; PyGithub sends the older bare list, also accepted.
         names = body.get("labels", []) if isinstance(body, dict) else body
         names = [n["name"] if isinstance(n, dict) else n for n in names]
-        fake.issues[number]["labels"] = list(dict.fromkeys(names))
+        fake._set_labels(number, names, fake.bot)
         return 200, [fake.label_json(n) for n in fake.issues[number]["labels"]]
     if rest == "/releases" and method == "GET":
         return 200, [fake.release_json(i) for i in sorted(fake.releases, reverse=True)]
