@@ -16,7 +16,7 @@ from . import __version__, toolchain
 from .package import Package, sha256_of
 from .render import templates_dir
 from .spec import ServerSpec
-from .validate import Check, ValidationReport
+from .validate import ValidationReport
 
 # Modules whose code decides what a build produces or how strictly it is checked.
 _GENERATOR_SOURCES = ("spec.py", "render.py", "clients.py", "validate.py", "package.py", "pipeline.py")
@@ -68,8 +68,7 @@ def verified_hit(spec: ServerSpec, out_dir: Path) -> dict[str, Any] | None:
 
 
 def report_from_json(record: dict[str, Any]) -> ValidationReport:
-    return ValidationReport([Check(c["name"], c["ok"], c["seconds"], c["message"], c.get("tool"),
-                                   c.get("details", [])) for c in record["checks"]])
+    return ValidationReport.from_json(record["checks"])
 
 
 def package_from_json(record: dict[str, Any]) -> Package:

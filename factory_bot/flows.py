@@ -9,6 +9,7 @@ With no stage, all of them run in one process (local forge, tests, people trying
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,10 +211,60 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
                              proposal=proposal)
     if ctx.dry_run:
         return {"ok": True, "dry_run": True, "plan": plan.summary()}
-    pr, pushed = publish.apply_pull(plan, forge, ctx.workdir)
+    try:
+        _check_name_free(ctx, issue, spec.name)
+        pr, pushed = publish.apply_pull(plan, forge, ctx.workdir)
+    except FactoryError as exc:
+        _report_failure(forge, number, "publish", exc)
+        raise
     publish.report_status(forge, number, "pr-open", name=spec.name, version=spec.version,
                           pull_url=pr.url, pull_number=pr.number)
     return {"ok": True, "pull": pr.number, "url": pr.url, "branch": plan.branch, "pushed": pushed}
+
+
+def _report_failure(forge: Forge, issue: int, stage: str, exc: FactoryError) -> None:
+    """Say on the issue what failed and what to do; best effort, since GitHub itself may be what failed."""
+    try:
+        publish.report_status(forge, issue, "failed", failed_stage=stage, reason=exc.message, hint=exc.hint or "")
+    except ForgeError:
+        pass  # the job's log still shows the error and its hint
+
+
+MAINTAINERS = ("OWNER", "MEMBER", "COLLABORATOR")  # GitHub's author_association of people with write access
+TRAILER = re.compile(r"^Factory-Issue: #(\d+)\s*$", re.MULTILINE)
+
+
+def _check_name_free(ctx: Context, issue: dict[str, Any], name: str) -> None:
+    """A server belongs to the request that created it: another issue may not take its name.
+
+    Taken means specs/<name>.yaml on the default branch was added by another issue (or by hand), or the
+    branch factory/<name> is being built for another issue. A maintainer's request may update any server.
+    """
+    number = int(issue["number"])
+    if issue.get("author_association") in MAINTAINERS:
+        return
+    forge = ctx.get_forge()
+    dest = ctx.workdir / "name-check"
+    if not dest.exists():
+        gitops.clone(forge.remote(), dest, branch=forge.default_branch)
+    repo = git.Repo(dest)
+    path = f"specs/{name}.yaml"
+    holder = None
+    if (dest / path).exists():
+        added = repo.git.log("--diff-filter=A", "--format=%H", "--", path).split()
+        found = TRAILER.search(repo.git.log("-1", "--format=%B", added[-1])) if added else None
+        if found is None or int(found[1]) != number:
+            holder = f"{path} was requested in #{found[1]}" if found else f"{path} was added by a maintainer"
+    branch = publish.branch_for(name)
+    if holder is None and gitops.remote_branch(repo, forge.remote(), branch):
+        repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+        found = TRAILER.search(repo.git.log("-1", "--format=%B", f"origin/{branch}"))
+        if found and int(found[1]) != number:
+            holder = f"{branch} is being built for #{found[1]}"
+    if holder:
+        raise PolicyError(f"the server name {name!r} belongs to another request: {holder}",
+                          hint="pick another name (change `name:` in this issue's spec), or ask a maintainer "
+                               f"to request the change to {name}")
 
 
 def on_issue(event: dict[str, Any], ctx: Context, stage: str | None = None) -> dict[str, Any]:
@@ -329,16 +380,28 @@ def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         plan = publish.plan_release(spec, commit=head, tags=tags, release=forge.get_release(tag),
                                     tagged_spec=_spec_at_ref(repo, tag, spec.name) if tag in tags else None)
         plans.append(plan)
+        if plan.note and not ctx.dry_run and (issue := _requesting_issue(repo, spec.name)):
+            _report_failure(forge, issue, "release", PolicyError(
+                plan.note, hint=f"open a pull request that raises `version:` in specs/{spec.name}.yaml; "
+                                f"the tag {tag} stays where it is"))
         if ctx.dry_run or not plan.steps:
             continue
-        tgz = _verified_package(ctx, spec, tag) if plan.needs_build else None
-        release = publish.apply_release(plan, spec, forge, repo, tgz=tgz)
-        done.append(tag)
         issue = _requesting_issue(repo, spec.name)
+        try:
+            tgz = _verified_package(ctx, spec, tag) if plan.needs_build else None
+            release = publish.apply_release(plan, spec, forge, repo, tgz=tgz)
+        except FactoryError as exc:
+            if issue:
+                _report_failure(forge, issue, "release", exc)
+            raise
+        done.append(tag)
         if issue and release:
             publish.report_status(forge, issue, "released", name=spec.name, version=spec.version,
                                   release_url=release.url)
-    summary: dict[str, Any] = {"ok": True, "plans": [p.summary() for p in plans], "released": done}
+    refused = [p.note for p in plans if p.note]  # a released version never changes: say so, fail the job
+    summary: dict[str, Any] = {"ok": not refused, "plans": [p.summary() for p in plans], "released": done}
+    if refused:
+        summary["error"] = "\n".join(refused)
     if ctx.dry_run:
         return summary | {"dry_run": True}
     repo.git.fetch("origin", "+refs/tags/*:refs/tags/*")

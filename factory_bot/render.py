@@ -59,6 +59,7 @@ def md(text: Any, *, cell: bool = False) -> str:
     cell single-line with pipes escaped."""
     out = visible(str(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     out = re.sub(r"([\\`*_\[\]#|~])", r"\\\1", out)
+    out = out.replace("@", "&#64;")  # no @mentions: generated text must not ping people
     if cell:
         out = " ".join(out.split())
     return out

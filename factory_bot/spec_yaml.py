@@ -11,11 +11,13 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 
 from .errors import SpecError, SpecProblem
 from .spec import ServerSpec
 
 MAX_SPEC_BYTES = 256 * 1024
+MAX_YAML_DEPTH = 64  # a real spec nests a few levels per parameter, parameters at most spec.MAX_DEPTH deep
 SCHEMA_COMMENT = "# yaml-language-server: $schema=spec.schema.json\n"
 
 
@@ -44,7 +46,8 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
-        data = yaml.load(text)
+        refused = _refuse_hostile_structure(yaml, text)
+        data = yaml.load(text) if refused is None else None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -54,10 +57,33 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
                         ) from exc
     except YAMLError as exc:
         raise SpecError([SpecProblem("", f"malformed YAML: {exc}")], source=source) from exc
+    if refused is not None:
+        raise SpecError([refused], source=source, hint="write the value out in full, without &anchors, *aliases "
+                                                       f"or more than {MAX_YAML_DEPTH} levels of nesting")
     if not isinstance(data, dict):
         raise SpecError([SpecProblem("", "the spec must be a YAML mapping with name, version, description, tools")],
                         source=source)
     return validate_data(data, source=source)
+
+
+def _refuse_hostile_structure(yaml: YAML, text: str) -> SpecProblem | None:
+    """Read the YAML's events (cheap, flat) before building it: aliases and deep nesting are refused.
+
+    An alias repeats a node by reference, so a few lines can stand for billions of nodes (a YAML bomb);
+    thousands of nested brackets exhaust the recursion of the YAML loader.
+    """
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, AliasEvent):
+            return SpecProblem("", "YAML aliases (*name) are not allowed in a spec", event.start_mark.line + 1)
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return SpecProblem("", f"the YAML nests deeper than {MAX_YAML_DEPTH} levels",
+                                   event.start_mark.line + 1)
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def validate_data(data: Any, *, source: str = "<spec>") -> ServerSpec:

@@ -60,12 +60,21 @@ class ValidationReport:
         return [asdict(c) | {"seconds": round(c.seconds, 3)} for c in self.checks]
 
     def to_markdown(self) -> str:
+        """A Markdown table of the checks. Every message is escaped (no markup, links or mentions get through),
+        since a report may have passed through a job where generated code ran."""
+        from .render import md
+
         rows = ["| Check | Result | Time | Details |", "| --- | --- | --- | --- |"]
         for c in self.checks:
-            detail = c.message + ("".join(f"<br>{d}" for d in c.details[:10]) if c.details else "")
-            detail = " ".join(detail.replace("|", "\\|").replace("<", "&lt;").replace("&lt;br>", "<br>").split())
-            rows.append(f"| {c.name} | {'✅ pass' if c.ok else '❌ fail'} | {c.seconds:.2f} s | {detail} |")
+            name = md(c.name + (f" ({c.tool})" if c.tool else ""), cell=True)
+            detail = "<br>".join(md(text[:500], cell=True) for text in [c.message, *c.details[:10]] if text)
+            rows.append(f"| {name} | {'✅ pass' if c.ok else '❌ fail'} | {c.seconds:.2f} s | {detail} |")
         return "\n".join(rows)
+
+    @classmethod
+    def from_json(cls, checks: list[dict[str, Any]]) -> ValidationReport:
+        return cls([Check(str(c["name"]), bool(c["ok"]), float(c["seconds"]), str(c.get("message", "")),
+                          c.get("tool"), [str(d) for d in c.get("details", [])]) for c in checks])
 
 
 @contextmanager

@@ -173,6 +173,15 @@ class Forge(ABC):
     def download_url(self, tag: str, name: str) -> str:
         """Where a person downloads asset `name` of release `tag` (known before it is uploaded)."""
 
+    def find_comments(self, issue: int, marker: str) -> list[Comment]:
+        """Every comment on `issue` carrying `marker` (more than one only after two runs raced)."""
+        found = self.find_comment(issue, marker)
+        return [found] if found else []
+
+    def delete_comment(self, issue: int, comment_id: int) -> None:
+        """Remove one of the bot's own comments (a duplicate left by a race)."""
+        raise NotImplementedError
+
     # -- conveniences built on the primitives ----------------------------------------------------
     def upsert_comment(self, issue: int, marker: str, body: str) -> Comment:
         """Edit the comment carrying `marker` in place, or create it: one comment per purpose, ever."""
@@ -180,7 +189,13 @@ class Forge(ABC):
             body = f"{body}\n\n{marker}"
         existing = self.find_comment(issue, marker)
         if existing is None:
-            return self.create_comment(issue, body)
+            created = self.create_comment(issue, body)
+            # Two runs at once may both have found none: the oldest comment stays, later ones go.
+            oldest = min(self.find_comments(issue, marker), key=lambda c: c.id, default=created)
+            if oldest.id == created.id:
+                return created
+            self.delete_comment(issue, created.id)
+            existing = oldest
         if existing.body == body:
             return existing
         return self.update_comment(issue, existing.id, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,27 +122,70 @@ def _safe(rel: str) -> str:
 
 
 def publish_branch(repo: git.Repo, remote: GitRemote, *, base: str, branch: str, files: dict[str, str],
-                   replace_dirs: list[str], message: str) -> tuple[str, bool]:
-    """Commit `files` on top of `base` and force-push it as `branch`; return (sha, pushed).
+                   replace_dirs: list[str], message: str, attempts: int = 3) -> tuple[str, bool]:
+    """Commit `files` on top of `base` and push it as `branch`, replacing the bot's earlier commit; (sha, pushed).
 
-    Nothing is pushed when the branch already holds exactly this tree, so re-running is a no-op.
+    Nothing is pushed when the branch already holds exactly this tree on this base, so re-running is a no-op.
+    The branch is replaced only while it holds nothing but the bot's own commits, and the push names the
+    commit it replaces (--force-with-lease): a push by someone else in between is re-read and judged again,
+    never overwritten.
     """
     with _git_errors(remote, f"prepare branch {branch}"):
         repo.git.fetch("origin", f"+refs/heads/{base}:refs/remotes/origin/{base}")
         repo.git.checkout("-B", branch, f"origin/{base}")
         write_tree(repo, files, replace_dirs)
         repo.git.commit("--allow-empty", "-m", message)
-        sha = repo.head.commit.hexsha
-        existing = remote_branch(repo, remote, branch)
+    sha = repo.head.commit.hexsha
+    for attempt in range(attempts):
+        existing = _fetch_branch(repo, remote, branch)
         if existing:
-            repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
-            same_tree = repo.commit(existing).tree.hexsha == repo.head.commit.tree.hexsha
+            _refuse_foreign_commits(repo, remote, base=base, branch=branch, head=existing)
+            same_tree = repo.commit(existing).tree.hexsha == repo.commit(sha).tree.hexsha
             same_base = repo.commit(f"origin/{base}").hexsha in {p.hexsha for p in repo.commit(existing).parents}
             if same_tree and same_base:
                 return existing, False
-    with _git_errors(remote, f"push branch {branch}"):
-        repo.git.push(*remote.push_options, "--force", "origin", f"HEAD:refs/heads/{branch}")
-    return sha, True
+        lease = f"--force-with-lease=refs/heads/{branch}:{existing or ''}"
+        try:
+            repo.git.push(*remote.push_options, lease, "origin", f"{sha}:refs/heads/{branch}")
+            return sha, True
+        except git.GitCommandError as exc:
+            stderr = remote.redact(str(exc.stderr or ""))
+            if attempt == attempts - 1 or not _REJECTED.search(stderr):
+                raise ForgeError(f"git could not push branch {branch}: {stderr.strip() or exc.status}",
+                                 hint="someone keeps pushing to it; re-run later" if _REJECTED.search(stderr)
+                                 else "check that the repository exists and the token may push to it") from None
+    return sha, True  # not reached: the last attempt returns or raises
+
+
+_REJECTED = re.compile(r"stale info|\[rejected\]|fetch first|non-fast-forward|cannot lock ref|failed to update ref")
+
+
+def _fetch_branch(repo: git.Repo, remote: GitRemote, branch: str) -> str | None:
+    """Fetch `branch` from the remote; its sha, or None when there is no such branch."""
+    try:
+        repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+    except git.GitCommandError as exc:
+        if "couldn't find remote ref" in str(exc.stderr or "").lower():
+            return None
+        raise ForgeError(f"git could not read branch {branch}: {remote.redact(str(exc.stderr or '')).strip()}",
+                         hint="check that the repository exists and the token may read it") from None
+    return repo.commit(f"origin/{branch}").hexsha
+
+
+def _refuse_foreign_commits(repo: git.Repo, remote: GitRemote, *, base: str, branch: str, head: str) -> None:
+    """Stop when `branch` holds commits (beyond `base`) that the bot did not make: they are a person's work."""
+    env = remote.env()
+    bot = (env["GIT_AUTHOR_EMAIL"], env["GIT_COMMITTER_EMAIL"])
+    log = repo.git.log("--format=%H%x1f%ae%x1f%ce%x1f%an%x1f%s", f"origin/{base}..{head}")
+    foreign = [line.split("\x1f") for line in log.splitlines() if tuple(line.split("\x1f")[1:3]) != bot]
+    if foreign:
+        sha, _, _, author, subject = foreign[0]
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise ForgeError(
+            f"branch {branch} has commits the bot did not make ({sha[:12]} by {author}: {subject!r}{more}); "
+            "the bot never overwrites them",
+            hint=f"merge or close the pull request of {branch}, or carry the change into the request "
+                 f"(edit the issue) and delete the branch {branch}; then re-run")
 
 
 def push_tag(repo: git.Repo, remote: GitRemote, *, tag: str, sha: str, message: str) -> bool:

@@ -1,13 +1,17 @@
 """The GitHub forge: PyGithub for the REST API, GitPython (forge/git.py) for clone and push.
 
 `base_url` comes from GITHUB_API_URL, so GitHub Enterprise and the tests' local fake work the same way.
-Retries: PyGithub's own GithubRetry (5xx, 403/429 with Retry-After or a rate-limit message) with
-exponential backoff; we only widen it to PATCH, whose edits here are idempotent.
+Retries: PyGithub's own GithubRetry (5xx, 403 with Retry-After or a rate-limit message) with exponential
+backoff, widened to PATCH (our edits are idempotent) and to 429, GitHub's other secondary-rate-limit status;
+every request has a timeout, and a request that times out is retried like a 5xx. Waits are bounded: a rate
+limit that would keep us longer than MAX_RATE_LIMIT_WAIT fails at once with what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,6 +21,7 @@ from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
 from urllib3 import Retry
@@ -26,12 +31,33 @@ from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest,
 from .git import GitRemote
 
 DEFAULT_API = "https://api.github.com"
+DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
+MAX_RATE_LIMIT_WAIT = 600  # longer than this and a CI job is better off failing with a hint
+SECONDARY_RATE_WAIT = 60  # GitHub: without Retry-After, wait at least a minute after a secondary limit
 
 
-def default_retry(backoff: float = 1.0) -> GithubRetry:
+class FactoryRetry(GithubRetry):
+    """GithubRetry that also treats 429 as a rate limit: Retry-After when given, else at least a minute."""
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if response is not None and response.status == 429 and "Retry-After" not in response.headers:
+            if self.max_rate_limit_wait is not None and self.secondary_rate_wait > self.max_rate_limit_wait:
+                raise RateLimitExceededExceedsMaxWait(429, {"message": "secondary rate limit"}, None,
+                                                      wait=self.secondary_rate_wait)
+            wait = max(self.secondary_rate_wait, retry.get_backoff_time())
+            retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+        return retry
+
+
+def default_retry(backoff: float = 1.0, *, secondary_wait: float = SECONDARY_RATE_WAIT,
+                  total: int = 5) -> GithubRetry:
     """GitHub's retry policy: a few tries with exponential backoff; Retry-After always wins."""
-    return GithubRetry(total=5, backoff_factor=backoff,
-                       allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
+    return FactoryRetry(total=total, backoff_factor=backoff, secondary_rate_wait=secondary_wait,
+                        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT, retry_after_max=MAX_RATE_LIMIT_WAIT,
+                        status_forcelist=[*range(500, 600), 429],
+                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
 
 
 def _already_exists(exc: GithubException) -> bool:
@@ -49,7 +75,7 @@ class GitHubForge(Forge):
     kind = "github"
 
     def __init__(self, slug: str, *, token: str | None, base_url: str | None = None,
-                 retry: Retry | None = None) -> None:
+                 retry: Retry | None = None, timeout: int = DEFAULT_TIMEOUT) -> None:
         if not slug or slug.count("/") != 1:
             raise ConfigError(f"repository {slug!r} is not owner/name",
                               hint="set GITHUB_REPOSITORY or pass --repo owner/name")
@@ -57,7 +83,8 @@ class GitHubForge(Forge):
         self._token = token
         self._gh = Github(auth=Auth.Token(token) if token else None,
                           base_url=(base_url or DEFAULT_API).rstrip("/"), retry=retry or default_retry(),
-                          per_page=100)
+                          per_page=100, timeout=timeout)
+        self._timeout = timeout
         self._repository: Any = None
         self._default_branch: str | None = None
         self._clone_url: str | None = None
@@ -77,14 +104,30 @@ class GitHubForge(Forge):
         except GithubException as exc:
             raise self._error(doing, exc) from None
         except requests.RequestException as exc:  # retries exhausted, connection refused, timeout
-            raise ForgeError(f"could not reach GitHub to {doing}: {type(exc).__name__}",
-                             hint="GitHub is failing or unreachable; re-run later, every step is safe to repeat"
-                             ) from None
+            raise ForgeError(f"could not reach GitHub to {doing}: {self._why(exc)}",
+                             hint="GitHub is failing or unreachable; re-run the job later (every step is safe "
+                                  "to repeat: nothing is created twice)") from None
+
+    def _why(self, exc: requests.RequestException) -> str:
+        """What went wrong, in words (requests reports an exhausted read-timeout retry as ConnectionError)."""
+        text = str(exc)
+        if "timed out" in text.lower():
+            return f"no answer within {self._timeout}s, after retrying"
+        if match := re.search(r"too many (\d+) error responses", text):
+            limited = " (a rate limit)" if match[1] in ("403", "429") else ""
+            return f"it kept answering {match[1]}{limited}, after retrying"
+        return type(exc).__name__
 
     def _error(self, doing: str, exc: GithubException) -> ForgeError:
         """A ForgeError that says what failed and what to try, with any token scrubbed."""
         message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
         text = f"GitHub refused to {doing}: {exc.status} {message or ''}".strip()
+        if isinstance(exc, RateLimitExceededExceedsMaxWait) or exc.status == 429:
+            wait = getattr(exc, "wait", None)
+            return ForgeError(f"GitHub rate-limited the bot while trying to {doing}"
+                              + (f" and asked it to wait {wait:.0f}s" if wait else ""),
+                              hint="re-run the job later (every step is safe to repeat); too many requests "
+                                   "at once hit GitHub's secondary rate limits")
         hint = {401: "the token is missing or expired",
                 403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
                      "rate limit; re-run later",
@@ -152,6 +195,19 @@ class GitHubForge(Forge):
                 if marker in (comment.body or ""):
                     return Comment(comment.id, comment.body, comment.html_url)
         return None
+
+    def find_comments(self, issue: int, marker: str) -> list[Comment]:
+        with self._api(f"read the comments of #{issue}"):
+            return [Comment(c.id, c.body, c.html_url) for c in self._repo.get_issue(issue).get_comments()
+                    if marker in (c.body or "")]
+
+    def delete_comment(self, issue: int, comment_id: int) -> None:
+        try:
+            self._repo.get_issue(issue).get_comment(comment_id).delete()
+        except UnknownObjectException:
+            return  # already gone
+        except GithubException as exc:
+            raise self._error(f"delete comment {comment_id}", exc) from None
 
     def create_comment(self, issue: int, body: str) -> Comment:
         with self._api(f"comment on #{issue}"):
@@ -264,7 +320,7 @@ class GitHubForge(Forge):
             for asset in gh_release.get_assets():
                 if asset.name == name:
                     if asset.state == "uploaded":
-                        return self._asset(asset)
+                        return self._published(asset, path, release.tag)
                     asset.delete_asset()  # a broken-off upload blocks the name until removed
             try:
                 return self._asset(gh_release.upload_asset(str(path), name=name, content_type=content_type))
@@ -274,7 +330,19 @@ class GitHubForge(Forge):
                 found = next((a for a in gh_release.get_assets() if a.name == name), None)
                 if found is None:
                     raise
-                return self._asset(found)
+                return self._published(found, path, release.tag)
+
+    def _published(self, asset: GitReleaseAsset, path: Path, tag: str) -> Asset:
+        """An asset already published under this name: fine when it holds these bytes, refused otherwise."""
+        data = path.read_bytes()
+        digest = getattr(asset, "digest", None)  # "sha256:…", on GitHub since 2025
+        same = (digest == f"sha256:{hashlib.sha256(data).hexdigest()}" if digest
+                else asset.size == len(data))
+        if not same:
+            raise ForgeError(f"release {tag} already has {asset.name} with different content; "
+                             "a published asset is never replaced",
+                             hint="bump the version in the spec to publish a changed package")
+        return self._asset(asset)
 
     def download_asset(self, asset: Asset) -> bytes:
         with self._api(f"download {asset.name}"):

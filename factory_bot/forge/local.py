@@ -117,6 +117,15 @@ class LocalForge(Forge):
                 return Comment(comment_id, body)
         raise ForgeError(f"no comment {comment_id} in {self.path}")
 
+    def find_comments(self, issue: int, marker: str) -> list[Comment]:
+        return [Comment(d["id"], d["body"]) for d in self._load()["comments"]
+                if d["issue"] == issue and marker in d["body"]]
+
+    def delete_comment(self, issue: int, comment_id: int) -> None:
+        state = self._load()
+        state["comments"] = [d for d in state["comments"] if d["id"] != comment_id]
+        self._save(state)
+
     def labels(self, issue: int) -> list[str]:
         return list(self._load()["labels"].get(str(issue), []))
 
@@ -210,6 +219,12 @@ class LocalForge(Forge):
         if "/" in name or name in ("", ".", "..", "release.json"):
             raise ForgeError(f"invalid asset name {name!r}")
         folder = self.releases_dir / release.tag
+        if (folder / name).is_file():  # published: identical bytes are "already done", others refused
+            if (folder / name).read_bytes() != Path(path).read_bytes():
+                raise ForgeError(f"release {release.tag} already has {name} with different content; "
+                                 "a published asset is never replaced",
+                                 hint="bump the version in the spec to publish a changed package")
+            return next(a for a in self._release(folder).assets if a.name == name)
         partial = folder / f"{name}.partial"
         shutil.copyfile(path, partial)
         partial.replace(folder / name)  # appears whole or not at all

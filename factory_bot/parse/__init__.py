@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import anthropic
 
-from ..errors import RequestError
+from ..errors import RequestError, SpecError, SpecProblem
+from ..spec import BIDI_CONTROLS
 from ..spec_yaml import load_spec_text
 from .issue_form import IssueRequest, read_issue
 from .llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
 from .result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
-from .sanitize import MAX_REQUEST_CHARS, clean_request
+from .sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
 
 __all__ = [
     "DEFAULT_MODEL", "Attempt", "ClaudeError", "ParseFailed", "ParseResult", "RequestDeclined", "Usage",
@@ -46,6 +47,7 @@ def parse_issue(
     request = read_issue(_clean_title(title), clean_request(body))
     if request.spec is not None:
         where = "the issue form's Spec YAML field" if request.spec.in_form else "the spec YAML in the request"
+        _refuse_bidi_controls(body, request.spec.text, where)
         spec = load_spec_text(request.spec.text, source=where)
         return ParseResult(spec=spec, source="form" if request.spec.in_form else "yaml")
     intent = _model_intent(request)
@@ -59,6 +61,19 @@ def parse_issue(
         server_name=request.server_name,
     )
     return ParseResult(spec=answer.spec, source="model", attempts=answer.attempts, usage=answer.usage, model=resolved)
+
+
+def _refuse_bidi_controls(raw_body: str, spec_text: str, where: str) -> None:
+    """Cleaning strips bidirectional controls from a request, but a spec is used as written: refuse instead."""
+    lines = spec_text.split("\n")
+    for raw in raw_body.replace("\r\n", "\n").split("\n"):
+        found = BIDI_CONTROLS.search(raw)
+        cleaned = INVISIBLE.sub("", raw).rstrip()
+        if found and cleaned.strip() and cleaned in lines:
+            raise SpecError([SpecProblem("", f"the invisible bidirectional control U+{ord(found[0]):04X} makes this "
+                                             "line read differently than it runs (Trojan Source)",
+                                         lines.index(cleaned) + 1)], source=where,
+                            hint="remove the character (retype the line) and edit the issue")
 
 
 def _clean_title(title: str) -> str:

@@ -43,6 +43,8 @@ class Fault:
     status: int
     times: int
     headers: dict[str, str] = field(default_factory=dict)
+    message: str = "Server Error"
+    hang: float = 0.0  # > 0: accept the request and answer nothing for this many seconds, then hang up
 
 
 class FakeGitHub:
@@ -68,6 +70,7 @@ class FakeGitHub:
         self._ids = 100
         self._numbers = 0
         self._lock = threading.Lock()
+        self._released = threading.Event()  # ends every hanging request when the fake stops
         self._server: ThreadingHTTPServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -79,6 +82,7 @@ class FakeGitHub:
 
     def __exit__(self, *exc: object) -> None:
         assert self._server is not None
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -96,9 +100,18 @@ class FakeGitHub:
         return self._ids
 
     def fail(self, method: str, pattern: str, *, status: int = 502, times: int = 1,
-             headers: dict[str, str] | None = None) -> None:
-        """Answer the next `times` requests matching (method, path regex) with `status`."""
-        self.faults.append(Fault(method, pattern, status, times, headers or {}))
+             headers: dict[str, str] | None = None, message: str = "Server Error", hang: float = 0.0) -> None:
+        """Answer the next `times` requests matching (method, path regex) with `status` and `message`;
+        with `hang`, accept them and answer nothing (a client must time out)."""
+        self.faults.append(Fault(method, pattern, status, times, headers or {}, message, hang))
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and re.search(fault.pattern, path):
+                    fault.times -= 1
+                    return fault
+        return None
 
     def now(self) -> datetime:
         return datetime.now(UTC).replace(microsecond=0) + self.shift
@@ -128,11 +141,12 @@ class FakeGitHub:
             self.issues[number]["updated"] = self._stamp()
 
     # -- what a test sets up and inspects --------------------------------------------------------
-    def open_issue(self, title: str, body: str, *, login: str = "alice") -> dict[str, Any]:
+    def open_issue(self, title: str, body: str, *, login: str = "alice",
+                   association: str = "OWNER") -> dict[str, Any]:
         self._numbers += 1
         number = self._numbers
         self.issues[number] = {"number": number, "title": title, "body": body, "labels": [], "login": login,
-                               "state": "open", "id": self._id(), "updated": self._stamp()}
+                               "state": "open", "id": self._id(), "updated": self._stamp(), "association": association}
         return self.issue_json(number)
 
     def issue_event(self, number: int, action: str = "opened") -> dict[str, Any]:
@@ -192,7 +206,8 @@ class FakeGitHub:
                 "comments": len(self.comments_on(number)), "url": api, "repository_url": f"{self.url}/repos/{self.slug}",
                 "labels_url": f"{api}/labels{{/name}}", "comments_url": f"{api}/comments",
                 "events_url": f"{api}/events", "html_url": f"{self.url}/{self.slug}/issues/{number}",
-                "closed_at": None, "created_at": NOW, "updated_at": issue.get("updated", NOW), "author_association": "OWNER"}
+                "closed_at": None, "created_at": NOW, "updated_at": issue.get("updated", NOW),
+                "author_association": issue.get("association", "OWNER")}
 
     def event_json(self, number: int, event: dict[str, Any]) -> dict[str, Any]:
         api = f"{self.url}/repos/{self.slug}/issues/events/{event['id']}"
@@ -289,12 +304,16 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if auth.startswith("token ") or auth.startswith("Bearer "):
             fake.tokens_seen.add(auth.split(" ", 1)[1])
+        fault = fake._take_fault(self.command, path)
+        if fault is not None and fault.hang:
+            fake._released.wait(fault.hang)  # bounded: the client's timeout fires long before
+            self.close_connection = True
+            return
+        if fault is not None:
+            self._send(fault.status, {"message": fault.message,
+                                      "documentation_url": "https://docs.github.com/rest"}, fault.headers)
+            return
         with fake._lock:
-            for fault in fake.faults:
-                if fault.times > 0 and fault.method == self.command and re.search(fault.pattern, path):
-                    fault.times -= 1
-                    self._send(fault.status, {"message": "Server Error"}, fault.headers)
-                    return
             status, body = _route(fake, self.command, path, query, raw, self.headers)
         if isinstance(body, bytes):
             self._send_bytes(status, body)
@@ -405,6 +424,9 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         comment_id = int(m[1])
         if comment_id not in fake.comments:
             return _error(404, "Not Found")
+        if method == "DELETE":
+            del fake.comments[comment_id]
+            return 204, None
         if method == "PATCH":
             fake.comments[comment_id]["body"] = body["body"]
         return 200, fake.comment_json(comment_id)
