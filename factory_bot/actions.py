@@ -214,6 +214,11 @@ def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, 
     request = _json(workdir / "request.json") or {}
     name = str(request.get("name", ""))
     outputs["server"] = name if SERVER_NAME.match(name) else ""  # only a valid name may name a concurrency group
+    gate = _json(workdir / "gate.json")
+    if isinstance(gate, dict):  # the gate stage ran: only an explicit yes lets the parse job start
+        outputs["allowed"] = "true" if gate.get("allowed") is True else "false"
+        parts.append(f"### {TITLE}: request {'accepted' if gate.get('allowed') is True else 'refused'} "
+                     f"({gate.get('rule', '?')})" + (f"\n\n{gate['message']}" if gate.get("message") else ""))
     for part in parts:
         append_summary(part, env)
     if env.get("GITHUB_OUTPUT"):

@@ -72,70 +72,83 @@ def comment(body: str, *, on_request: bool = True, association: str = "OWNER") -
 
 
 def test_a_request_opened_from_the_issue_form_starts_the_bot():
-    assert runs("requests.yml", "parse", "issues", label(example("issues", "opened"), REQUEST_LABEL))
+    assert runs("requests.yml", "gate", "issues", label(example("issues", "opened"), REQUEST_LABEL))
 
 
 def test_an_ordinary_issue_is_left_alone():
     payload = example("issues", "opened")
     assert [lab["name"] for lab in payload["issue"]["labels"]] == ["bug"]
-    assert not runs("requests.yml", "parse", "issues", payload)
-    assert not runs("requests.yml", "parse", "issues", example("issues", "edited"))
+    assert not runs("requests.yml", "gate", "issues", payload)
+    assert not runs("requests.yml", "gate", "issues", example("issues", "edited"))
 
 
 def test_editing_a_request_rebuilds_it():
-    assert runs("requests.yml", "parse", "issues", label(example("issues", "edited"), REQUEST_LABEL))
+    assert runs("requests.yml", "gate", "issues", label(example("issues", "edited"), REQUEST_LABEL))
 
 
 def test_adding_the_request_label_starts_the_bot_but_other_labels_do_not():
     payload = example("issues", "labeled")
     assert payload["label"]["name"] == "bug"
-    assert not runs("requests.yml", "parse", "issues", payload)  # not a request
+    assert not runs("requests.yml", "gate", "issues", payload)  # not a request
     label(payload, REQUEST_LABEL)
-    assert not runs("requests.yml", "parse", "issues", payload)  # a request, but "bug" was the label added
+    assert not runs("requests.yml", "gate", "issues", payload)  # a request, but "bug" was the label added
     payload["label"]["name"] = REQUEST_LABEL
-    assert runs("requests.yml", "parse", "issues", payload)
+    assert runs("requests.yml", "gate", "issues", payload)
 
 
 def test_the_bots_own_status_labels_never_trigger_another_run():
     # With a GitHub App token the bot's label changes do send `labeled` events: they must not loop.
     payload = label(example("issues", "labeled"), REQUEST_LABEL)
     payload["label"]["name"] = "mcp-factory: building"
-    assert not runs("requests.yml", "parse", "issues", payload)
+    assert not runs("requests.yml", "gate", "issues", payload)
 
 
 @pytest.mark.parametrize("body", ["/factory build", "/factory retry", "/factory retry\n\nplease, with rounding"])
 def test_commands_in_a_comment_on_a_request_start_the_bot(body):
-    assert runs("requests.yml", "parse", "issue_comment", comment(body))
+    assert runs("requests.yml", "gate", "issue_comment", comment(body))
 
 
 @pytest.mark.parametrize("body", ["Looks good to me", "please /factory build", "/factorybuild"])
 def test_ordinary_comments_do_not(body):
-    assert not runs("requests.yml", "parse", "issue_comment", comment(body))
+    assert not runs("requests.yml", "gate", "issue_comment", comment(body))
 
 
 def test_a_command_on_an_issue_that_is_no_request_is_ignored():
-    assert not runs("requests.yml", "parse", "issue_comment", comment("/factory build", on_request=False))
+    assert not runs("requests.yml", "gate", "issue_comment", comment("/factory build", on_request=False))
 
 
 def test_a_command_on_a_pull_request_is_ignored():
     payload = comment("/factory retry")
     payload["issue"]["pull_request"] = {"url": payload["issue"]["url"].replace("/issues/", "/pulls/")}
-    assert not runs("requests.yml", "parse", "issue_comment", payload)
+    assert not runs("requests.yml", "gate", "issue_comment", payload)
 
 
 def test_strangers_cannot_spend_the_model_on_someone_elses_request():
     payload = comment("/factory retry", association="NONE")
     payload["comment"]["user"] = dict(payload["comment"]["user"], login="someone-else", id=4242)
-    assert not runs("requests.yml", "parse", "issue_comment", payload)
+    assert not runs("requests.yml", "gate", "issue_comment", payload)
     # ...but the person who asked may retry their own request.
     payload["comment"]["user"] = dict(payload["issue"]["user"])
-    assert runs("requests.yml", "parse", "issue_comment", payload)
+    assert runs("requests.yml", "gate", "issue_comment", payload)
 
 
 def test_bots_cannot_issue_commands():
     payload = comment("/factory build")
     payload["comment"]["user"] = dict(payload["comment"]["user"], type="Bot")
-    assert not runs("requests.yml", "parse", "issue_comment", payload)
+    assert not runs("requests.yml", "gate", "issue_comment", payload)
+
+
+def test_the_parse_job_starts_only_when_the_gate_lets_the_request_through():
+    spec = load_yaml(ROOT / ".github" / "workflows" / "requests.yml")["jobs"]["parse"]
+    for allowed, starts in (("true", True), ("false", False), ("", False)):
+        context = {"needs": {"gate": {"result": "success", "outputs": {"allowed": allowed}}}}
+        assert condition(spec.get("if"), context, {"success": True, "failure": False, "cancelled": False}) is starts
+
+
+def test_a_maintainer_adding_the_approval_label_starts_the_gate():
+    payload = label(example("issues", "labeled"), REQUEST_LABEL)
+    payload["label"]["name"] = "mcp-server: approved"
+    assert runs("requests.yml", "gate", "issues", payload)
 
 
 def test_publish_still_runs_after_a_failed_build_to_explain_it_on_the_issue():

@@ -222,7 +222,7 @@ def test_a_plain_language_request_is_parsed_by_claude_in_the_only_job_holding_th
         runner = Runner("requests.yml", "issues", payload, repo=str(github.bare), root=root, token=TOKEN,
                         env={"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": github.slug,
                              "ANTHROPIC_BASE_URL": claude.url},
-                        secrets={"ANTHROPIC_API_KEY": MODEL_KEY}, only=("parse",))
+                        secrets={"ANTHROPIC_API_KEY": MODEL_KEY}, only=("gate", "parse"))
         jobs = runner.run()
 
     assert_ok(jobs, "parse")

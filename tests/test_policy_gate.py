@@ -221,3 +221,22 @@ def test_every_answer_the_gate_reads_matches_githubs_openapi(github, tmp_path):
             ("GET", "issues", 200)} <= paths
     for exchange in github.exchanges:
         check(exchange)
+
+
+def test_through_the_real_workflow_a_strangers_request_stops_at_the_gate(github, tmp_path):
+    from tests.test_events import REQUEST_LABEL, example
+    from tests.test_events_workflows import run
+
+    number = github.open_issue("New MCP server: calculator", BODY, login="stranger")["number"]
+    github.issues[number]["labels"] = [REQUEST_LABEL]
+    payload = example("issues", "opened")
+    payload.update(issue=github.issue_json(number), repository=github.repo_json())
+
+    jobs = run(github, tmp_path, "requests.yml", "issues", payload)
+
+    assert jobs["gate"].result == "success", jobs["gate"].log()
+    assert jobs["gate"].outputs == {"allowed": "false"}
+    assert [jobs[j].result for j in ("parse", "build", "publish")] == ["skipped"] * 3  # no model, no build
+    assert "request refused (who)" in jobs["gate"].summary
+    [comment] = policy_comments(github, number)
+    assert "@stranger" in comment and github.pulls == {} and len(github.comments_on(number)) == 1

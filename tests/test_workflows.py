@@ -22,6 +22,7 @@ ACTION = ROOT / "action.yml"
 
 # Every job and the permissions it is given: a change here is a security review, on purpose.
 EXPECTED_PERMISSIONS = {
+    ("requests.yml", "gate"): {"contents": "read", "issues": "write"},
     ("requests.yml", "parse"): {"contents": "read"},
     ("requests.yml", "build"): {"contents": "read"},
     ("requests.yml", "publish"): {"contents": "write", "pull-requests": "write", "issues": "write"},
@@ -30,8 +31,7 @@ EXPECTED_PERMISSIONS = {
     ("release.yml", "build"): {"contents": "read"},
     ("release.yml", "publish"): {"contents": "write"},
     ("maintenance.yml", "health"): {"contents": "read"},
-    ("maintenance.yml", "cleanup"): {"contents": "write", "pull-requests": "write", "issues": "read",
-                                     "actions": "write"},
+    ("maintenance.yml", "cleanup"): {"contents": "write", "pull-requests": "write", "issues": "read"},
 }
 
 # Contexts an outsider controls (GitHub's "untrusted input" list): never inside a `run:` script.
@@ -165,7 +165,8 @@ def test_jobs_holding_a_write_token_run_no_generated_code():
         if writes(job) or "GITHUB_TOKEN" in secrets_of(job):
             assert not runs_generated_code(job), f"{wf}:{job_id}"
             for step in own_action_steps(job):
-                assert step["with"].get("stage") == "publish" or step["with"]["mode"] == "cleanup", f"{wf}:{job_id}"
+                assert step["with"].get("stage") in ("gate", "publish") or step["with"]["mode"] == "cleanup", \
+                    f"{wf}:{job_id}"
 
 
 def test_the_model_key_is_only_where_the_model_is_called():
@@ -183,7 +184,8 @@ def test_the_action_hands_the_token_only_to_publish_and_the_key_only_to_parse():
         if "inputs.token" in text or "inputs.anthropic-api-key" in text:
             assert step.get("id") == "run", f"only the run step may see secrets, not {step.get('name')!r}"
     env = next(step for step in steps if step.get("id") == "run")["env"]
-    assert env["GITHUB_TOKEN"] == "${{ (inputs.stage == 'publish' || inputs.mode == 'cleanup') && inputs.token || '' }}"
+    assert env["GITHUB_TOKEN"] == ("${{ (inputs.stage == 'gate' || inputs.stage == 'publish' || inputs.mode == 'cleanup')"
+                                   " && inputs.token || '' }}")
     assert env["ANTHROPIC_API_KEY"] == "${{ inputs.stage == 'parse' && inputs.anthropic-api-key || '' }}"
 
 
@@ -243,7 +245,7 @@ def test_run_scripts_are_valid_bash():
 
 
 def test_requests_answer_only_to_the_request_label_and_to_commands():
-    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["parse"]["if"]
+    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
     for needle in ["'mcp-server'", "startsWith(github.event.comment.body, '/factory build')",
                    "startsWith(github.event.comment.body, '/factory retry')", "!github.event.issue.pull_request",
                    "author_association"]:
@@ -266,5 +268,20 @@ def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
     template = load(ROOT / ".github" / "ISSUE_TEMPLATE" / "mcp-server.yml")
     assert set(template["labels"]) <= labels
     assert {LABEL_PREFIX + state for state in STATES} <= labels
-    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["parse"]["if"]
+    parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
     assert all(f"'{name}'" in parse_if for name in template["labels"])  # the form's label starts the bot
+
+
+def test_the_gate_decides_before_the_model_key_or_any_build_is_reached():
+    from factory_bot.policy import load_policy
+
+    jobs_ = load(ROOT / ".github/workflows/requests.yml")["jobs"]
+    gate, parse = jobs_["gate"], jobs_["parse"]
+    assert parse["needs"] == "gate" and parse["if"] == "needs.gate.outputs.allowed == 'true'"
+    assert gate["outputs"]["allowed"] == "${{ steps.gate.outputs.allowed }}"
+    assert [s["with"]["stage"] for s in own_action_steps(gate)] == ["gate"]
+    assert secrets_of(gate) == {"GITHUB_TOKEN"} and not runs_generated_code(gate)
+    # Adding the approval label the repository's policy names starts the workflow (the gate then checks who).
+    label = load_policy(ROOT).requesters.approval_label
+    assert f"github.event.label.name == '{label}'" in gate["if"]
+    assert load(ACTION)["outputs"]["allowed"]["value"] == "${{ steps.run.outputs.allowed }}"
