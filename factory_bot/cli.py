@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import FactoryError, SpecError, SpecProblem
+from .errors import FactoryError, SpecError
 
 EXIT_INVALID = 1
 
@@ -371,6 +371,95 @@ def toolchain_command(as_json: bool) -> int:
 from .flows_cli import register as _register_git_verbs  # noqa: E402  on-issue, on-pr, on-push, registry
 
 _register_git_verbs(cli)
+
+
+def _ops_forge(kind: str, repo: str | None, token_env: str, *, need_token: bool):
+    """A forge factory for doctor and cleanup, or None when no repository (or token) is configured."""
+    if kind == "local":
+        if not repo:
+            return None
+        from .forge.local import LocalForge
+
+        return lambda: LocalForge(repo)
+    slug = repo or os.environ.get("GITHUB_REPOSITORY")
+    if not slug or (need_token and not os.environ.get(token_env)):
+        return None
+    from .forge.github import GitHubForge
+
+    return lambda: GitHubForge.from_env(slug, token_env=token_env)
+
+
+_ops_options = [
+    click.option("--forge", "forge_kind", type=click.Choice(["github", "local"]), default="github",
+                 show_default=True, help="local: a git repository on disk (no token)."),
+    click.option("--repo", help="owner/name (default $GITHUB_REPOSITORY), or PATH with --forge local."),
+    click.option("--token-env", default="GITHUB_TOKEN", show_default=True,
+                 help="Environment variable holding the GitHub token (never pass a token as an argument)."),
+    click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+]
+
+
+def _with_ops_options(fn):
+    for option in reversed(_ops_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@_with_ops_options
+@click.option("--checkout", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The repository checkout whose .github/mcp-factory.yml is checked.")
+def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, checkout: str) -> int:
+    """Check that this machine can run the bot: one table, exit 1 on any failure.
+
+    Node, npm and tsc versions, the toolchain cache, the token (valid, scopes) and its repository
+    permissions, whether the model key is set (never its value), and the policy file. Without a token and
+    repository the forge rows say "not configured".
+
+    \b
+    Example:
+      factory-bot doctor
+      GITHUB_REPOSITORY=owner/servers factory-bot doctor --json
+    """
+    from . import doctor as checks
+
+    rows = checks.run(checkout=Path(checkout), forge=_ops_forge(forge_kind, repo, token_env, need_token=False),
+                      token_set=bool(os.environ.get(token_env)))
+    click.echo(checks.to_json(rows) if as_json else checks.table(rows))
+    return 0 if checks.ok(rows) else 1
+
+
+@cli.command()
+@_with_ops_options
+@click.option("--apply/--dry-run", "apply_changes", default=False, show_default=True,
+              help="--apply acts; by default only the plan is printed.")
+@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=24, show_default=True,
+              help="Hours before a branch without a PR, a build directory or an unfinished install is stale.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+def cleanup(forge_kind: str, repo: str | None, token_env: str, as_json: bool, apply_changes: bool,
+            older_than: float, quiet: bool) -> int:
+    """Remove stale factory/* branches, bot PRs of closed requests, old build directories and toolchains.
+
+    Dry run by default: prints the plan. Never deletes a tag, a release, the default branch or a branch with
+    commits the bot did not make. Without a token and repository only this machine is cleaned.
+
+    \b
+    Example:
+      factory-bot cleanup                 # what would go
+      factory-bot cleanup --apply         # on Actions: GITHUB_REPOSITORY and GITHUB_TOKEN are set
+    """
+    from . import cleanup as cleaning
+
+    forge = _ops_forge(forge_kind, repo, token_env, need_token=True)
+    with tempfile.TemporaryDirectory(prefix="factory-cleanup-") as tmp:
+        result = cleaning.run(forge() if forge else None, Path(tmp), apply_changes=apply_changes,
+                              older_than_hours=older_than, say=_progress(quiet or as_json))
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in result.items() if k != "text"}, indent=2))
+    else:
+        click.echo(("cleaned up:\n" if apply_changes else "would clean up (dry run; --apply to act):\n")
+                   + result["text"])
+    return 0
 
 
 @cli.command()

@@ -92,22 +92,48 @@ _TSC_ERROR = re.compile(r"^(?P<file>[^(\n]+)\((?P<line>\d+),(?P<col>\d+)\): erro
 _CODE_BEGIN = re.compile(r"^// ── begin code: tools\[(\d+)\] (\w+) ──$")
 
 
-def start_typecheck(toolchain: Toolchain, server_dir: Path) -> subprocess.Popen[str]:
-    """Start `tsc --noEmit` (strict, from tsconfig) so other work can overlap it."""
-    return subprocess.Popen([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false"], cwd=server_dir,
-                            env=proc.tool_env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+class Typecheck:
+    """`tsc --noEmit` (strict, from tsconfig) running in the background while other checks go on."""
+
+    def __init__(self, toolchain: Toolchain, server_dir: Path) -> None:
+        import threading
+
+        self.server_dir = server_dir
+        self.started = time.monotonic()
+        self.finished: float | None = None
+        self.output = ""
+        self.returncode: int | None = None
+        self._process = subprocess.Popen([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false"],
+                                         cwd=server_dir, env=proc.tool_env(), text=True, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        try:
+            self.output, _ = self._process.communicate(timeout=120)
+            self.returncode = self._process.returncode
+        except subprocess.TimeoutExpired:
+            proc.kill_group(self._process)
+            self._process.communicate()
+        self.finished = time.monotonic()
+
+    def result(self) -> list[Check]:
+        """Wait for tsc; errors inside a tool's code are reported against that tool."""
+        self._waiter.join()
+        seconds = (self.finished or time.monotonic()) - self.started
+        if self.returncode is None:
+            return [Check("typescript", False, seconds, "tsc timed out after 120 s")]
+        return typecheck_checks(self.returncode, self.output, self.server_dir, seconds)
 
 
-def finish_typecheck(process: subprocess.Popen[str], server_dir: Path, started: float) -> list[Check]:
-    """Collect tsc's verdict; errors inside a tool's code are reported against that tool."""
-    try:
-        output, _ = process.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        proc.kill_group(process)
-        return [Check("typescript", False, time.monotonic() - started, "tsc timed out after 120 s")]
-    seconds = time.monotonic() - started
-    if process.returncode == 0:
+def start_typecheck(toolchain: Toolchain, server_dir: Path) -> Typecheck:
+    return Typecheck(toolchain, server_dir)
+
+
+def typecheck_checks(returncode: int, output: str, server_dir: Path, seconds: float) -> list[Check]:
+    """tsc's verdict as checks: one per tool whose code has errors, one for errors elsewhere."""
+    if returncode == 0:
         return [Check("typescript", True, seconds, "compiles with strict, 0 errors")]
     by_tool: dict[str | None, list[str]] = {}
     for line in output.splitlines():
@@ -118,7 +144,7 @@ def finish_typecheck(process: subprocess.Popen[str], server_dir: Path, started: 
         by_tool.setdefault(tool, []).append(f"{where or match['file'] + ':' + match['line']}: "
                                             f"{match['code']}: {match['msg']}")
     if not by_tool:
-        by_tool[None] = [output.strip()[-2000:] or f"tsc exited with {process.returncode}"]
+        by_tool[None] = [output.strip()[-2000:] or f"tsc exited with {returncode}"]
     return [
         Check("typescript", False, seconds,
               f"tool {tool}'s code does not compile" if tool else "the generated server does not compile",
@@ -337,7 +363,6 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
 
 def _stdio_client(params: Any, errlog: Any, mode: str) -> Any:
     from mcp.client.client import Client
-    from mcp.client.stdio import stdio_client
 
     return Client(_Transport(params, errlog), mode=mode)
 

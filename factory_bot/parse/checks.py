@@ -9,7 +9,6 @@ environment, and the caller decides whether that is enough).
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,9 +39,7 @@ def typecheck(spec: ServerSpec, *, progress: Progress | None = None) -> list[str
         server_dir = Path(tmp) / spec.name
         write_server(spec, server_dir)
         tools.link_into(server_dir)
-        started = time.monotonic()
-        process = validate.start_typecheck(tools, server_dir)
-        return problems_of(validate.finish_typecheck(process, server_dir, started))
+        return problems_of(validate.start_typecheck(tools, server_dir).result())
 
 
 def full_build(spec: ServerSpec, *, progress: Progress | None = None) -> list[str]:
