@@ -126,8 +126,9 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     if bundled.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
+        packing = _in_thread(pack, spec, server_dir, out_dir)  # npm pack needs only dist/: start it first
         prewarm.join()
-        package, checks = _run_async(_validate_and_pack, spec, server_dir, out_dir)
+        package, checks = _run_async(_validate_and_pack, spec, server_dir, packing)
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
         timings["validate"] = time.monotonic() - validating
@@ -144,13 +145,23 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     return result
 
 
+def _in_thread(fn: Any, *args: Any) -> Any:
+    """Start fn(*args) in a thread; returns a future."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(fn, *args)
+    pool.shutdown(wait=False)
+    return future
+
+
 def _run_async(fn: Any, *args: Any) -> Any:
     import anyio
 
     return anyio.run(fn, *args)
 
 
-async def _validate_and_pack(spec: ServerSpec, server_dir: Path, out_dir: Path) -> tuple[Package | None, list[Check]]:
+async def _validate_and_pack(spec: ServerSpec, server_dir: Path, packing: Any) -> tuple[Package | None, list[Check]]:
     """Every protocol check at once: they are independent servers, and the machine has cores to spare."""
     import anyio
 
@@ -183,7 +194,7 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, out_dir: Path) 
             nonlocal package
             started = time.monotonic()
             try:
-                package = await anyio.to_thread.run_sync(pack, spec, server_dir, out_dir)
+                package = await anyio.to_thread.run_sync(packing.result)
             except Exception as exc:  # noqa: BLE001 - reported as a failed check
                 checks.append(Check("installed-bin", False, time.monotonic() - started, f"npm pack failed: {exc}"))
                 return
