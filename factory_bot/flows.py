@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -245,8 +246,8 @@ def _check_name_free(ctx: Context, issue: dict[str, Any], name: str) -> None:
         return
     forge = ctx.get_forge()
     dest = ctx.workdir / "name-check"
-    if not dest.exists():
-        gitops.clone(forge.remote(), dest, branch=forge.default_branch)
+    shutil.rmtree(dest, ignore_errors=True)  # never judge from an older clone
+    gitops.clone(forge.remote(), dest, branch=forge.default_branch)
     repo = git.Repo(dest)
     path = f"specs/{name}.yaml"
     holder = None

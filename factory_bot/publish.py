@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,7 @@ def plan_pull(spec: ServerSpec, *, base: str, report_markdown: str, issue: int |
 def apply_pull(plan: PullPlan, forge: Forge, workspace: Path) -> tuple[PullRequest, bool]:
     """Push the branch (only if its tree changed) and open or update the one PR; (pr, pushed)."""
     remote = forge.remote()
+    shutil.rmtree(workspace / "repo", ignore_errors=True)  # a re-run in the same workdir starts afresh
     repo = gitops.clone(remote, workspace / "repo")
     _, pushed = gitops.publish_branch(repo, remote, base=plan.base, branch=plan.branch, files=plan.files,
                                       replace_dirs=list(plan.replace_dirs), message=plan.commit_message)

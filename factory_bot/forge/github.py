@@ -173,14 +173,15 @@ class GitHubForge(Forge):
         return None
 
     def create_pull(self, *, head: str, base: str, title: str, body: str) -> PullRequest:
-        try:
-            return self._pull(self._repo.create_pull(base=base, head=head, title=title, body=body))
-        except GithubException as exc:
-            if exc.status == 422:  # "A pull request already exists": a concurrent run got there first
-                existing = self.find_pull(head)
-                if existing:
-                    return self.update_pull(existing.number, title=title, body=body)
-            raise self._error("open a pull request", exc) from None
+        with self._api("open a pull request"):  # network failures, too, become a ForgeError with a hint
+            try:
+                return self._pull(self._repo.create_pull(base=base, head=head, title=title, body=body))
+            except GithubException as exc:
+                if exc.status == 422:  # "A pull request already exists": a concurrent run got there first
+                    existing = self.find_pull(head)
+                    if existing:
+                        return self.update_pull(existing.number, title=title, body=body)
+                raise self._error("open a pull request", exc) from None
 
     def update_pull(self, number: int, *, title: str, body: str) -> PullRequest:
         with self._api(f"update pull request #{number}"):
@@ -202,12 +203,13 @@ class GitHubForge(Forge):
                     if marker in (c.body or "")]
 
     def delete_comment(self, issue: int, comment_id: int) -> None:
-        try:
-            self._repo.get_issue(issue).get_comment(comment_id).delete()
-        except UnknownObjectException:
-            return  # already gone
-        except GithubException as exc:
-            raise self._error(f"delete comment {comment_id}", exc) from None
+        with self._api(f"delete comment {comment_id}"):  # network failures, too, become a ForgeError with a hint
+            try:
+                self._repo.get_issue(issue).get_comment(comment_id).delete()
+            except UnknownObjectException:
+                return  # already gone
+            except GithubException as exc:
+                raise self._error(f"delete comment {comment_id}", exc) from None
 
     def create_comment(self, issue: int, body: str) -> Comment:
         with self._api(f"comment on #{issue}"):
@@ -291,22 +293,24 @@ class GitHubForge(Forge):
             return [self._release(r) for r in self._repo.get_releases()]
 
     def get_release(self, tag: str) -> Release | None:
-        try:
-            return self._release(self._repo.get_release(tag))
-        except UnknownObjectException:
-            return None
-        except GithubException as exc:
-            raise self._error(f"read release {tag}", exc) from None
+        with self._api(f"read release {tag}"):  # network failures, too, become a ForgeError with a hint
+            try:
+                return self._release(self._repo.get_release(tag))
+            except UnknownObjectException:
+                return None
+            except GithubException as exc:
+                raise self._error(f"read release {tag}", exc) from None
 
     def create_release(self, *, tag: str, name: str, body: str) -> Release:
-        try:
-            return self._release(self._repo.create_git_release(tag, name=name, message=body))
-        except GithubException as exc:
-            if _already_exists(exc):
-                existing = self.get_release(tag)
-                if existing:
-                    return existing
-            raise self._error(f"create release {tag}", exc) from None
+        with self._api(f"create release {tag}"):  # network failures, too, become a ForgeError with a hint
+            try:
+                return self._release(self._repo.create_git_release(tag, name=name, message=body))
+            except GithubException as exc:
+                if _already_exists(exc):
+                    existing = self.get_release(tag)
+                    if existing:
+                        return existing
+                raise self._error(f"create release {tag}", exc) from None
 
     def update_release(self, release: Release, *, body: str) -> Release:
         with self._api(f"update release {release.tag}"):
