@@ -43,7 +43,10 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
             [SpecProblem("", f"the spec is {len(text.encode())} bytes; the limit is {MAX_SPEC_BYTES}")],
             source=source, hint="split the server into smaller servers, or shorten long descriptions and code",
         )
-    yaml = YAML(typ="rt")
+    fast = _load_fast(text)
+    if fast is not None:
+        return fast
+    yaml = YAML(typ="rt")  # the slow path keeps positions, so every problem names its line
     yaml.allow_duplicate_keys = False
     try:
         refused = _refuse_hostile_structure(yaml, text)
@@ -84,6 +87,20 @@ def _refuse_hostile_structure(yaml: YAML, text: str) -> SpecProblem | None:
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
     return None
+
+
+def _load_fast(text: str) -> ServerSpec | None:
+    """The common case, a valid spec, through the C parser (~10x faster); None sends it the slow way,
+    which finds and locates whatever is wrong."""
+    yaml = YAML(typ="safe")
+    yaml.allow_duplicate_keys = False
+    try:
+        if _refuse_hostile_structure(yaml, text) is not None:
+            return None
+        data = yaml.load(text)
+        return ServerSpec.model_validate(_plain(data)) if isinstance(data, dict) else None
+    except (YAMLError, ValidationError, ValueError, TypeError, RecursionError):
+        return None
 
 
 def validate_data(data: Any, *, source: str = "<spec>") -> ServerSpec:
