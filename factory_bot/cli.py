@@ -40,7 +40,9 @@ def _print_summary(result) -> None:
             click.echo(f"          {detail}")
     stages = "  ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
     click.echo(f"  timings: {stages}")
-    if result.ok:
+    if result.cached:
+        click.echo(f"unchanged since the last build, which was verified and reused (--force rebuilds): {result.tgz}")
+    elif result.ok:
         click.echo(f"built {result.tgz} (sha256 {result.sha256})")
     else:
         failed = len(result.report.failures)
