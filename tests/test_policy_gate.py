@@ -18,7 +18,6 @@ from github import Auth, Github
 from factory_bot import flows
 from factory_bot.forge.github import GitHubForge, default_retry
 from factory_bot.policy import ACCEPTED_LABEL, POLICY_MARKER
-from factory_bot.publish import STATUS_MARKER
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_gate0token0for0tests"
