@@ -373,6 +373,7 @@ def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         return {"ok": True, "skipped": f"not a push to {forge.default_branch}"}
     clone = _clone_default(ctx, "publish-repo")
     repo = git.Repo(clone)
+    repo.git.update_environment(**forge.remote().env())  # tags, the index commit and pushes: as the bot, with its token
     head = repo.head.commit.hexsha
     tags = gitops.remote_tags(forge.remote())
     plans, done = [], []
