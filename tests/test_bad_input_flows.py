@@ -163,3 +163,60 @@ def test_a_hostile_request_is_answered_with_its_located_problem_and_changes_noth
 def test_the_count_of_hostile_inputs_tried():
     # The closing note reports this number; keep it honest when cases are added.
     assert len(HOSTILE) == 26
+
+
+# -- a name that belongs to another request ----------------------------------------------------------
+def add_spec_on_main(github: FakeGitHub, tmp_path: Path, message: str) -> None:
+    work = git.Repo.clone_from(str(github.bare), tmp_path / "maintainer", branch="main")
+    (tmp_path / "maintainer" / "specs").mkdir()
+    (tmp_path / "maintainer" / "specs" / "echo-box.yaml").write_text(SMALL)
+    work.git.add("specs")
+    work.git.commit("-m", message, env={"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+                                        "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"})
+    work.git.push("origin", "HEAD:refs/heads/main")
+
+
+def bobs_request(github: FakeGitHub) -> int:
+    """An outsider (allowed to ask by the policy, not a maintainer) asks for `echo-box`, changed."""
+    return github.open_issue("Mine now", yaml_request(SMALL.replace("Echoes text.", "Bob's echo.")), login="bob",
+                             association="CONTRIBUTOR")["number"]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("holder", "shown"), [
+    ("another issue's merged server", "specs/echo-box.yaml was requested in #41"),
+    ("a server added by hand", "specs/echo-box.yaml was added by a maintainer"),
+    ("another issue's open pull request", "factory/echo-box is being built for #1"),
+])
+def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_changes(
+        github: FakeGitHub, tmp_path: Path, holder: str, shown: str):
+    from factory_bot.pipeline import build
+
+    if holder == "another issue's merged server":
+        add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
+    elif holder == "a server added by hand":
+        add_spec_on_main(github, tmp_path, "Add echo-box by hand")
+    else:
+        first = github.open_issue("Echo", yaml_request(SMALL))["number"]
+        flows.on_issue(github.issue_event(first), context(github, tmp_path / "first", build))
+    number = bobs_request(github)
+    before = published(github)
+
+    with pytest.raises(FactoryError) as caught:
+        flows.on_issue(github.issue_event(number), context(github, tmp_path / "bob", build))
+
+    assert caught.value.exit_code == 2
+    status = status_of(github, number)
+    assert status.startswith(":x:") and shown in status and "pick another name" in status, status
+    assert published(github) == before
+
+
+@pytest.mark.e2e
+def test_a_maintainer_may_update_a_server_another_issue_created(github: FakeGitHub, tmp_path: Path):
+    from factory_bot.pipeline import build
+
+    add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
+    number = github.open_issue("Louder", yaml_request(SMALL.replace("Echoes text.", "Echoes loudly.")))["number"]
+    outcome = flows.on_issue(github.issue_event(number), context(github, tmp_path / "run", build))
+    assert list(github.pulls) == [outcome["pull"]]
+    assert status_of(github, number).startswith(":white_check_mark:")
