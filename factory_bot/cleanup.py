@@ -29,6 +29,7 @@ from .publish import branch_for
 
 BRANCH_PREFIX = branch_for("")  # "factory/"
 CLOSES = re.compile(r"^Closes #(\d+)\s*$", re.MULTILINE)  # what pr_body.md.j2 writes
+PR_MARKER = "<!-- mcp-factory:pr "  # ... and the hidden marker it ends with
 # Directories the bot's commands create under the temp dir (a crash or kill can leave them behind).
 TEMP_PREFIXES = ("factory-flow-", "factory-validate-", "factory-bench-", "factory-release-", "factory-parse-",
                  "mcp-factory-install-", "mcp-factory-home-")
@@ -79,7 +80,8 @@ def plan_forge(forge: Forge, workdir: Path, *, now: float | None = None, older_t
     repo.git.fetch("origin", f"+refs/heads/{BRANCH_PREFIX}*:refs/remotes/origin/{BRANCH_PREFIX}*")
     branches = {ref.remote_head: ref.commit for ref in repo.remote("origin").refs
                 if ref.remote_head.startswith(BRANCH_PREFIX) and ref.remote_head != default}
-    pulls = {p.head: p for p in forge.list_pulls() if p.head.startswith(BRANCH_PREFIX)}
+    # The bot's PRs carry its marker (pr_body.md.j2); a person's PR from a fork is never touched.
+    pulls = {p.head: p for p in forge.list_pulls() if p.head.startswith(BRANCH_PREFIX) and PR_MARKER in p.body}
     plan = CleanupPlan()
     for name in sorted(set(branches) | set(pulls)):
         commit = branches.get(name)

@@ -308,6 +308,6 @@ def apply(decision: Decision, forge: Forge, number: int) -> None:
         forge.set_labels(number, [label for label in forge.labels(number) if label != ACCEPTED_LABEL])
     report_status(forge, number, ACCEPTED_STATE)
     earlier = forge.find_comment(number, POLICY_MARKER)
-    if earlier is not None:
-        forge.update_comment(number, earlier.id, "✅ **MCP Factory** accepted this request; it is being built "
-                             f"now.\n\n{POLICY_MARKER}")
+    accepted = f"✅ **MCP Factory** accepted this request; it is being built now.\n\n{POLICY_MARKER}"
+    if earlier is not None and earlier.body != accepted:  # the refusal above no longer holds
+        forge.update_comment(number, earlier.id, accepted)

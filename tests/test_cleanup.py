@@ -58,7 +58,11 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     for name, issue, then_by in (("factory/open-one", open_issue, None), ("factory/closed-one", closed_issue, None),
                                  ("factory/closed-handmade", closed_by_hand, ALICE)):
         push_branch(github.bare, work, name, then_by=then_by)
-        forge.create_pull(head=name, base="main", title=name, body=f"## {name}\n\nCloses #{issue}\n")
+        forge.create_pull(head=name, base="main", title=name,
+                          body=f"## {name}\n\nCloses #{issue}\n\n<!-- mcp-factory:pr {name[8:]} -->\n")
+    # A person's pull request (no bot marker) for a closed issue, from a branch named like the bot's: left alone.
+    push_branch(github.bare, work, "factory/lookalike", by=ALICE, age_days=0)
+    lookalike = forge.create_pull(head="factory/lookalike", base="main", title="mine", body=f"Closes #{closed_issue}")
     github.close_issue(closed_issue)
     github.close_issue(closed_by_hand)
     push_branch(github.bare, work, "factory/orphan")  # no PR, three days old
@@ -77,7 +81,8 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     assert {s for s in steps if s[0] != "keep"} == {
         ("close-pull", f"#{pr_closed}"), ("delete-branch", "factory/closed-one"), ("delete-branch", "factory/orphan")}
     kept = {s.target: s.reason for s in plan.steps if s.action == "keep"}
-    assert set(kept) == {"factory/open-one", "factory/fresh", "factory/hand-made", "factory/closed-handmade"}
+    assert set(kept) == {"factory/open-one", "factory/fresh", "factory/hand-made", "factory/closed-handmade",
+                         "factory/lookalike"}
     assert "alice@example.com" in kept["factory/hand-made"] and "alice@example.com" in kept["factory/closed-handmade"]
     assert remote_refs(github.bare) == before  # planning changes nothing
 
@@ -88,7 +93,8 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     assert before - after == {"refs/heads/factory/closed-one", "refs/heads/factory/orphan"}
     assert {"refs/heads/main", "refs/tags/calculator-v1.0.0", "refs/heads/feature/x"} <= after
     assert github.pulls[pr_closed]["state"] == "closed"
-    assert [p["state"] for p in github.pulls.values()].count("open") == 2
+    assert [p["state"] for p in github.pulls.values()].count("open") == 3
+    assert github.pulls[lookalike.number]["state"] == "open"
     assert "request #" in github.comments_on(pr_closed)[0]["body"]
     # A second run finds nothing more to do.
     assert cleanup.plan_forge(forge, tmp_path / "again").actions == []
