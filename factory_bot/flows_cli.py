@@ -76,6 +76,8 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
     event = _event(event_path)
     if stage and not workdir:
         raise ConfigError(f"--stage {stage} needs --workdir", hint="the stages hand files over in that directory")
+    if stage == "gate" and flow is not flows.on_issue:
+        raise ConfigError("--stage gate belongs to on-issue", hint="pull requests and pushes have no gate")
     # Only the stages that may hold a token talk to the forge; the build stage reads the local forge at most.
     forge = _forge_factory(forge_kind, repo, releases, token_env, event)
     if stage in ("parse", "build") and forge_kind != "local":

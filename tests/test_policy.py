@@ -129,3 +129,14 @@ def test_dump_of_a_parsed_spec_fits_the_default_size_limit():
     # The default limit is the loader's own: anything that loads also passes check_spec's size test.
     spec = load_spec_file(SPECS / "weather.yaml")
     assert len(dump_spec(spec).encode()) < Policy().limits.spec_bytes
+
+
+def test_the_gate_stage_exists_only_for_requests(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from factory_bot.cli import cli
+
+    (tmp_path / "push.json").write_text('{"ref": "refs/heads/main"}')
+    result = CliRunner().invoke(cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"),
+                                      "--event", str(tmp_path / "push.json")])
+    assert isinstance(result.exception, ConfigError) and "--stage gate belongs to on-issue" in str(result.exception)
