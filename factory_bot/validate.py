@@ -23,7 +23,7 @@ from typing import Any
 from . import proc
 from .errors import CommandError
 from .render import CODE_END
-from .spec import Example, ServerSpec, Tool
+from .spec import TOOL_NAME, Example, ServerSpec, Tool
 from .stub import StubUpstream
 from .toolchain import Toolchain, pinned_versions
 
@@ -66,7 +66,8 @@ class ValidationReport:
 
         rows = ["| Check | Result | Time | Details |", "| --- | --- | --- | --- |"]
         for c in self.checks:
-            name = md(c.name + (f" ({c.tool})" if c.tool else ""), cell=True)
+            tool = f"`{c.tool}`" if c.tool and TOOL_NAME.match(c.tool) else md(c.tool or "", cell=True)
+            name = md(c.name, cell=True) + (f" ({tool})" if c.tool else "")
             detail = "<br>".join(md(text[:500], cell=True) for text in [c.message, *c.details[:10]] if text)
             rows.append(f"| {name} | {'✅ pass' if c.ok else '❌ fail'} | {c.seconds:.2f} s | {detail} |")
         return "\n".join(rows)

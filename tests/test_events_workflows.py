@@ -126,7 +126,7 @@ def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(git
     assert "unit-converter" in status_comment(github, number)
     assert git(github.bare, "ls-tree", "-r", "--name-only", "factory/unit-converter", "--", "specs", "servers") \
         .count("unit-converter") >= 3
-    assert "| examples | ✅ pass |" in jobs["build"].summary  # the build table is in the job summary
+    assert "| examples (`convert_temperature`) | ✅ pass |" in jobs["build"].summary  # the build table is in the job summary
     assert "Pull request #" in jobs["publish"].summary
 
     # Trust split, observed: who could read which secret, and who talked to GitHub.
