@@ -6,7 +6,7 @@ goes to Claude, and its answer is validated like any user spec.
 
 from __future__ import annotations
 
-import anthropic
+from typing import TYPE_CHECKING
 
 from ..errors import RequestError, SpecError, SpecProblem
 from ..spec import BIDI_CONTROLS
@@ -15,6 +15,9 @@ from .issue_form import IssueRequest, read_issue
 from .llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
 from .result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
 from .sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
+
+if TYPE_CHECKING:
+    import anthropic
 
 __all__ = [
     "DEFAULT_MODEL", "Attempt", "ClaudeError", "ParseFailed", "ParseResult", "RequestDeclined", "Usage",

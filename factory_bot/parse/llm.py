@@ -15,9 +15,10 @@ import copy
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
+if TYPE_CHECKING:  # importing the SDK costs ~1.7 s: only the model stage pays for it
+    import anthropic
 
 from ..errors import ConfigError, SpecError
 from ..spec import ServerSpec
@@ -58,6 +59,8 @@ def make_client() -> anthropic.Anthropic:
             hint=f"either set {KEY_ENV} (FACTORY_BOT_MODEL picks the model), or give the spec itself: a ```yaml "
                  "block in the issue or a spec file (`factory-bot schema` lists the fields; specs/ has examples)",
         )
+    import anthropic
+
     return anthropic.Anthropic(api_key=key, timeout=TIMEOUT_SECONDS, max_retries=MAX_RETRIES)
 
 
@@ -113,6 +116,8 @@ def write_spec(
 
 def _create(client: anthropic.Anthropic, model: str, messages: list[dict[str, Any]]) -> Any:
     """One Messages API call; the SDK retries; what still fails becomes an error that says what to do."""
+    import anthropic
+
     try:
         return client.messages.create(
             model=model,
