@@ -91,8 +91,9 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
       factory-bot build specs/ --out build/ --jobs 2
       factory-bot build --request "a server that converts Celsius and Fahrenheit" --out build/
     """
-    from .pipeline import build_many
+    from .pipeline import build_many, prewarm_client
 
+    prewarm_client()
     say = _progress(quiet or as_json)
     if bool(specs) == (request is not None):
         raise click.UsageError("give a SPEC file or --request TEXT (one of them)")

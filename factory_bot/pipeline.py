@@ -73,14 +73,21 @@ class BuildResult:
         }
 
 
-def _prewarm_client() -> threading.Thread:
-    # Importing the MCP client costs ~0.5 s; do it while tsc runs.
-    def load() -> None:
-        import mcp.client.client  # noqa: F401
-        import mcp.client.stdio  # noqa: F401
-    thread = threading.Thread(target=load, daemon=True)
-    thread.start()
-    return thread
+_prewarm: threading.Thread | None = None
+
+
+def prewarm_client() -> threading.Thread:
+    """Start importing the MCP client in the background (once per process): it costs ~1 s, and the
+    validator needs it only after render, bundle and tsc have had their turn."""
+    global _prewarm
+    if _prewarm is None:
+        def load() -> None:
+            import mcp.client.client  # noqa: F401
+            import mcp.client.stdio  # noqa: F401
+
+        _prewarm = threading.Thread(target=load, daemon=True)
+        _prewarm.start()
+    return _prewarm
 
 
 def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None,
@@ -90,6 +97,7 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
     """
     say = progress or (lambda _msg: None)
+    prewarm = prewarm_client()
     out_dir = Path(out_dir).resolve()  # tools run with the server dir as cwd: relative paths would double
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -115,7 +123,6 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     (out_dir / f"{spec.name}-{spec.version}.tgz").unlink(missing_ok=True)
     mark = time.monotonic()
     say("compile: tsc --noEmit (strict) and esbuild bundle")
-    prewarm = _prewarm_client()
     # tsc only reads the source and the protocol checks only need the bundle: they overlap.
     typecheck = validate.start_typecheck(tools, server_dir)
     bundled = validate.bundle(tools, server_dir)
@@ -126,9 +133,11 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     if bundled.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
-        packing = _in_thread(pack, spec, server_dir, out_dir)  # npm pack needs only dist/: start it first
-        prewarm.join()
-        package, checks = _run_async(_validate_and_pack, spec, server_dir, packing)
+        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
+            # npm pack and install need only dist/: they start first, in a thread of their own.
+            installing = _in_thread(_pack_and_install, spec, server_dir, out_dir, Path(scratch) / "prefix")
+            prewarm.join()
+            package, checks = _run_async(_validate_and_pack, spec, server_dir, installing, Path(scratch) / "home")
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
         timings["validate"] = time.monotonic() - validating
@@ -143,6 +152,31 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         package.tgz.unlink(missing_ok=True)  # a server that failed validation leaves nothing to publish
     timings["total"] = time.monotonic() - started
     return result
+
+
+@dataclass
+class _Installed:
+    started: float
+    package: Package | None = None
+    command: Path | None = None
+    failure: Check | None = None
+
+
+def _pack_and_install(spec: ServerSpec, server_dir: Path, out_dir: Path, prefix: Path) -> _Installed:
+    """npm pack, then npm install of the .tgz into an empty prefix: the installed-bin check's first half."""
+    from .errors import CommandError
+
+    outcome = _Installed(time.monotonic())
+    try:
+        outcome.package = pack(spec, server_dir, out_dir)
+        outcome.command = validate.install_tgz(spec, outcome.package.tgz, prefix)
+    except CommandError as exc:
+        what = "npm could not install the .tgz" if outcome.package else "npm pack failed"
+        outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, what,
+                                details=[exc.output[-1500:]])
+    except FileNotFoundError as exc:
+        outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, str(exc))
+    return outcome
 
 
 def _in_thread(fn: Any, *args: Any) -> Any:
@@ -161,22 +195,24 @@ def _run_async(fn: Any, *args: Any) -> Any:
     return anyio.run(fn, *args)
 
 
-async def _validate_and_pack(spec: ServerSpec, server_dir: Path, packing: Any) -> tuple[Package | None, list[Check]]:
+async def _validate_and_pack(spec: ServerSpec, server_dir: Path, installing: Any,
+                             home: Path) -> tuple[Package | None, list[Check]]:
     """Every protocol check at once: they are independent servers, and the machine has cores to spare."""
     import anyio
 
     from . import proc
 
     checks: list[Check] = []
-    package: Package | None = None
+    installed: _Installed | None = None
     entry = server_dir / "dist" / "index.js"
     has_http_tools = bool(spec.base_urls())
 
     if proc.holds_secrets():
         proc.protect_secrets()
-    with StubUpstream() as stub, tempfile.TemporaryDirectory(prefix="mcp-factory-home-") as home:
+    home.mkdir(parents=True, exist_ok=True)
+    with StubUpstream() as stub:
         # One throwaway HOME for every process of this validation, removed with everything written to it.
-        env = validate.example_env(spec, stub.url if has_http_tools else None) | {"HOME": home}
+        env = validate.example_env(spec, stub.url if has_http_tools else None) | {"HOME": str(home)}
         node = ["node", str(entry)]
 
         async def modern() -> None:
@@ -190,20 +226,18 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, packing: Any) -
         async def http() -> None:
             checks.extend(await validate.http_checks(spec, entry, env))
 
-        async def pack_and_install() -> None:
-            nonlocal package
-            started = time.monotonic()
-            try:
-                package = await anyio.to_thread.run_sync(packing.result)
-            except Exception as exc:  # noqa: BLE001 - reported as a failed check
-                checks.append(Check("installed-bin", False, time.monotonic() - started, f"npm pack failed: {exc}"))
-                return
-            checks.extend(await validate.installed_checks(spec, package.tgz, env))
+        async def installed_bin() -> None:
+            nonlocal installed
+            installed = await anyio.to_thread.run_sync(installing.result)
+            if installed.failure is not None:
+                checks.append(installed.failure)
+            elif installed.command is not None:
+                checks.extend(await validate.installed_checks(spec, installed.command, env, installed.started))
 
         async with anyio.create_task_group() as group:
-            for task in (modern, legacy, http, pack_and_install):
+            for task in (modern, legacy, http, installed_bin):
                 group.start_soon(task)
-    return package, checks
+    return (installed.package if installed else None), checks
 
 
 def build_many(specs: list[ServerSpec], out_dir: str | Path, *, jobs: int = 2, progress: Progress | None = None,

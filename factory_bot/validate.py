@@ -491,25 +491,23 @@ async def _rebinding_check(port: int) -> Check:
                  f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403")
 
 
-async def installed_checks(spec: ServerSpec, tgz: Path, env: dict[str, str]) -> list[Check]:
-    """Install the packed .tgz with npm into an empty prefix and talk MCP to its installed bin."""
-    import anyio
+def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
+    """`npm install --global --prefix PREFIX the.tgz`, as a user would; returns the installed command.
 
-    started = time.monotonic()
-    prefix = Path(tempfile.mkdtemp(prefix="mcp-factory-install-"))
-    try:
-        await anyio.to_thread.run_sync(lambda: proc.run(
-            ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
-             "--ignore-scripts", "--prefer-offline", "--loglevel=error", str(tgz)],
-            env=proc.tool_env(), timeout=120))  # npm is our tool; --ignore-scripts runs nothing of the package
-    except CommandError as exc:
-        return [Check("installed-bin", False, time.monotonic() - started, "npm could not install the .tgz",
-                      details=[exc.output[-1500:]])]
-    bin_path = prefix / "bin" / spec.name
-    if not bin_path.exists():
-        return [Check("installed-bin", False, time.monotonic() - started,
-                      f"the installed package has no `{spec.name}` command")]
-    checks = await session_checks(spec, [str(bin_path)], proc.sandbox_env(env), mode="auto",
+    npm is our tool and --ignore-scripts runs nothing of the package, so npm gets the tool environment.
+    Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
+    """
+    proc.run(["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
+              "--ignore-scripts", "--prefer-offline", "--loglevel=error", str(tgz)], env=proc.tool_env(), timeout=120)
+    command = prefix / "bin" / spec.name
+    if not command.exists():
+        raise FileNotFoundError(f"the installed package has no `{spec.name}` command")
+    return command
+
+
+async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str], started: float) -> list[Check]:
+    """Talk MCP to the npm-installed command (installed by install_tgz since `started`)."""
+    checks = await session_checks(spec, [str(command)], proc.sandbox_env(env), mode="auto",
                                   name="installed-bin", run_examples=False)
     for check in checks:
         check.seconds = time.monotonic() - started
