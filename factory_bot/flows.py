@@ -185,6 +185,17 @@ def issue_build(ctx: Context) -> dict[str, Any]:
     return summary
 
 
+def _report_from(built: dict[str, Any]) -> str:
+    """The validation table, rebuilt from the build's structured checks with every message escaped:
+    build.json comes from the job where generated code ran, so its own Markdown is never pasted."""
+    from .validate import ValidationReport
+
+    try:
+        return ValidationReport.from_json(built.get("checks") or []).to_markdown()
+    except (KeyError, TypeError, ValueError):
+        return "_The build's validation report could not be read; the Review workflow validates again._"
+
+
 def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Stage publish: re-render from the spec, refuse drift, push the branch, open/update the one PR."""
     issue = _issue(event)
@@ -207,7 +218,7 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     request = _read_json(ctx.workdir / "request.json")
     proposal = request.get("proposal") or None
     forge = ctx.get_forge()
-    plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=built.get("report_markdown", ""),
+    plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=_report_from(built),
                              issue=number, sha256=built.get("sha256"),
                              proposal=proposal)
     if ctx.dry_run:
