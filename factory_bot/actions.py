@@ -167,8 +167,8 @@ def review_summary(review: Mapping[str, Any]) -> str:
         mark = "✅" if server.get("ok") else "❌"
         lines += [f"#### {mark} `{server.get('name')}` {server.get('version', '')}", ""]
         lines += [f"- {finding}" for finding in server.get("findings", [])] + [""]
-        if server.get("report"):
-            lines += [server["report"], ""]
+        if server.get("checks"):
+            lines += [ValidationReport.from_json(server["checks"]).to_markdown(), ""]
     if not review.get("servers"):
         lines += ["No spec or server changed.", ""]
     return "\n".join(lines)

@@ -505,6 +505,12 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
             ok = False
             continue
         entry["version"] = spec.version
+        if spec.name != name:
+            servers.append(entry | {"ok": False, "findings": [
+                f"specs/{name}.yaml declares the server {spec.name!r}: a spec's file name and `name` must agree "
+                f"(rename the file to specs/{spec.name}.yaml, or set name: {name})"]})
+            ok = False
+            continue
         problems = publish.drift(spec, read_tree(head / "servers" / name))
         extra = sorted(set(read_tree(head / "servers" / name)) - set(publish.render_server(spec)))
         problems += [f"{rel}: not generated from the spec" for rel in extra]
@@ -519,7 +525,7 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
                                          f"use {proposal.version} ({'; '.join(proposal.reasons)})")
                 problems.append("version")
         result = ctx.builder(spec, ctx.workdir / "review" / name, progress=ctx.say)
-        entry["report"] = result.report.to_markdown()
+        entry["checks"] = result.report.to_json()
         entry["ok"] = bool(result.ok) and not problems
         ok = ok and entry["ok"]
         servers.append(entry)
@@ -531,7 +537,10 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
 def review_body(review: dict[str, Any]) -> str:
     from .render import md
 
-    servers = [s | {"findings": [md(f) for f in s["findings"]]} for s in review.get("servers", [])]
+    # review.json comes from the job that ran generated code: names, findings and checks are all escaped.
+    servers = [s | {"name": md(str(s.get("name", "?")), cell=True), "version": md(str(s.get("version", "")), cell=True),
+                    "findings": [md(str(f)) for f in s.get("findings", [])],
+                    "report": _report_from(s) if s.get("checks") else ""} for s in review.get("servers", [])]
     return publish.render_text("review_comment.md.j2", ok=review.get("ok", False), servers=servers,
                                marker=publish.REVIEW_MARKER)
 

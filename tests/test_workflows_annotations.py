@@ -78,7 +78,7 @@ def test_a_build_shows_its_check_table_in_the_job_summary_and_its_failures_as_er
     text = summary.read_text()
     assert "### ❌ `calculator` 1.0.0: validation failed" in text
     assert "| typecheck | ✅ pass | 1.20 s | tsc: no errors |" in text
-    assert "| example | ❌ fail |" in text and "expected an error" in text
+    assert "| example (`divide`) | ❌ fail |" in text and "expected an error" in text
     assert "`calculator-1.0.0.tgz`, 4.0 KiB" in text
     assert out.getvalue() == ("::error title=MCP Factory%3A calculator failed validation::"
                               "example (divide): divide(1, 0) returned Infinity\n")
@@ -137,7 +137,7 @@ def test_a_review_and_a_published_pr_show_in_the_summary(tmp_path):
     work = tmp_path / "w"
     work.mkdir()
     (work / "review.json").write_text(json.dumps({"ok": False, "pull": 3, "servers": [
-        {"name": "calculator", "version": "1.0.1", "ok": False, "report": "| Check | Result |",
+        {"name": "calculator", "version": "1.0.1", "ok": False, "checks": [],
          "findings": ["drift: servers/calculator/src/index.ts"]}]}))
     result = tmp_path / "result.json"
     result.write_text(json.dumps({"ok": True, "pull": 3, "url": "https://github.example/acme/s/pull/3"}))
