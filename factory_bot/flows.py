@@ -507,7 +507,7 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         entry["version"] = spec.version
         if spec.name != name:
             servers.append(entry | {"ok": False, "findings": [
-                f"specs/{name}.yaml declares the server {spec.name!r}: a spec's file name and `name` must agree "
+                f"specs/{name}.yaml declares the server {spec.name!r}: a spec's file name and its name must agree "
                 f"(rename the file to specs/{spec.name}.yaml, or set name: {name})"]})
             ok = False
             continue

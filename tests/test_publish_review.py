@@ -72,3 +72,22 @@ def test_review_fails_on_hand_edited_server_code_and_an_unbumped_version(tmp_pat
     comment = forge.find_comment(5, REVIEW_MARKER)
     assert ":white_check_mark: passed" in comment.body and "matches what the spec generates" in comment.body
     assert len([c for c in json.loads(forge.state_file.read_text())["comments"] if c["issue"] == 5]) == 1
+
+
+def test_review_refuses_a_spec_whose_file_name_and_name_disagree(tmp_path: Path):
+    where = tmp_path / "servers"
+    repo = git.Repo.init(where, initial_branch="main")
+    (where / "README.md").write_text("# servers\n")
+    base = commit(repo, "start")
+    repo.git.checkout("-b", "change")
+    spec = load_spec_file(SPECS / "calculator.yaml")
+    (where / "specs").mkdir()
+    (where / "specs" / "weather.yaml").write_text(dump_spec(spec))  # publishes `calculator` under another file
+    head = commit(repo, "a calculator in weather's clothes")
+    event = pr_event(tmp_path / "pr.json", str(where), 6, head, base)
+
+    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
+                             str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+    assert result.returncode == 1, result.stderr
+    comment = LocalForge(where).find_comment(6, REVIEW_MARKER)
+    assert comment is not None and "file name and its name must agree" in comment.body
