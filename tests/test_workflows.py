@@ -268,6 +268,9 @@ def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
     template = load(ROOT / ".github" / "ISSUE_TEMPLATE" / "mcp-server.yml")
     assert set(template["labels"]) <= labels
     assert {LABEL_PREFIX + state for state in STATES} <= labels
+    from factory_bot.policy import load_policy
+
+    assert load_policy(ROOT).requesters.approval_label in labels
     parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
     assert all(f"'{name}'" in parse_if for name in template["labels"])  # the form's label starts the bot
 
