@@ -74,7 +74,7 @@ def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -
     for run in range(runs):
         out = work / f"floor-pack-{run}"
         out.mkdir()
-        tsc.append(timed(lambda: subprocess.run([*tools.tsc, "-p", str(server_dir)], check=True,
+        tsc.append(timed(lambda: subprocess.run([*tools.tsc, "-p", str(server_dir), *tools.tsc_flags], check=True,
                                                 capture_output=True)))
         pack.append(timed(lambda: subprocess.run(["npm", "pack", "--ignore-scripts", "--pack-destination", str(out),
                                                   "--loglevel=error"], cwd=server_dir, check=True,

@@ -73,6 +73,11 @@ class Toolchain:
         return [str(native)] if native.exists() else [str(self.node_modules / ".bin" / "tsc")]
 
     @cached_property
+    def tsc_flags(self) -> list[str]:
+        """Flags for checking one small project: TS 7's native compiler takes --singleThreaded."""
+        return ["--singleThreaded"] if "typescript-" in self.tsc[0] else []
+
+    @cached_property
     def esbuild(self) -> list[str]:
         native = self.node_modules / "@esbuild" / _platform() / "bin" / "esbuild"
         return [str(native)] if native.exists() else [str(self.node_modules / ".bin" / "esbuild")]

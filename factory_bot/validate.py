@@ -104,7 +104,9 @@ class Typecheck:
         self.finished: float | None = None
         self.output = ""
         self.returncode: int | None = None
-        self._process = subprocess.Popen([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false"],
+        # --singleThreaded: a server is a handful of files; tsc's worker threads cost twice the CPU for no speed.
+        self._process = subprocess.Popen([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false",
+                                          *toolchain.tsc_flags],
                                          cwd=server_dir, env=proc.tool_env(), text=True, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         self._waiter = threading.Thread(target=self._wait, daemon=True)
