@@ -93,7 +93,6 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
     """
     from .pipeline import build_many, prewarm_client
 
-    prewarm_client()
     say = _progress(quiet or as_json)
     if bool(specs) == (request is not None):
         raise click.UsageError("give a SPEC file or --request TEXT (one of them)")
@@ -111,6 +110,7 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
         server_specs = [parsed]
     else:
         server_specs = _load_all(specs)
+    prewarm_client()
     results = build_many(server_specs, out_dir, jobs=jobs, progress=say, use_cache=not force)
     if as_json:
         payload = results[0].to_json() if len(results) == 1 else {
@@ -501,6 +501,11 @@ def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning FactoryError into a message and its exit code."""
+    import atexit
+
+    from .pipeline import settle_prewarm
+
+    atexit.register(settle_prewarm)  # an exit mid-import (bad input, Ctrl-C) must not abort the interpreter
     try:
         code = cli.main(args=argv, prog_name="factory-bot", standalone_mode=False)
     except SpecError as exc:

@@ -508,11 +508,16 @@ def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
 
 
 async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str], started: float) -> list[Check]:
-    """Talk MCP to the npm-installed command (installed by install_tgz since `started`)."""
-    checks = await session_checks(spec, [str(command)], proc.sandbox_env(env), mode="auto",
-                                  name="installed-bin", run_examples=False)
-    for check in checks:
-        check.seconds = time.monotonic() - started
-        if check.ok:
-            check.message = f"npm-installed `{spec.name}` command answers MCP: " + check.message
-    return checks
+    """Talk MCP to the npm-installed command (installed by install_tgz since `started`) over the legacy
+    `initialize` handshake: one session proves the package installs and runs, and that 2025-era clients work."""
+    session_started = time.monotonic()
+    [session] = [c for c in await session_checks(spec, [str(command)], proc.sandbox_env(env), mode="legacy",
+                                                 name="protocol-legacy", run_examples=False)
+                 if c.name == "protocol-legacy"]
+    session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
+    installed = Check("installed-bin", session.ok, time.monotonic() - started,
+                      f"npm install -g of the .tgz gives a `{spec.name}` command that answers MCP" if session.ok
+                      else f"the npm-installed `{spec.name}` command did not complete an MCP session",
+                      details=[] if session.ok else session.details)
+    session.seconds = time.monotonic() - session_started
+    return [session, installed]
