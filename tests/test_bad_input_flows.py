@@ -16,27 +16,11 @@ import pytest
 from factory_bot import flows
 from factory_bot.errors import FactoryError
 from factory_bot.forge.github import GitHubForge, default_retry
+from tests.faults_support import SMALL
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_bad0input0token0never0shown"
 POLICY = "rate_limit:\n  exempt: [alice, bob]\nrequesters:\n  allow: [bob]\n"
-SMALL = """\
-name: echo-box
-version: 1.0.0
-description: Echoes text.
-tools:
-  - name: echo
-    description: Echo the text back.
-    input:
-      text: {type: string, description: What to echo}
-    output: {type: string}
-    implementation:
-      kind: code
-      code: |
-        return text;
-    examples:
-      - {input: {text: hi}, output: hi}
-"""
 TOOL = SMALL[SMALL.index("  - name: echo"):]
 
 
