@@ -130,7 +130,7 @@ def on_pr(**options: Any) -> None:
     Example:
       factory-bot on-pr --stage build --workdir work/ && factory-bot on-pr --stage publish --workdir work/
     """
-    _run(flows.on_pr, reads_checkout=(), **options)
+    _run(flows.on_pr, reads_checkout=("build",), **options)
 
 
 @click.command("on-push")

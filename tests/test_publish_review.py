@@ -91,3 +91,26 @@ def test_review_refuses_a_spec_whose_file_name_and_name_disagree(tmp_path: Path)
     assert result.returncode == 1, result.stderr
     comment = LocalForge(where).find_comment(6, REVIEW_MARKER)
     assert comment is not None and "file name and its name must agree" in comment.body
+
+
+@pytest.mark.e2e
+def test_review_reads_a_private_pull_request_from_the_jobs_own_checkout(tmp_path: Path):
+    where = tmp_path / "servers"
+    repo = git.Repo.init(where, initial_branch="main")
+    (where / "README.md").write_text("# servers\n")
+    base = commit(repo, "start")
+    repo.git.checkout("-b", "change")
+    spec = load_spec_file(SPECS / "calculator.yaml")
+    (where / "specs").mkdir()
+    (where / "specs" / "calculator.yaml").write_text(dump_spec(spec))
+    write_server(spec, where / "servers" / "calculator")
+    head = commit(repo, "add the calculator")
+    # The clone URL needs credentials the check job does not hold: here, a path that does not exist.
+    event = pr_event(tmp_path / "pr.json", str(tmp_path / "no-access"), 7, head, base)
+
+    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--checkout",
+                             str(where), "--event", str(event), "-q"], capture_output=True, text=True, timeout=600,
+                            cwd="/")
+    assert result.returncode == 0, result.stderr + result.stdout
+    comment = LocalForge(where).find_comment(7, REVIEW_MARKER)
+    assert comment is not None and ":white_check_mark: passed" in comment.body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,16 @@ from .common import Context, _read_json, _report_from, _write_json
 
 
 def _pr_trees(event: dict[str, Any], ctx: Context) -> tuple[Path, Path | None]:
-    """The PR's head tree and its base tree (None when the base cannot be read)."""
+    """The PR's head tree and its base tree (None when the base cannot be read).
+
+    From the job's own checkout when it holds both commits (Actions checks out with full history, which also
+    works for private repositories); otherwise fetched by sha from the clone URLs in the event.
+    """
     pr = event["pull_request"]
-    base_url = pr["base"]["repo"]["clone_url"]
     head_dir, base_dir = ctx.workdir / "pr-head", ctx.workdir / "pr-base"
     for directory, url, sha in ((head_dir, pr["head"]["repo"]["clone_url"], pr["head"]["sha"]),
-                                (base_dir, base_url, pr["base"]["sha"])):
-        if directory.exists():
+                                (base_dir, pr["base"]["repo"]["clone_url"], pr["base"]["sha"])):
+        if directory.exists() or _export_from_checkout(ctx.checkout, sha, directory):
             continue
         repo = git.Repo.init(directory)
         try:
@@ -30,9 +35,28 @@ def _pr_trees(event: dict[str, Any], ctx: Context) -> tuple[Path, Path | None]:
             if directory == base_dir:
                 return head_dir, None
             raise ForgeError(f"cannot fetch the pull request's head {sha[:12]}",
-                             hint="check that the head repository is readable") from None
+                             hint="check that the head repository is readable, or check it out with "
+                                  "fetch-depth: 0 and pass --checkout") from None
         repo.git.checkout("--detach", "FETCH_HEAD")
     return head_dir, base_dir
+
+
+def _export_from_checkout(checkout: Path | None, sha: str, directory: Path) -> bool:
+    """Write the tree of commit `sha` from a local clone into `directory`; False when the clone lacks it."""
+    if checkout is None or not (checkout / ".git").exists():
+        return False
+    repo = git.Repo(checkout)
+    try:
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
+    except git.GitCommandError:
+        return False
+    directory.mkdir(parents=True)
+    with tempfile.TemporaryFile() as archive:
+        repo.archive(archive, treeish=sha, format="tar")
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as tar:
+            tar.extractall(directory, filter="data")
+    return True
 
 
 def _changed_servers(head: Path, base: Path | None) -> list[str]:
