@@ -32,6 +32,12 @@ def pr_event(path: Path, repo_dir: str, number: int, head: str, base: str) -> Pa
     return path
 
 
+def review(where: Path, event: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`factory-bot on-pr` with the local forge, run from an empty directory like a user would."""
+    return subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), *options, "--event",
+                           str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+
+
 @pytest.mark.e2e
 def test_review_fails_on_hand_edited_server_code_and_an_unbumped_version(tmp_path: Path):
     where = tmp_path / "servers"
@@ -50,8 +56,7 @@ def test_review_fails_on_hand_edited_server_code_and_an_unbumped_version(tmp_pat
     head = commit(repo, "drop divide")
     event = pr_event(tmp_path / "pr.json", str(where), 5, head, base)
 
-    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
-                             str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+    result = review(where, event)
     assert result.returncode == 1, result.stderr
     comment = LocalForge(where).find_comment(5, REVIEW_MARKER)
     assert comment is not None and ":x: failed" in comment.body
@@ -64,9 +69,7 @@ def test_review_fails_on_hand_edited_server_code_and_an_unbumped_version(tmp_pat
     write_server(bumped, where / "servers" / "calculator")
     head = commit(repo, "regenerate, 2.0.0")
     event = pr_event(tmp_path / "pr.json", str(where), 5, head, base)
-    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
-                             str(event), "--workdir", str(tmp_path / "w2"), "-q"],
-                            capture_output=True, text=True, timeout=600, cwd="/")
+    result = review(where, event, "--workdir", str(tmp_path / "w2"))
     assert result.returncode == 0, result.stderr + result.stdout
     forge = LocalForge(where)
     comment = forge.find_comment(5, REVIEW_MARKER)
@@ -86,8 +89,7 @@ def test_review_refuses_a_spec_whose_file_name_and_name_disagree(tmp_path: Path)
     head = commit(repo, "a calculator in weather's clothes")
     event = pr_event(tmp_path / "pr.json", str(where), 6, head, base)
 
-    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--event",
-                             str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+    result = review(where, event)
     assert result.returncode == 1, result.stderr
     comment = LocalForge(where).find_comment(6, REVIEW_MARKER)
     assert comment is not None and "file name and its name must agree" in comment.body
@@ -108,9 +110,7 @@ def test_review_reads_a_private_pull_request_from_the_jobs_own_checkout(tmp_path
     # The clone URL needs credentials the check job does not hold: here, a path that does not exist.
     event = pr_event(tmp_path / "pr.json", str(tmp_path / "no-access"), 7, head, base)
 
-    result = subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), "--checkout",
-                             str(where), "--event", str(event), "-q"], capture_output=True, text=True, timeout=600,
-                            cwd="/")
+    result = review(where, event, "--checkout", str(where))
     assert result.returncode == 0, result.stderr + result.stdout
     comment = LocalForge(where).find_comment(7, REVIEW_MARKER)
     assert comment is not None and ":white_check_mark: passed" in comment.body
