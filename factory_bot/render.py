@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,11 @@ GENERATOR = "MCP Factory"
 
 
 def templates_dir() -> Path:
-    """The templates/ folder, whether running from a checkout or an installed package."""
-    checkout = Path(__file__).resolve().parent.parent / "templates"
-    if (checkout / "server").is_dir():
-        return checkout
-    return Path(str(resources.files("factory_bot.templates")))
+    """The templates/ folder: at the top of a checkout, or inside the installed package (pyproject maps
+    templates/ to factory_bot/templates/ in wheels)."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "templates"
+    return checkout if (checkout / "server").is_dir() else here / "templates"
 
 
 def js(value: Any) -> str:
