@@ -86,6 +86,11 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
             Path("specs").is_dir() or Path(POLICY_PATH).is_file()):
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
+    if stage is None and forge_kind == "github" and not dry_run:
+        # Generated code runs scrubbed of every secret, but in the same job as the token: fine on a trusted
+        # machine, not in CI, where the workflows split it into stages (see README, "Set up on GitHub").
+        click.echo("warning: all stages in one process: the build runs generated code while this process "
+                   f"holds ${token_env}; in CI run --stage parse|build|publish in separate jobs", err=True)
     with tempfile.TemporaryDirectory(prefix="factory-flow-") as tmp:
         ctx = flows.Context(workdir=Path(workdir or tmp).resolve(), forge=forge,
                             checkout=Path(checkout).resolve() if checkout else None, dry_run=dry_run, say=say)
