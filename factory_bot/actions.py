@@ -69,9 +69,9 @@ def repo_path(source: str | None, env: Mapping[str, str] = os.environ) -> str | 
 
 def spec_annotations(error: SpecError, env: Mapping[str, str] = os.environ) -> list[str]:
     """One `::error` per spec problem, placed on its file and line when the spec is a file in the repo."""
-    file = repo_path(error.source, env)
     lines = []
     for problem in error.problems:
+        file = repo_path(problem.source or error.source, env)
         message = f"{problem.field}: {problem.message}" if problem.field else problem.message
         lines.append(command("error", message, file=file, line=problem.line if file else None,
                              title=f"{TITLE}: invalid spec"))

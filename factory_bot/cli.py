@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the server was built but failed validation, 2 bad input
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -150,15 +151,8 @@ def _load_all(paths: tuple[str, ...]):
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise SpecError([p for exc in problems for p in _located(exc)], source=None)
+        raise SpecError([dataclasses.replace(p, source=exc.source) for exc in problems for p in exc.problems])
     return loaded
-
-
-def _located(exc):
-    from .errors import SpecProblem
-
-    return [SpecProblem(p.field, p.message, p.line) if not exc.source else
-            SpecProblem(f"{exc.source}:{p.line or ''} {p.field}".rstrip(), p.message) for p in exc.problems]
 
 
 @cli.command()

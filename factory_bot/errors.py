@@ -30,9 +30,10 @@ class SpecProblem:
     field: str  # dotted path, e.g. "tools[2].input.b.type"
     message: str
     line: int | None = None  # 1-based line in the YAML source, when known
+    source: str | None = None  # the file, when problems of several files are reported together
 
     def render(self, source: str | None) -> str:
-        where = source or "<spec>"
+        where = self.source or source or "<spec>"
         if self.line:
             where = f"{where}:{self.line}"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"

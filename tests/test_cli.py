@@ -59,6 +59,15 @@ def test_a_bad_spec_exits_2_with_file_line_and_a_hint(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists(), "nothing is rendered from a spec that breaks the rules"
 
 
+
+def test_building_a_directory_reports_every_bad_spec_with_its_own_file(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text((SPECS / "calculator.yaml").read_text().replace("version: 1.0.0", "version: one"))
+    (tmp_path / "b.yaml").write_text((SPECS / "weather.yaml").read_text().replace("name: weather", "name: Weather"))
+    result = run("build", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "2 problems" in result.stderr
+    assert f"{tmp_path / 'a.yaml'}:3: version:" in result.stderr and f"{tmp_path / 'b.yaml'}:2: name:" in result.stderr
+    assert not (tmp_path / "out").exists()
+
 def test_a_missing_spec_file_exits_2(tmp_path: Path) -> None:
     result = run("build", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2 and "cannot read the file" in result.stderr
