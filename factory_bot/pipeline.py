@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import threading
 import time
@@ -273,8 +272,3 @@ def write_build_json(result: BuildResult, out_dir: str | Path) -> Path:
     path = Path(out_dir) / f"{result.spec.name}.build.json"
     path.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     return path
-
-
-def clean(out_dir: Path, spec: ServerSpec) -> None:
-    """Remove a previous build of this server from out_dir."""
-    shutil.rmtree(out_dir / spec.name, ignore_errors=True)

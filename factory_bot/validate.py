@@ -162,21 +162,17 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return None, None
-    begin = None
+    begin: re.Match[str] | None = None  # the begin marker of the code block we are inside, and its line
+    begin_line = 0
     for number, text in enumerate(lines, start=1):
         match = _CODE_BEGIN.match(text)
         if match:
-            begin, tool = number, match.group(2)
+            begin, begin_line = match, number
         elif text == CODE_END and begin is not None:
-            if begin < line < number:
-                return tool, f"tools[{match_index(lines[begin - 1])}].implementation.code line {line - begin}"
+            if begin_line < line < number:
+                return begin.group(2), f"tools[{begin.group(1)}].implementation.code line {line - begin_line}"
             begin = None
     return None, None
-
-
-def match_index(marker: str) -> str:
-    match = _CODE_BEGIN.match(marker)
-    return match.group(1) if match else "?"
 
 
 def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
@@ -336,11 +332,10 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
     checks: list[Check] = []
     started = time.monotonic()
     stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    target: Any = url or StdioServerParameters(command=command[0], args=command[1:], env=env)
-    client_kwargs: dict[str, Any] = {"mode": mode}
+    target: Any = url or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env), stderr)
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
-            async with Client(target, **client_kwargs) if url else _stdio_client(target, stderr, mode) as client:
+            async with Client(target, mode=mode) as client:
                 version = client.session.protocol_version
                 listed = (await client.list_tools()).tools
                 problems = compare_tools(spec, listed)
@@ -362,12 +357,6 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
     finally:
         stderr.close()
     return checks
-
-
-def _stdio_client(params: Any, errlog: Any, mode: str) -> Any:
-    from mcp.client.client import Client
-
-    return Client(_Transport(params, errlog), mode=mode)
 
 
 class _Transport:
