@@ -10,8 +10,8 @@ Only comments the bot wrote count (`Forge.own_login`): a marker pasted into the 
 comment approves nothing. A later event whose request hashes differently, caused by someone who may not start
 a build, finds the approval withdrawn: it is replaced by `<!-- mcp-factory:withdrawn ... -->`, which no later
 event turns back into an approval (not even an edit back to the approved text), and nothing is built until a
-maintainer approves again. `/factory retry` never approves: it re-runs a request only if it is approved as it
-reads now. An approval label with no record (added while no gate ran) is not trusted either: the issue's
+maintainer approves again. `/factory retry` re-runs only approved content: after a withdrawal it builds nothing,
+even a maintainer's (who approves the edit with `/factory build`). An approval label with no record (added while no gate ran) is not trusted either: the issue's
 history cannot tell whether the text changed since, so a maintainer approves again.
 """
 
