@@ -138,6 +138,9 @@ def test_a_maintainers_own_edit_keeps_the_request_approved(github, tmp_path):
     # A maintainer's own request needs no approval at all, whoever edits it.
     own = github.open_issue("Mine", body(name="maint-calc"), login="maint")["number"]
     assert factory.run(github.edit_issue(own, login="maint", body=body(EDITED, "maint-calc")))["rule"] == "permission"
+    # An approval holds while its maintainer may still start builds.
+    github.collaborators["maint"] = "read"
+    assert factory.run(event(github, number, sender="stranger", comment="/factory retry"))["rule"] == "who"
 
 
 def test_a_pasted_approval_marker_approves_nothing(github, tmp_path):
