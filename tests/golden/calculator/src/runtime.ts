@@ -89,12 +89,8 @@ function segmentProblem(text: string): string | undefined {
     if (/[/\\]/.test(value)) {
       return `it ${round === 0 ? "contains" : "decodes to text with"} a / or \\`;
     }
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(value);
-    } catch {
-      return undefined; // not valid percent-encoding: no server decodes it into a separator
-    }
+    // Byte by byte, as a lenient server would: `a%2fb%zz` is not valid UTF-8 escaping, yet decodes to `a/b%zz`.
+    const decoded = value.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     if (decoded === value) {
       return undefined;
     }
