@@ -9,6 +9,7 @@ not when the API echoes the request back, not when fetch itself fails, not on a 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -162,6 +163,12 @@ class StdioWithStderr:
         return await self._cm.__aexit__(*exc)
 
 
+def closed_port() -> int:
+    with socket.socket() as sock:  # bound, then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 async def calls(command: str, env: dict[str, str], errlog: Path, arguments: list[dict[str, str]]) -> list[Any]:
     with errlog.open("w", encoding="utf-8") as stderr:
         async with Client(StdioWithStderr(StdioServerParameters(command=command, env=env), stderr)) as client:
@@ -181,20 +188,25 @@ def test_an_installed_server_never_repeats_its_token_and_never_leaves_the_endpoi
                                  {"REPO_API_BASE_URL": api.url, "REPO_API_TOKEN": f"{SECRET}\n"},
                                  tmp_path / "stderr-2.txt", [{"owner": "acme", "repo": "tools"}])
         [refused_host] = anyio.run(calls, str(bin_dir / "repo-reader"),
-                                   {"REPO_API_BASE_URL": "http://127.0.0.1:9", "REPO_API_TOKEN": SECRET},
+                                   {"REPO_API_BASE_URL": f"http://127.0.0.1:{closed_port()}", "REPO_API_TOKEN": SECRET},
                                    tmp_path / "stderr-3.txt", [{"owner": "acme", "repo": "tools"}])
+        [in_url] = anyio.run(calls, str(bin_dir / "repo-reader"),
+                             {"REPO_API_BASE_URL": api.url.replace("//", f"//me:{SECRET}@"), "REPO_API_TOKEN": "x" * 8},
+                             tmp_path / "stderr-4.txt", [{"owner": "acme", "repo": "tools"}])
     finally:
         api.server.shutdown()
     texts = {name: r.content[0].text for name, r in [("echoed", echoed), ("walked", walked), ("slow", slow),
-                                                       ("bad_header", bad_header), ("refused", refused_host)]}
-    assert all(r.is_error for r in (echoed, walked, slow, bad_header, refused_host)), texts
+                                                       ("bad_header", bad_header), ("refused", refused_host),
+                                                       ("in_url", in_url)]}
+    assert all(r.is_error for r in (echoed, walked, slow, bad_header, refused_host, in_url)), texts
     assert "answered HTTP 401" in texts["echoed"] and "Bad credentials" in texts["echoed"]
     assert '"authorization": "***"' in texts["echoed"].lower()
     assert "cannot go into the URL path" in texts["walked"]
     assert "timed out after 1500 ms" in texts["slow"]
     assert "the header Authorization has a value HTTP cannot carry" in texts["bad_header"]
     assert "REPO_API_TOKEN" in texts["bad_header"]
-    assert "failed" in texts["refused"]
+    assert "failed" in texts["refused"] and "ECONNREFUSED" in texts["refused"]
+    assert "carries credentials: send them in a header instead" in texts["in_url"]
     assert api.paths.count("/repos/acme/tools") == 1 and "/repos/slow/x" in api.paths  # `..` never arrived
     assert all(not p.startswith("/repos/..") and p != "/" for p in api.paths)
     outputs = [*texts.values(),

@@ -123,6 +123,9 @@ function fill(template: string, args: Record<string, unknown>, inPath: boolean):
 /** The URL of a call, refused unless it has exactly the base URL's origin and stays under its path. */
 function targetUrl(baseUrl: string, path: string): URL {
   const base = new URL(baseUrl);
+  if (base.username !== "" || base.password !== "") { // fetch would refuse it, quoting the whole URL
+    throw new Error(`the base URL of ${base.origin} carries credentials: send them in a header instead`);
+  }
   const prefix = base.pathname.replace(/\/+$/, "");
   const joined = baseUrl.replace(/\/+$/, "") + path;
   const url = new URL(joined);
