@@ -205,6 +205,8 @@ def test_every_answer_the_approval_stories_read_matches_githubs_openapi(github, 
     from tests.test_fake_github_openapi import check
 
     test_an_outsiders_edit_after_approval_is_not_built_until_a_maintainer_approves_again(github, tmp_path)
+    # A token of unknown kind asks GitHub who it is; an installation token may not, and comments as the Actions bot.
+    assert forge_for(github, token="0123456789abcdef").own_login() == "github-actions[bot]"
     assert ("GET", "/user", 403) in {(e.method, e.path, e.status) for e in github.exchanges}
     for exchange in github.exchanges:
         check(exchange)

@@ -35,6 +35,7 @@ DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
 MAX_RATE_LIMIT_WAIT = 600  # longer than this and a CI job is better off failing with a hint
 SECONDARY_RATE_WAIT = 60  # GitHub: without Retry-After, wait at least a minute after a secondary limit
 ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN comments as; such a token may not read GET /user
+INSTALLATION_TOKEN = "ghs_"  # GitHub's prefix of installation tokens (GITHUB_TOKEN, an App's)
 
 
 class FactoryRetry(GithubRetry):
@@ -246,6 +247,8 @@ class GitHubForge(Forge):
     def own_login(self) -> str:
         """Who the token comments as: `bot_login` (FACTORY_BOT_LOGIN) when given, else the token's user (a
         personal token); an Actions or App installation token may not read /user: then github-actions[bot]."""
+        if self._own_login is None and (self._token or "").startswith(INSTALLATION_TOKEN):
+            self._own_login = ACTIONS_BOT  # asking would only earn a 403 (and a log line in every gate job)
         if self._own_login is None:
             with self._api("read who the token belongs to"):
                 try:
