@@ -4,7 +4,8 @@
 runs before the parse stage, in a job whose token may read collaborator permissions and write issues, so a
 refused request costs no model call and no build. The gate keeps no state of its own: how many requests a
 user made is counted from the bot's own `mcp-factory: parsing` label events on their issues, through the API
-(events are history: editing an issue or removing a label does not take one back).
+(events are history: editing an issue or removing a label does not take one back). What a maintainer approved
+for an outsider is recorded in the gate's own comment (approval.py): an outsider's later edit withdraws it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from .approval import Approval, Withdrawal, judge, own_comments, read_record
 from .errors import ConfigError, PolicyError, RequestError, SpecProblem
 from .forge.base import LABEL_PREFIX, Forge
 from .parse.sanitize import MAX_REQUEST_CHARS, clean_request
@@ -175,14 +177,21 @@ class Request:
     sender: str  # who caused this event (a commenter, an editor, who added a label)
     title: str
     body: str
+    action: str = ""  # the event's action: opened, edited, labeled, created (a comment)
+    label: str = ""  # the label a `labeled` event added
+    command: str = ""  # build | retry, from a `/factory …` comment
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
         issue = event.get("issue") or {}
         author = str((issue.get("user") or {}).get("login") or "")
-        actor = (event.get("comment") or {}).get("user") or event.get("sender") or {}
+        comment = event.get("comment") or {}
+        actor = comment.get("user") or event.get("sender") or {}
+        words = str(comment.get("body") or "").strip().split(maxsplit=2)
+        command = words[1] if len(words) > 1 and words[0] == "/factory" and words[1] in ("build", "retry") else ""
         return cls(int(issue.get("number") or 0), author, str(actor.get("login") or author),
-                   str(issue.get("title") or ""), str(issue.get("body") or ""))
+                   str(issue.get("title") or ""), str(issue.get("body") or ""), str(event.get("action") or ""),
+                   str((event.get("label") or {}).get("name") or ""), command)
 
 
 @dataclass(frozen=True)
@@ -195,14 +204,26 @@ class Decision:
     hint: str = ""
     requester: str = ""
     used: int = 0  # accepted requests of the requester in the window, before this one
+    approval: Approval | None = None  # what a maintainer approved, recorded in the gate's comment
+    withdrawal: Withdrawal | None = None  # an approval an outsider's edit withdrew
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _record(self) -> str:
+        record = self.approval or self.withdrawal
+        return f"{record.marker()}\n" if record else ""
+
     def comment(self) -> str:
         """The one polite comment a refused request gets (edited in place on later refusals)."""
         return (f"Thanks for the request, @{self.requester}! **MCP Factory** did not start a build: "
-                f"{self.message}.\n\n**What to do:** {self.hint}\n\n{POLICY_MARKER}")
+                f"{self.message}.\n\n**What to do:** {self.hint}\n\n{self._record()}{POLICY_MARKER}")
+
+    def accepted_comment(self) -> str:
+        """What the gate's comment says once a request is let through (with the approval it went under)."""
+        approved = f"{self.approval.sentence()}\n\n" if self.approval else ""
+        return (f"✅ **MCP Factory** accepted this request; it is being built now.\n\n{approved}{self._record()}"
+                f"{POLICY_MARKER}")
 
 
 def check_size(policy: Policy, title: str, body: str) -> Decision | None:
@@ -252,39 +273,27 @@ def count_requests(forge: Forge, login: str, since: datetime) -> tuple[int, date
     return len(times), min(times, default=None)
 
 
-def _approved(policy: Policy, forge: Forge, number: int) -> str | None:
-    """The maintainer who added the approval label, if it is on the issue and was added by one."""
-    label = policy.requesters.approval_label
-    if label not in forge.labels(number):
-        return None
-    added = [e for e in forge.issue_events(number) if e.kind == "labeled" and e.label == label]
-    if added and policy.may_trigger(added[-1].actor, forge.permission(added[-1].actor)):
-        return added[-1].actor
-    return None
-
-
 def decide(policy: Policy, request: Request, forge: Forge, now: datetime) -> Decision:
-    """Whether this request may start a build now: size, then who, then how often."""
+    """Whether this request may start a build now: size, then who (and what they approved), then how often."""
     refused = check_size(policy, request.title, request.body)
     if refused:
         return Decision(False, refused.rule, refused.message, refused.hint, request.author)
     author = request.author
+    approval = None
     if author.lower() in {a.lower() for a in policy.requesters.allow}:
         rule = "allowlist"
     elif policy.may_trigger(author, forge.permission(author)):
         rule = "permission"
-    elif request.sender.lower() != author.lower() and policy.may_trigger(request.sender,
-                                                                         forge.permission(request.sender)):
-        rule = "maintainer"
-    elif _approved(policy, forge, request.issue):
-        rule = "approved"
     else:
-        return Decision(False, "who", f"in this repository only collaborators with {policy.requesters.permission}"
-                        " access (or people on its allowlist) can start a build",
-                        f"a maintainer can approve this request by adding the label "
-                        f"`{policy.requesters.approval_label}` to this issue", author)
+        [ours, *_] = own_comments(forge, request.issue, POLICY_MARKER) or [None]
+        recorded = read_record(ours, POLICY_MARKER)
+        verdict = judge(policy, request, forge, recorded)
+        if isinstance(verdict, Decision):
+            return verdict
+        approval = verdict
+        rule = "approved" if verdict == recorded else "maintainer"
     if policy.exempt(author):
-        return Decision(True, "exempt", requester=author)
+        return Decision(True, "exempt", requester=author, approval=approval)
     window = timedelta(hours=policy.rate_limit.hours)
     used, oldest = count_requests(forge, author, now - window)
     if used >= policy.rate_limit.requests:
@@ -293,21 +302,42 @@ def decide(policy: Policy, request: Request, forge: Forge, now: datetime) -> Dec
                         f"{policy.rate_limit.hours} hours, this repository's limit (rate_limit.requests is "
                         f"{policy.rate_limit.requests})",
                         f"comment `/factory retry` on this issue after {again:%Y-%m-%d %H:%M} UTC, or ask a "
-                        "maintainer to add you to `rate_limit.exempt`", author, used)
-    return Decision(True, rule, requester=author, used=used)
+                        "maintainer to add you to `rate_limit.exempt`", author, used, approval=approval)
+    return Decision(True, rule, requester=author, used=used, approval=approval)
 
 
 def apply(decision: Decision, forge: Forge, number: int) -> None:
-    """Record the verdict on the issue: a refusal gets one comment; an accepted run gets its counted label."""
+    """Record the verdict on the issue: a refusal gets one comment; an accepted run gets its counted label.
+
+    The gate's comment is found among the bot's own comments only, and carries the approval record: it is
+    written first, so a run that dies half-way never builds what it did not record.
+    """
     if not decision.allowed:
-        forge.upsert_comment(number, POLICY_MARKER, decision.comment())  # one comment, edited in place
+        _write_own(forge, number, decision.comment())  # one comment, edited in place
         return
+    if decision.approval is not None:
+        _write_own(forge, number, decision.accepted_comment())
     from .publish import report_status
 
     if ACCEPTED_LABEL in forge.labels(number):  # a run that died half-way left it: take it off so it counts
         forge.set_labels(number, [label for label in forge.labels(number) if label != ACCEPTED_LABEL])
     report_status(forge, number, ACCEPTED_STATE)
-    earlier = forge.find_comment(number, POLICY_MARKER)
-    accepted = f"✅ **MCP Factory** accepted this request; it is being built now.\n\n{POLICY_MARKER}"
-    if earlier is not None and earlier.body != accepted:  # the refusal above no longer holds
-        forge.update_comment(number, earlier.id, accepted)
+    if decision.approval is None:
+        [earlier, *_] = own_comments(forge, number, POLICY_MARKER) or [None]
+        if earlier is not None and earlier.body != decision.accepted_comment():  # the refusal no longer holds
+            forge.update_comment(number, earlier.id, decision.accepted_comment())
+
+
+def _write_own(forge: Forge, number: int, body: str) -> None:
+    """Edit the gate's own comment in place, or create it; never a comment someone else wrote."""
+    [earlier, *_] = own_comments(forge, number, POLICY_MARKER) or [None]
+    if earlier is None:
+        created = forge.create_comment(number, body)
+        [oldest, *later] = own_comments(forge, number, POLICY_MARKER) or [created]
+        for duplicate in later:  # two runs at once both created one: the oldest stays
+            forge.delete_comment(number, duplicate.id)
+        if oldest.id == created.id:
+            return
+        earlier = oldest
+    if earlier.body != body:
+        forge.update_comment(number, earlier.id, body)

@@ -30,6 +30,7 @@ class Comment:
     id: int
     body: str
     url: str = ""
+    author: str = ""  # login of who wrote it: the gate trusts a record only in the bot's own comments
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,10 @@ class Forge(ABC):
 
     def issue_events(self, issue: int) -> list[IssueEvent]:
         """The issue's history, oldest first."""
+        raise NotImplementedError
+
+    def own_login(self) -> str:
+        """The login the bot's comments are written as (compared with `Comment.author`)."""
         raise NotImplementedError
 
     def get_issue(self, issue: int) -> Issue | None:

@@ -34,6 +34,8 @@ DEFAULT_API = "https://api.github.com"
 DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
 MAX_RATE_LIMIT_WAIT = 600  # longer than this and a CI job is better off failing with a hint
 SECONDARY_RATE_WAIT = 60  # GitHub: without Retry-After, wait at least a minute after a secondary limit
+ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN comments as; such a token may not read GET /user
+INSTALLATION_TOKEN = "ghs_"  # GitHub's prefix of installation tokens (GITHUB_TOKEN, an App's)
 
 
 class FactoryRetry(GithubRetry):
@@ -75,7 +77,7 @@ class GitHubForge(Forge):
     kind = "github"
 
     def __init__(self, slug: str, *, token: str | None, base_url: str | None = None,
-                 retry: Retry | None = None, timeout: int = DEFAULT_TIMEOUT) -> None:
+                 retry: Retry | None = None, timeout: int = DEFAULT_TIMEOUT, bot_login: str | None = None) -> None:
         if not slug or slug.count("/") != 1:
             raise ConfigError(f"repository {slug!r} is not owner/name",
                               hint="set GITHUB_REPOSITORY or pass --repo owner/name")
@@ -89,13 +91,15 @@ class GitHubForge(Forge):
         self._default_branch: str | None = None
         self._clone_url: str | None = None
         self._html_url = ""
+        self._own_login = bot_login
 
     @classmethod
     def from_env(cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN",
                  retry: Retry | None = None) -> GitHubForge:
         """The repository and credentials an Actions job provides."""
         return cls(slug or os.environ.get("GITHUB_REPOSITORY", ""), token=os.environ.get(token_env) or None,
-                   base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API, retry=retry)
+                   base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API, retry=retry,
+                   bot_login=os.environ.get("FACTORY_BOT_LOGIN") or None)
 
     @contextmanager
     def _api(self, doing: str) -> Iterator[None]:
@@ -190,17 +194,20 @@ class GitHubForge(Forge):
             return self._pull(pr)
 
     # -- comments and labels ---------------------------------------------------------------------
+    @staticmethod
+    def _comment(comment: Any) -> Comment:
+        return Comment(comment.id, comment.body or "", comment.html_url, comment.user.login if comment.user else "")
+
     def find_comment(self, issue: int, marker: str) -> Comment | None:
         with self._api(f"read the comments of #{issue}"):
             for comment in self._repo.get_issue(issue).get_comments():
                 if marker in (comment.body or ""):
-                    return Comment(comment.id, comment.body, comment.html_url)
+                    return self._comment(comment)
         return None
 
     def find_comments(self, issue: int, marker: str) -> list[Comment]:
         with self._api(f"read the comments of #{issue}"):
-            return [Comment(c.id, c.body, c.html_url) for c in self._repo.get_issue(issue).get_comments()
-                    if marker in (c.body or "")]
+            return [self._comment(c) for c in self._repo.get_issue(issue).get_comments() if marker in (c.body or "")]
 
     def delete_comment(self, issue: int, comment_id: int) -> None:
         with self._api(f"delete comment {comment_id}"):  # network failures, too, become a ForgeError with a hint
@@ -213,14 +220,13 @@ class GitHubForge(Forge):
 
     def create_comment(self, issue: int, body: str) -> Comment:
         with self._api(f"comment on #{issue}"):
-            comment = self._repo.get_issue(issue).create_comment(body)
-            return Comment(comment.id, comment.body, comment.html_url)
+            return self._comment(self._repo.get_issue(issue).create_comment(body))
 
     def update_comment(self, issue: int, comment_id: int, body: str) -> Comment:
         with self._api(f"edit comment {comment_id}"):
             comment = self._repo.get_issue(issue).get_comment(comment_id)
             comment.edit(body)
-            return Comment(comment.id, body, comment.html_url)
+            return Comment(comment.id, body, comment.html_url, comment.user.login if comment.user else "")
 
     def labels(self, issue: int) -> list[str]:
         with self._api(f"read the labels of #{issue}"):
@@ -237,6 +243,21 @@ class GitHubForge(Forge):
                 return str(self._repo.get_collaborator_permission(login))
             except UnknownObjectException:
                 return "none"  # no such user
+
+    def own_login(self) -> str:
+        """Who the token comments as: `bot_login` (FACTORY_BOT_LOGIN) when given, else the token's user (a
+        personal token); an Actions or App installation token may not read /user: then github-actions[bot]."""
+        if self._own_login is None and (self._token or "").startswith(INSTALLATION_TOKEN):
+            self._own_login = ACTIONS_BOT  # asking would only earn a 403 (and a log line in every gate job)
+        if self._own_login is None:
+            with self._api("read who the token belongs to"):
+                try:
+                    self._own_login = str(self._gh.get_user().login)
+                except GithubException as exc:
+                    if exc.status not in (401, 403):
+                        raise
+                    self._own_login = ACTIONS_BOT
+        return self._own_login
 
     @staticmethod
     def _issue(issue: Any) -> Issue:

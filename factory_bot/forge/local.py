@@ -98,7 +98,7 @@ class LocalForge(Forge):
     def find_comment(self, issue: int, marker: str) -> Comment | None:
         for data in self._load()["comments"]:
             if data["issue"] == issue and marker in data["body"]:
-                return Comment(data["id"], data["body"])
+                return Comment(data["id"], data["body"], author=self.own_login())
         return None
 
     def create_comment(self, issue: int, body: str) -> Comment:
@@ -106,7 +106,7 @@ class LocalForge(Forge):
         data = {"id": self._next(state), "issue": issue, "body": body}
         state["comments"].append(data)
         self._save(state)
-        return Comment(data["id"], body)
+        return Comment(data["id"], body, author=self.own_login())
 
     def update_comment(self, issue: int, comment_id: int, body: str) -> Comment:
         state = self._load()
@@ -114,11 +114,11 @@ class LocalForge(Forge):
             if data["id"] == comment_id:
                 data["body"] = body
                 self._save(state)
-                return Comment(comment_id, body)
+                return Comment(comment_id, body, author=self.own_login())
         raise ForgeError(f"no comment {comment_id} in {self.path}")
 
     def find_comments(self, issue: int, marker: str) -> list[Comment]:
-        return [Comment(d["id"], d["body"]) for d in self._load()["comments"]
+        return [Comment(d["id"], d["body"], author=self.own_login()) for d in self._load()["comments"]
                 if d["issue"] == issue and marker in d["body"]]
 
     def delete_comment(self, issue: int, comment_id: int) -> None:
@@ -145,6 +145,9 @@ class LocalForge(Forge):
 
     def issues_by(self, login: str, since: datetime) -> list[Issue]:
         return []  # event files carry no authors to count
+
+    def own_login(self) -> str:
+        return "local"  # only the bot writes the state file
 
     def issue_events(self, issue: int) -> list[IssueEvent]:
         return [IssueEvent(e["kind"], "local", datetime.fromisoformat(e["at"]), e.get("label", ""))

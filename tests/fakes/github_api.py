@@ -66,7 +66,9 @@ class FakeGitHub:
         self.events: dict[int, list[dict[str, Any]]] = {}  # issue number → its label history
         self.scopes: str | None = None  # sent as X-OAuth-Scopes (a classic token) when set
         self.shift = timedelta()  # move the fake's clock (rate-limit windows)
-        self.bot = "mcp-factory[bot]"  # who the token belongs to: the actor of the bot's own label changes
+        # Who the token belongs to: GITHUB_TOKEN's github-actions[bot], the author of the bot's comments and the
+        # actor of its label changes. Like an installation token, it may not read GET /user (403).
+        self.bot = "github-actions[bot]"
         self._ids = 100
         self._numbers = 0
         self._lock = threading.Lock()
@@ -164,10 +166,30 @@ class FakeGitHub:
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments.values() if c["issue"] == number]
 
+    def comment_as(self, login: str, number: int, body: str) -> int:
+        """A comment `login` writes in the web UI (the bot's own go through the API)."""
+        with self._lock:
+            comment_id = self._id()
+            self.comments[comment_id] = {"issue": number, "body": body, "author": login}
+            self.issues[number]["updated"] = self._stamp()
+            return comment_id
+
+    def edit_issue(self, number: int, *, login: str, title: str | None = None, body: str | None = None) -> dict[str, Any]:
+        """`login` edits the issue in the web UI: the `issues.edited` event GitHub sends, with `changes`."""
+        with self._lock:
+            issue = self.issues[number]
+            changes = {key: {"from": issue[key]} for key, value in (("title", title), ("body", body))
+                       if value is not None and value != issue[key]}
+            issue.update({key: value for key, value in (("title", title), ("body", body)) if value is not None})
+            issue["updated"] = self._stamp()
+        return {"action": "edited", "issue": self.issue_json(number), "changes": changes,
+                "repository": self.repo_json(), "sender": self.user(login)}
+
     # -- shapes (as GitHub's OpenAPI description requires them) ----------------------------------
     def user(self, login: str) -> dict[str, Any]:
         base = f"{self.url}/users/{login}"
-        return {"login": login, "id": abs(hash(login)) % 10_000, "node_id": f"U_{login}", "type": "User",
+        return {"login": login, "id": abs(hash(login)) % 10_000, "node_id": f"U_{login}",
+                "type": "Bot" if login.endswith("[bot]") else "User",
                 "avatar_url": f"{self.url}/avatars/{login}", "gravatar_id": "", "url": base,
                 "html_url": f"{self.url}/{login}", "followers_url": f"{base}/followers",
                 "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
@@ -223,7 +245,7 @@ class FakeGitHub:
     def comment_json(self, comment_id: int) -> dict[str, Any]:
         comment = self.comments[comment_id]
         return {"id": comment_id, "node_id": f"IC_{comment_id}", "body": comment["body"],
-                "user": self.user("mcp-factory[bot]"), "author_association": "NONE",
+                "user": self.user(comment.get("author", self.bot)), "author_association": "NONE",
                 "url": f"{self.url}/repos/{self.slug}/issues/comments/{comment_id}",
                 "html_url": f"{self.url}/{self.slug}/issues/{comment['issue']}#issuecomment-{comment_id}",
                 "issue_url": f"{self.url}/repos/{self.slug}/issues/{comment['issue']}",
@@ -357,6 +379,8 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
             if fake.releases[asset["release"]]["tag"] == tag and asset["name"] == name:
                 return 200, fake.blobs[asset_id]
         return _error(404, "Not Found")
+    if path == "/user" and method == "GET":  # what GitHub answers an installation token (GITHUB_TOKEN, an App)
+        return _error(403, "Resource not accessible by integration")
     if not path.startswith(repo):
         return _error(404, "Not Found")
     rest = path[len(repo):]
@@ -415,7 +439,7 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         number = int(m[1])
         if method == "POST":
             comment_id = fake._id()
-            fake.comments[comment_id] = {"issue": number, "body": body["body"]}
+            fake.comments[comment_id] = {"issue": number, "body": body["body"], "author": fake.bot}
             if number in fake.issues:
                 fake.issues[number]["updated"] = fake._stamp()
             return 201, fake.comment_json(comment_id)

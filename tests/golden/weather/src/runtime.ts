@@ -9,9 +9,39 @@ export const env = {
   "WEATHER_GEOCODING_BASE_URL": process.env["WEATHER_GEOCODING_BASE_URL"] ?? "https://geocoding-api.open-meteo.com",
 };
 
-/** Logs go to stderr: stdout carries the protocol. */
+/** The env vars the spec marks `secret: true`: their values never appear in an error or a log line. */
+const SECRET_ENV: readonly string[] = [];
+const REDACTED = "***";
+const MIN_REDACTED = 4; // a header value shorter than this is no secret, and replacing it would garble messages
+
+/** `text` with every secret env value (and each of `also`, e.g. this call's header values) replaced by ***,
+ * also where they appear percent-encoded or JSON-escaped (an API that echoes a request back). */
+export function redact(text: string, also: readonly string[] = []): string {
+  const secrets = SECRET_ENV.flatMap((name) => [process.env[name], (env as Record<string, string | undefined>)[name]])
+    .filter((value): value is string => typeof value === "string" && value !== "");
+  const forms = new Set<string>();
+  for (const value of [...secrets, ...also.filter((value) => value.length >= MIN_REDACTED)]) {
+    forms.add(value).add(encodeURIComponent(value)).add(JSON.stringify(value).slice(1, -1));
+  }
+  let out = text;
+  for (const form of [...forms].filter((form) => form !== "").sort((a, b) => b.length - a.length)) {
+    out = out.split(form).join(REDACTED); // longest first: a secret that contains another goes whole
+  }
+  return out;
+}
+
+/** An error's message, with its cause (fetch puts the reason there), as plain text. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) {
+    return String(error);
+  }
+  const cause = error.cause instanceof Error ? error.cause.message : error.cause === undefined ? "" : String(error.cause);
+  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
+}
+
+/** Logs go to stderr: stdout carries the protocol. Secret values are redacted. */
 export function log(...parts: unknown[]): void {
-  console.error(`[weather]`, ...parts);
+  console.error("[weather]", ...parts.map((part) => (typeof part === "string" ? redact(part) : part instanceof Error ? redact(describe(part)) : part)));
 }
 
 /** A tool's return value as an MCP result; with an output schema, also as structuredContent. */
@@ -26,8 +56,7 @@ export function toolResult(value: unknown, structured: "none" | "object" | "wrap
 
 /** A thrown error as an error result the client shows to the model. */
 export function toolError(error: unknown): CallToolResult {
-  const message = error instanceof Error ? error.message : String(error);
-  return { content: [{ type: "text", text: message }], isError: true };
+  return { content: [{ type: "text", text: redact(describe(error)) }], isError: true };
 }
 
 export interface HttpCall {
@@ -44,8 +73,35 @@ export interface HttpCall {
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const ENV_REFERENCE = /\$\{([A-Z][A-Z0-9_]*)\}/g;
+const MAX_DECODINGS = 8;
 
-function fill(template: string, args: Record<string, unknown>, encode: boolean): string | undefined {
+/** Why a path input would change the URL's segments, or undefined when it is one plain segment.
+ * The value and each percent-decoding of it (an API may decode again) must not be empty, `.` or `..`
+ * (ignoring surrounding whitespace) and must not contain `/` or `\`. */
+function segmentProblem(text: string): string | undefined {
+  let value = text;
+  for (let round = 0; round <= MAX_DECODINGS; round++) {
+    const bare = value.trim();
+    if (bare === "") {
+      return round === 0 ? "it is empty" : "it decodes to an empty segment";
+    }
+    if (bare === "." || bare === "..") {
+      return `it ${round === 0 ? "is" : "decodes to"} the dot segment ${JSON.stringify(bare)}`;
+    }
+    if (/[/\\]/.test(value)) {
+      return `it ${round === 0 ? "contains" : "decodes to text with"} a / or \\`;
+    }
+    // Byte by byte, as a lenient server would: `a%2fb%zz` is not valid UTF-8 escaping, yet decodes to `a/b%zz`.
+    const decoded = value.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === value) {
+      return undefined;
+    }
+    value = decoded;
+  }
+  return "it is percent-encoded too many times";
+}
+
+function fill(template: string, args: Record<string, unknown>, inPath: boolean): string | undefined {
   let missing = false;
   const out = template.replace(PLACEHOLDER, (_match, name: string) => {
     const value = args[name];
@@ -54,34 +110,84 @@ function fill(template: string, args: Record<string, unknown>, encode: boolean):
       return "";
     }
     const text = typeof value === "string" ? value : JSON.stringify(value);
-    return encode ? encodeURIComponent(text) : text;
+    if (!inPath) {
+      return text;
+    }
+    const problem = segmentProblem(text);
+    if (problem !== undefined) {
+      throw new Error(`the input ${name} cannot go into the URL path: ${problem}; give a plain name or id`);
+    }
+    return encodeURIComponent(text);
   });
   return missing ? undefined : out;
 }
 
-/** Performs a declared REST call; a non-2xx answer or a timeout becomes a thrown error. */
+/** The URL of a call, refused unless it has exactly the base URL's origin and stays under its path. */
+function targetUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl);
+  if (base.username !== "" || base.password !== "") { // fetch would refuse it, quoting the whole URL
+    throw new Error(`the base URL of ${base.origin} carries credentials: send them in a header instead`);
+  }
+  const prefix = base.pathname.replace(/\/+$/, "");
+  const joined = baseUrl.replace(/\/+$/, "") + path;
+  const url = new URL(joined);
+  const inside = url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
+  const collapsed = url.pathname.split("/").length !== (prefix + path.replace(/\?.*$/, "")).split("/").length;
+  if (url.origin !== base.origin || !inside || collapsed) { // collapsed: a dot segment was resolved away
+    throw new Error(`refusing to call ${url.origin}${url.pathname}: it is not under the base URL ${base.origin}${prefix}/`);
+  }
+  return url;
+}
+
+/** The headers of a call, `${ENV}` filled in; refused before fetch (which would quote the value) when HTTP
+ * cannot carry one. `secrets` collects every value sent, for redaction. */
+function buildHeaders(call: HttpCall, secrets: string[]): Record<string, string> {
+  const headers: Record<string, string> = { accept: call.response === "json" ? "application/json" : "*/*" };
+  for (const [name, template] of Object.entries(call.headers)) {
+    const used: string[] = [];
+    const value = template.replace(ENV_REFERENCE, (_match, variable: string) => {
+      const found = (env as Record<string, string | undefined>)[variable] ?? process.env[variable];
+      if (found === undefined || found === "") {
+        throw new Error(`set the environment variable ${variable} to call this tool`);
+      }
+      used.push(variable);
+      secrets.push(found);
+      return found;
+    });
+    secrets.push(value);
+    if (/[\0\r\n]/.test(value) || [...value].some((char) => char.codePointAt(0)! > 0xff)) {
+      const source = used.length ? ` (check the environment variable ${used.join(", ")})` : "";
+      throw new Error(`the header ${name} has a value HTTP cannot carry: a line break, NUL or non-Latin-1 character${source}`);
+    }
+    headers[name] = value;
+  }
+  return headers;
+}
+
+/** Performs a declared REST call; a non-2xx answer or a timeout becomes a thrown error. No thrown text
+ * carries a header value or a secret env value. */
 export async function callHttp(call: HttpCall, args: Record<string, unknown>): Promise<unknown> {
+  const secrets: string[] = [];
+  try {
+    return await send(call, args, secrets);
+  } catch (error) {
+    throw new Error(redact(describe(error), secrets));
+  }
+}
+
+async function send(call: HttpCall, args: Record<string, unknown>, secrets: string[]): Promise<unknown> {
   const path = fill(call.path, args, true);
   if (path === undefined) {
     throw new Error(`missing a value for the path ${call.path}`);
   }
-  const url = new URL(call.baseUrl.replace(/\/+$/, "") + path);
+  const url = targetUrl(call.baseUrl, path);
   for (const [name, template] of Object.entries(call.query)) {
     const value = fill(template, args, false);
     if (value !== undefined) {
       url.searchParams.set(name, value);
     }
   }
-  const headers: Record<string, string> = { accept: call.response === "json" ? "application/json" : "*/*" };
-  for (const [name, template] of Object.entries(call.headers)) {
-    headers[name] = template.replace(ENV_REFERENCE, (_match, variable: string) => {
-      const value = (env as Record<string, string | undefined>)[variable] ?? process.env[variable];
-      if (value === undefined || value === "") {
-        throw new Error(`set the environment variable ${variable} to call this tool`);
-      }
-      return value;
-    });
-  }
+  const headers = buildHeaders(call, secrets);
   let body: string | undefined;
   if (call.body === "json") {
     const payload: Record<string, unknown> = {};
@@ -97,7 +203,7 @@ export async function callHttp(call: HttpCall, args: Record<string, unknown>): P
   try {
     response = await fetch(url, { method: call.method, headers, body, signal: AbortSignal.timeout(call.timeoutMs) });
   } catch (error) {
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `timed out after ${call.timeoutMs} ms` : String(error);
+    const reason = error instanceof Error && error.name === "TimeoutError" ? `timed out after ${call.timeoutMs} ms` : describe(error);
     throw new Error(`${call.method} ${url.origin}${url.pathname} failed: ${reason}`);
   }
   const text = await response.text();
