@@ -347,16 +347,16 @@ class _Handler(BaseHTTPRequestHandler):
         path, query = parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()}
         raw = git_http.read_body(self)
         token = git_http.token_of(self.headers.get("Authorization", ""))
-        if token:
-            fake.tokens_seen.add(token)
         if fake.git_http and (rest := git_http.git_path(fake, path)) is not None:
             with fake._lock:
                 denied = fake._authorize(token, git_http.need_for(rest, query), self.command, path)
             if denied is not None:
-                git_http.refuse(self, denied[0], f"remote: Permission to {fake.slug}.git denied.\n")
+                git_http.refuse(self, denied[0], f"Permission to {fake.slug}.git denied.\n")
                 return
             git_http.serve(self, fake, rest, parsed.query, raw, user="x-access-token" if token else "")
             return
+        if token:
+            fake.tokens_seen.add(token)  # tokens that reached the REST API (git traffic is checked, not listed)
         fault = fake._take_fault(self.command, path)
         if fault is not None and fault.hang:
             fake._released.wait(fault.hang)  # bounded: the client's timeout fires long before
