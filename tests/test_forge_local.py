@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -63,6 +64,8 @@ def test_trying_it_out_offline_from_request_to_release_and_install(repo: git.Rep
     assert "released: calculator-v1.0.0" in released.stdout
     release = forge.get_release("calculator-v1.0.0")
     assert {a.name for a in release.assets} == {"calculator-1.0.0.tgz", "calculator-1.0.0.tgz.sha256"}
+    shipped = hashlib.sha256(forge.download_asset(release.asset("calculator-1.0.0.tgz"))).hexdigest()
+    assert f"SHA-256 `{shipped}`" in forge.find_pull("factory/calculator").body  # the PR's promise is kept
     assert "calculator-v1.0.0" in [t.name for t in repo.tags]
     assert (Path(where) / "registry.json").exists(), "the index is committed and checked out on main"
     assert forge.labels(7) == ["mcp-factory: released"]
