@@ -215,7 +215,8 @@ def test_a_failing_build_whose_reports_say_green_with_markup_in_the_checksum_ope
         assert piece not in on_github(github)
 
 
-@pytest.mark.parametrize("forgery", ["outcome only", "a failing check removed", "another sha256"])
+@pytest.mark.parametrize("forgery", ["outcome only", "a failing check removed", "another sha256",
+                                     "every check flipped, the runner saw the job fail"])
 def test_a_failing_build_with_a_forged_report_is_reported_failed_and_opens_no_pr(
         github: FakeGitHub, tmp_path: Path, forgery: str):
     work = tmp_path / "w"
@@ -226,16 +227,21 @@ def test_a_failing_build_with_a_forged_report_is_reported_failed_and_opens_no_pr
     elif forgery == "a failing check removed":
         green = all_green(report, rebuilt)
         forge_reports(work, green | {"checks": [c for c in green["checks"] if c["name"] != "examples"]})
-    else:
+    elif forgery == "another sha256":
         forge_reports(work, all_green(report, "0" * 64))
+    else:  # a perfect forgery: only the job's conclusion, which no file can change, tells the truth
+        forge_reports(work, all_green(report, rebuilt))
 
     ctx = context(github, work)
+    ctx.build_result = "failure" if forgery.endswith("fail") else None
     if forgery == "another sha256":
         with pytest.raises(IntegrityError, match="possible tampering"):
             flows.on_issue(github.issue_event(issue), ctx, stage="publish")
     else:
         outcome = flows.on_issue(github.issue_event(issue), ctx, stage="publish")
-        assert outcome["ok"] is False and "does not show a passed build" in outcome["error"]
+        assert outcome["ok"] is False
+        assert ("the build job ended with failure" if ctx.build_result else "does not show a passed build") in \
+            outcome["error"]
     assert not github.pulls
     assert status_of(github, issue).startswith(":x:")
     assert github.issues[issue]["labels"] == ["mcp-factory: failed"]

@@ -127,6 +127,10 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if not outcome.ok or outcome.stage != "build":
         return _failed(ctx, number, outcome.stage if not outcome.ok else "build",
                        outcome.error or "the earlier stage did not finish (see the workflow run)", outcome.hint)
+    if ctx.build_result is not None and ctx.build_result != "success":
+        verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
+        return _failed(ctx, number, "build", f"the build job ended with {verdict}, though its outcome.json says "
+                       "it passed", "see the build job's log; edit the issue or comment `/factory retry`")
     spec = load_spec_file(ctx.workdir / "spec.yaml")
     try:
         report = build_report.read_build_report(ctx.workdir / "build.json")
