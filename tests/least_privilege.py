@@ -44,10 +44,11 @@ class Ledger:
                 if scope != "metadata" and LEVEL[level] > LEVEL[held.get(scope, "none")]:
                     held[scope] = level
 
-    def check(self, workflow: str, jobs: tuple[str, ...] | None = None) -> None:
-        """Every job (of `jobs`) used exactly the scopes and levels it declares, bar the allowlist."""
+    def check(self, workflow: str, jobs: tuple[str, ...] | None = None, *, file: Path | None = None) -> None:
+        """Every job (of `jobs`) used exactly the scopes and levels it declares (in `file`, by default the
+        workflow itself), bar the allowlist."""
         problems = []
-        for job, scopes in declared(workflow).items():
+        for job, scopes in declared(file or workflow).items():
             if jobs is not None and job not in jobs:
                 continue
             used = self.seen.get(workflow, {}).get(job, {})
@@ -61,12 +62,15 @@ class Ledger:
         assert not problems, "\n".join(problems)
 
 
-def without(workflow: str, job: str, scope: str, dest: Path) -> Path:
-    """A copy of `workflow` whose `job` no longer holds `scope` (the rest of the file unchanged)."""
+def without(workflow: str, job: str, scope: str, dest: Path, *, add: str | None = None) -> Path:
+    """A copy of `workflow` whose `job` no longer holds `scope` (or, with `add`, also holds `scope: add`)."""
     yaml = YAML()
     yaml.preserve_quotes = True
     spec = yaml.load((ROOT / ".github" / "workflows" / workflow).read_text())
-    del spec["jobs"][job]["permissions"][scope]
+    if add:
+        spec["jobs"][job]["permissions"][scope] = add
+    else:
+        del spec["jobs"][job]["permissions"][scope]
     path = dest / workflow
     with path.open("w") as out:
         yaml.dump(spec, out)

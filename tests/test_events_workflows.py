@@ -252,6 +252,11 @@ def test_the_nightly_cleanup_closes_the_pull_request_of_a_closed_request_and_del
     ledger = Ledger()
     ledger.add("maintenance.yml", github, jobs)
     ledger.check("maintenance.yml", ("cleanup",))
+    # A scope no call used is caught as well: the same story against a job that also holds actions: read.
+    (tmp_path / "wider").mkdir()
+    wider = without("maintenance.yml", "cleanup", "actions", tmp_path / "wider", add="read")
+    with pytest.raises(AssertionError, match="cleanup: declares actions: read, the stories used none"):
+        ledger.check("maintenance.yml", ("cleanup",), file=wider)
 
 
 @pytest.mark.parametrize("job, scope", [("gate", "issues"), ("gate", "contents"), ("parse", "contents"),
