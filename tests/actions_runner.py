@@ -42,6 +42,19 @@ SHELLS = {  # https://docs.github.com/en/actions/reference/workflows-and-actions
 }
 
 
+# The keys this runner honours; any other key of a workflow, job or step raises (it would be silently ignored).
+WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "jobs", "run-name"}  # YAML 1.1 reads `on` as True
+JOB_KEYS = {"name", "runs-on", "timeout-minutes", "permissions", "needs", "if", "outputs", "steps", "env",
+            "concurrency"}
+STEP_KEYS = {"name", "id", "uses", "with", "run", "shell", "env", "if", "continue-on-error", "timeout-minutes"}
+
+
+def _known(kind: str, where: str, keys: Any, allowed: set[Any]) -> None:
+    unknown = set(keys) - allowed
+    if unknown:
+        raise ActionError(f"{kind} {where}: the local runner does not emulate {sorted(map(str, unknown))}")
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     return YAML(typ="safe").load(path.read_text())
 
@@ -131,6 +144,11 @@ class Runner:
     def run(self) -> dict[str, JobResult]:
         (self.root / "event.json").write_text(json.dumps(self.event))
         self.spec = load_yaml(self.path)
+        _known("workflow", self.path.name, self.spec, WORKFLOW_KEYS)
+        for job_id, job in self.spec["jobs"].items():
+            _known("job", job_id, job, JOB_KEYS)
+            for step in job.get("steps", []):
+                _known("step of", job_id, step, STEP_KEYS)
         results: dict[str, JobResult] = {}
         pending = dict(self.spec["jobs"])
         while pending:
@@ -301,6 +319,7 @@ class Runner:
         inner["github"] = dict(context["github"], action_path=str(workspace))
         combined = StepResult("./", "success")
         for step in action["runs"]["steps"]:
+            _known("step of", "action.yml", step, STEP_KEYS)
             status = {"success": combined.outcome == "success", "failure": combined.outcome == "failure",
                       "cancelled": False}
             if not condition(step.get("if"), inner, status):

@@ -171,6 +171,8 @@ def test_only_the_pinned_versions_and_their_inputs_are_emulated(github, tmp_path
         run(github, tmp_path, {"j": job({"uses": "actions/checkout@v4"})})
     with pytest.raises(ActionError, match="fetch_depth"):
         run(github, tmp_path, {"j": job({"uses": CHECKOUT, "with": {"fetch_depth": 0}})})
+    with pytest.raises(ActionError, match="working-directory"):  # a key the runner would silently ignore
+        run(github, tmp_path, {"j": job(sh("pwd", **{"working-directory": "sub"}))})
 
 
 # -- tokens -----------------------------------------------------------------------------------------

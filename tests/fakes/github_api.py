@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from . import git_http
-from .github_permissions import LEVEL, Need, allows, needed, refusal
+from .github_permissions import Need, authorize, needed
 
 NOW = "2026-01-15T12:00:00Z"
 URL_TEMPLATES = ("archive_url assignees_url blobs_url branches_url collaborators_url comments_url commits_url "
@@ -137,27 +137,7 @@ class FakeGitHub:
 
     def _authorize(self, token: str | None, need: Need | None, method: str, path: str) -> tuple[int, Any] | None:
         """None when the call may go ahead, else GitHub's refusal (status, body)."""
-        if not self.grants:
-            return None
-        if need is None:
-            return _error(500, f"the fake maps no permission for {method} {path}: add a rule")
-        if token is None:
-            if not self.private and need.level == "read":
-                return None  # anyone may read a public repository
-            return _error(404 if self.private else 401, "Not Found" if self.private else "Requires authentication")
-        granted = self.grants.get(token)
-        if granted is None:
-            return _error(401, "Bad credentials")
-        scope = allows(granted, need)
-        if scope is None:
-            if not self.private and need.level == "read":
-                return None
-            self.refused.append((token, method, path, need))
-            return 403, refusal()
-        held = self.used.setdefault(token, {})
-        if LEVEL[need.level] > LEVEL[held.get(scope, "none")]:
-            held[scope] = need.level
-        return None
+        return authorize(self, token, need, method, path)
 
     def now(self) -> datetime:
         return datetime.now(UTC).replace(microsecond=0) + self.shift

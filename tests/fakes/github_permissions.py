@@ -98,3 +98,32 @@ def allows(granted: dict[str, str], need: Need) -> str | None:
 def refusal() -> dict[str, str]:
     """GitHub's body for a call the token's permissions do not allow."""
     return {"message": REFUSED, "documentation_url": DOCS, "status": "403"}
+
+
+def _error(status: int, message: str) -> tuple[int, dict[str, str]]:
+    return status, {"message": message, "documentation_url": "https://docs.github.com/rest"}
+
+
+def authorize(fake: Any, token: str | None, need: Need | None, method: str, path: str) -> tuple[int, Any] | None:
+    """None when `fake` lets `token` make this call, else GitHub's refusal; records the scope each call used."""
+    if not fake.grants:
+        return None  # no token registered: the fake accepts anything (the unit tests of the forge)
+    if need is None:
+        return _error(500, f"the fake maps no permission for {method} {path}: add a rule")
+    public_read = not fake.private and need.level == "read"  # anyone may read a public repository
+    if token is None:
+        return None if public_read else _error(404 if fake.private else 401,
+                                               "Not Found" if fake.private else "Requires authentication")
+    granted = fake.grants.get(token)
+    if granted is None:
+        return _error(401, "Bad credentials")
+    scope = allows(granted, need)
+    if scope is None:
+        if public_read:
+            return None
+        fake.refused.append((token, method, path, need))
+        return 403, refusal()
+    held = fake.used.setdefault(token, {})
+    if LEVEL[need.level] > LEVEL[held.get(scope, "none")]:
+        held[scope] = need.level
+    return None
