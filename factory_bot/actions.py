@@ -196,8 +196,8 @@ def review_summary(review: Mapping[str, Any]) -> str:
     from .render import md
 
     # review.json comes from the job that ran generated code: every value is escaped.
-    lines = [f"### {'✅' if review.get('ok') is True else '❌'} Review of pull request "
-             f"#{_plain(review.get('pull', '?'))}", ""]
+    mark = "✅" if review.get("ok") is True else "❌"
+    lines = [f"### {mark} Review of pull request #{_plain(review.get('pull', '?'))}", ""]
     for server in review.get("servers", []):
         mark = "✅" if server.get("ok") is True else "❌"
         lines += [f"#### {mark} {_code(server.get('name'))} {_plain(server.get('version', ''))}", ""]
