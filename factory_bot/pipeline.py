@@ -1,4 +1,5 @@
-"""Runs the stages in order — render, compile, validate, package — times them, returns a BuildResult."""
+"""Runs the stages in order — make the package (render, bundle, pack: trusted.make_package, no generated code
+runs), then compile and validate it — times them, returns a BuildResult."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def settle_prewarm(timeout: float = 10.0) -> None:
 
 def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None,
           use_cache: bool = False) -> BuildResult:
-    """Render, compile, validate and pack one server into out_dir.
+    """Render, bundle and pack one server into out_dir, then compile and validate it.
 
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
     """

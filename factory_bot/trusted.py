@@ -101,6 +101,9 @@ def refuse_install_scripts(spec: ServerSpec, tgz: Path) -> None:
     manifest = manifest_in(tgz)
     scripts = manifest.get("scripts") or {}
     found = sorted(name for name in scripts if name in LIFECYCLE_SCRIPTS) if isinstance(scripts, dict) else ["?"]
+    with tarfile.open(tgz) as archive:
+        if "package/binding.gyp" in archive.getnames() or manifest.get("gypfile"):
+            found.append("install (npm's default `node-gyp rebuild` for a binding.gyp)")
     if found:
         raise IntegrityError(f"{tgz.name} declares the install-time script(s) {', '.join(found)}: npm would run "
                              "them on the user's machine, so the package is refused",

@@ -8,8 +8,8 @@ from typing import Any
 
 import git
 
-from .. import policy as policies
 from .. import build_report, publish, trusted, versioning
+from .. import policy as policies
 from ..errors import FactoryError, IntegrityError, PolicyError, RequestError, ValidationFailed
 from ..forge import git as gitops
 from ..spec import ServerSpec
