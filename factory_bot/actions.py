@@ -78,23 +78,54 @@ def spec_annotations(error: SpecError, env: Mapping[str, str] = os.environ) -> l
     return lines
 
 
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _code(value: Any) -> str:
+    """A name as `code` when it is a plain name; anything else escaped (build.json may be forged)."""
+    from .render import md
+
+    text = str(value)
+    return f"`{text}`" if _PLAIN.match(text) else md(text, cell=True)
+
+
+def _plain(value: Any) -> str:
+    """A version, number or stage name as it is when plain; anything else escaped."""
+    from .render import md
+
+    text = str(value)
+    return text if _PLAIN.match(text) else md(text, cell=True)
+
+
 def build_summary(build: Mapping[str, Any]) -> str:
-    """The job summary of one build, from its `<name>.build.json` (BuildResult.to_json())."""
-    ok = bool(build.get("ok"))
-    name, version = build.get("name", "?"), build.get("version", "?")
-    checks = [Check(**{k: v for k, v in c.items() if k in Check.__dataclass_fields__}) for c in build.get("checks", [])]
-    lines = [f"### {'✅' if ok else '❌'} `{name}` {version}: {'built and valid' if ok else 'validation failed'}", ""]
-    if build.get("tools"):
-        lines += [f"Tools: {', '.join(f'`{tool}`' for tool in build['tools'])}", ""]
+    """The job summary of one build, from its `<name>.build.json` (BuildResult.to_json()).
+
+    The file may come from a job where generated code ran: every value is format-checked or escaped.
+    """
+    ok = build.get("ok") is True
+    name, version = _code(build.get("name", "?")), _plain(build.get("version", "?"))
+    try:
+        checks = [Check(str(c["name"]), c.get("ok") is True, float(c.get("seconds", 0)), str(c.get("message", "")),
+                        c.get("tool") if isinstance(c.get("tool"), str) else None,
+                        [str(d) for d in c.get("details", [])][:20]) for c in build.get("checks", [])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        checks = [Check("report", False, 0.0, "the build's checks could not be read")]
+    lines = [f"### {'✅' if ok else '❌'} {name} {version}: {'built and valid' if ok else 'validation failed'}", ""]
+    if isinstance(build.get("tools"), list) and build["tools"]:
+        lines += [f"Tools: {', '.join(_code(tool) for tool in build['tools'][:100])}", ""]
     if checks:
         lines += [ValidationReport(checks).to_markdown(), ""]
     if build.get("tgz"):
         size = build.get("size")
         size_text = f", {size / 1024:.1f} KiB" if isinstance(size, int | float) else ""
-        lines += [f"Package: `{Path(build['tgz']).name}`{size_text}, sha256 `{build.get('sha256')}`", ""]
+        sha = str(build.get("sha256"))
+        sha_text = f"`{sha}`" if _SHA256.match(sha) else "(not a sha256)"
+        lines += [f"Package: {_code(Path(str(build['tgz'])).name)}{size_text}, sha256 {sha_text}", ""]
     timings = build.get("timings") or {}
-    if timings:
-        lines += ["Stages: " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in timings.items()), ""]
+    if isinstance(timings, dict) and timings:
+        lines += ["Stages: " + ", ".join(f"{_plain(stage)} {float(seconds):.1f} s" for stage, seconds in timings.items()
+                                         if isinstance(seconds, int | float)), ""]
     return "\n".join(lines)
 
 
@@ -162,11 +193,15 @@ def _json(path: Path) -> Any:
 
 def review_summary(review: Mapping[str, Any]) -> str:
     """The job summary of a PR review (review.json)."""
-    lines = [f"### {'✅' if review.get('ok') else '❌'} Review of pull request #{review.get('pull', '?')}", ""]
+    from .render import md
+
+    # review.json comes from the job that ran generated code: every value is escaped.
+    mark = "✅" if review.get("ok") is True else "❌"
+    lines = [f"### {mark} Review of pull request #{_plain(review.get('pull', '?'))}", ""]
     for server in review.get("servers", []):
-        mark = "✅" if server.get("ok") else "❌"
-        lines += [f"#### {mark} `{server.get('name')}` {server.get('version', '')}", ""]
-        lines += [f"- {finding}" for finding in server.get("findings", [])] + [""]
+        mark = "✅" if server.get("ok") is True else "❌"
+        lines += [f"#### {mark} {_code(server.get('name'))} {_plain(server.get('version', ''))}", ""]
+        lines += [f"- {md(str(finding))}" for finding in server.get("findings", [])] + [""]
         if server.get("checks"):
             lines += [ValidationReport.from_json(server["checks"]).to_markdown(), ""]
     if not review.get("servers"):
@@ -208,8 +243,11 @@ def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, 
     if outcome and not outcome.get("ok", True):
         stage = outcome.get("stage", "a stage")
         print(command("error", f"{stage} failed: {outcome.get('error', '')}", title=TITLE), file=out)
-        parts.append(f"### ❌ {TITLE}: the {stage} stage failed\n\n```\n{outcome.get('error', '')}\n```\n"
-                     + (f"\n**Next step:** {outcome['hint']}\n" if outcome.get("hint") else ""))
+        from .render import md
+
+        error = str(outcome.get("error", "")).replace("```", "`\u200b``")  # nothing closes the fence early
+        parts.append(f"### ❌ {TITLE}: the {_plain(stage)} stage failed\n\n```\n{error}\n```\n"
+                     + (f"\n**Next step:** {md(str(outcome['hint']))}\n" if outcome.get("hint") else ""))
     outputs = {}
     request = _json(workdir / "request.json") or {}
     name = str(request.get("name", ""))

@@ -19,7 +19,7 @@ from .spec import ServerSpec
 from .validate import ValidationReport
 
 # Modules whose code decides what a build produces or how strictly it is checked.
-_GENERATOR_SOURCES = ("spec.py", "render.py", "clients.py", "validate.py", "package.py", "pipeline.py")
+_GENERATOR_SOURCES = ("spec.py", "render.py", "clients.py", "validate.py", "package.py", "trusted.py", "pipeline.py")
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from typing import Any
 import git
 
 from . import toolchain
+from .errors import ForgeError
 from .forge import git as gitops
 from .forge.base import Forge
 from .publish import branch_for
@@ -184,11 +185,16 @@ def _delete_branch(repo: git.Repo, forge: Forge, step: Step) -> bool:
     if not name.startswith(BRANCH_PREFIX) or name == forge.default_branch or not step.sha:
         raise ValueError(f"refusing to delete {name!r}: cleanup only deletes {BRANCH_PREFIX}* branches")
     remote = forge.remote()
+    repo.git.update_environment(**remote.env())  # reopened from disk: the clone's in-memory auth is gone
     try:
         repo.git.push(*remote.push_options, f"--force-with-lease=refs/heads/{name}:{step.sha}", "origin",
                       f":refs/heads/{name}")
-    except git.GitCommandError:
-        return False
+    except git.GitCommandError as exc:
+        stderr = remote.redact(str(exc.stderr or ""))
+        if "stale info" in stderr or "[rejected]" in stderr:
+            return False  # the lease failed: someone pushed since the plan
+        raise ForgeError(f"git could not delete branch {name}: {stderr.strip() or exc.status}",
+                         hint="check that the token may push to the repository (contents: write)") from None
     return True
 
 

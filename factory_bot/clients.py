@@ -14,8 +14,15 @@ def _env_placeholders(spec: ServerSpec) -> dict[str, str]:
 
 
 def install_command(spec: ServerSpec, tgz: str | None = None) -> str:
-    """How to install the server's command from its packed tarball (path or URL)."""
-    return f"npm install -g {shlex.quote(tgz or f'{spec.name}-{spec.version}.tgz')}"
+    """How to install the server's command from its packed tarball (path or URL).
+
+    --ignore-scripts: a package never needs to run anything to install. A local path starts with `./` (or `/`),
+    since npm reads `build/x.tgz` as the GitHub repository `build/x.tgz`.
+    """
+    where = tgz or f"{spec.name}-{spec.version}.tgz"
+    if "://" not in where and not where.startswith(("/", "./", "../", "~")):
+        where = f"./{where}"
+    return f"npm install -g {shlex.quote(where)} --ignore-scripts"
 
 
 def snippets(spec: ServerSpec) -> dict[str, str]:

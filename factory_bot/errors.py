@@ -105,3 +105,11 @@ class PolicyError(FactoryError):
     """The requester may not ask for this now (permission, rate limit, size). Exit 2."""
 
     exit_code = 2
+
+
+class IntegrityError(FactoryError):
+    """What a job that ran generated code handed over does not hold up: a forged or garbled report, bytes other
+    than the trusted rebuild's, or a package with install scripts. Possible tampering; nothing is published.
+    Exit 2."""
+
+    exit_code = 2

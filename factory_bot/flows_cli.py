@@ -93,7 +93,8 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
                    f"holds ${token_env}; in CI run --stage parse|build|publish in separate jobs", err=True)
     with tempfile.TemporaryDirectory(prefix="factory-flow-") as tmp:
         ctx = flows.Context(workdir=Path(workdir or tmp).resolve(), forge=forge,
-                            checkout=Path(checkout).resolve() if checkout else None, dry_run=dry_run, say=say)
+                            checkout=Path(checkout).resolve() if checkout else None, dry_run=dry_run, say=say,
+                            build_result=os.environ.get("FACTORY_BOT_BUILD_RESULT") or None)
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         outcome = flow(event, ctx, stage)
     click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run

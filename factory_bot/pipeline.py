@@ -1,4 +1,5 @@
-"""Runs the stages in order — render, compile, validate, package — times them, returns a BuildResult."""
+"""Runs the stages in order — make the package (render, bundle, pack: trusted.make_package, no generated code
+runs), then compile and validate it — times them, returns a BuildResult."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cache, toolchain, validate
-from .package import Package, pack, write_checksum
-from .render import write_server
+from . import __version__, cache, toolchain, trusted, validate
+from .package import Package, write_checksum
 from .spec import ServerSpec
 from .stub import StubUpstream
 from .validate import Check, ValidationReport
@@ -97,7 +97,7 @@ def settle_prewarm(timeout: float = 10.0) -> None:
 
 def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None,
           use_cache: bool = False) -> BuildResult:
-    """Render, compile, validate and pack one server into out_dir.
+    """Render, bundle and pack one server into out_dir, then compile and validate it.
 
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
     """
@@ -113,36 +113,32 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
             return BuildResult(spec, Path(record["server_dir"]), cache.report_from_json(record),
                                cache.package_from_json(record), {"cache": time.monotonic() - started}, cached=True)
 
-    say(f"render: {spec.name} {spec.version} ({len(spec.tools)} tools)")
-    server_dir = out_dir / spec.name
-    write_server(spec, server_dir)
-    timings["render"] = time.monotonic() - started
-
+    say(f"render, bundle and pack: {spec.name} {spec.version} ({len(spec.tools)} tools)")
     mark = time.monotonic()
     tools = toolchain.ensure(progress=say)
-    tools.link_into(server_dir)
     timings["toolchain"] = time.monotonic() - mark
+    # The package is made before any generated code runs, by the same function the publish stages rebuild it
+    # with: what validation then checks is the package, and what it reports is the trusted rebuild's sha256.
+    made = trusted.make_package(spec, out_dir, tools=tools, progress=say)
+    server_dir = made.server_dir
+    timings["package"] = time.monotonic() - mark - timings["toolchain"]
+    timings["bundle"] = made.bundle.seconds
 
     report = ValidationReport()
     result = BuildResult(spec, server_dir, report, timings=timings)
-    (out_dir / f"{spec.name}-{spec.version}.tgz").unlink(missing_ok=True)
-    mark = time.monotonic()
-    say("compile: tsc --noEmit (strict) and esbuild bundle")
-    # tsc only reads the source and the protocol checks only need the bundle: they overlap.
+    say("compile: tsc --noEmit (strict)")
     typecheck = validate.start_typecheck(tools, server_dir)
-    bundled = validate.bundle(tools, server_dir)
-    report.checks.append(bundled)
-    timings["bundle"] = time.monotonic() - mark
+    report.checks.append(made.bundle)
 
-    package = None
-    if bundled.ok:
+    package = made.package
+    if made.bundle.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
         with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
-            # npm pack and install need only dist/: they start first, in a thread of their own.
-            installing = _in_thread(_pack_and_install, spec, server_dir, out_dir, Path(scratch) / "prefix")
+            # npm install needs only the .tgz: it starts first, in a thread of its own.
+            installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()
-            package, checks = _run_async(_validate_and_pack, spec, server_dir, installing, Path(scratch) / "home")
+            checks = _run_async(_validate, spec, server_dir, installing, Path(scratch) / "home")
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
         timings["validate"] = time.monotonic() - validating
@@ -162,23 +158,23 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
 @dataclass
 class _Installed:
     started: float
-    package: Package | None = None
     command: Path | None = None
     failure: Check | None = None
 
 
-def _pack_and_install(spec: ServerSpec, server_dir: Path, out_dir: Path, prefix: Path) -> _Installed:
-    """npm pack, then npm install of the .tgz into an empty prefix: the installed-bin check's first half."""
+def _install(spec: ServerSpec, made: trusted.Made, prefix: Path) -> _Installed:
+    """npm install of the made .tgz into an empty prefix: the installed-bin check's first half."""
     from .errors import CommandError
 
     outcome = _Installed(time.monotonic())
+    if made.package is None:
+        outcome.failure = made.failure or Check("installed-bin", False, 0.0, "npm pack failed")
+        return outcome
     try:
-        outcome.package = pack(spec, server_dir, out_dir)
-        outcome.command = validate.install_tgz(spec, outcome.package.tgz, prefix)
+        outcome.command = validate.install_tgz(spec, made.package.tgz, prefix)
     except CommandError as exc:
-        what = "npm could not install the .tgz" if outcome.package else "npm pack failed"
-        outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, what,
-                                details=[exc.output[-1500:]])
+        outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started,
+                                "npm could not install the .tgz", details=[exc.output[-1500:]])
     except FileNotFoundError as exc:
         outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, str(exc))
     return outcome
@@ -200,15 +196,13 @@ def _run_async(fn: Any, *args: Any) -> Any:
     return anyio.run(fn, *args)
 
 
-async def _validate_and_pack(spec: ServerSpec, server_dir: Path, installing: Any,
-                             home: Path) -> tuple[Package | None, list[Check]]:
+async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: Path) -> list[Check]:
     """Every protocol check at once: they are independent servers, and the machine has cores to spare."""
     import anyio
 
     from . import proc
 
     checks: list[Check] = []
-    installed: _Installed | None = None
     entry = server_dir / "dist" / "index.js"
     has_http_tools = bool(spec.base_urls())
 
@@ -230,8 +224,7 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, installing: Any
         async def installed_bin_over_legacy_handshake() -> None:
             # The npm-installed command is the packed server itself, so the legacy `initialize` round trip
             # runs against it: one server process proves both, and a build starts one node process fewer.
-            nonlocal installed
-            installed = await anyio.to_thread.run_sync(installing.result)
+            installed: _Installed = await anyio.to_thread.run_sync(installing.result)
             if installed.failure is not None:
                 checks.append(installed.failure)
                 checks.append(Check("protocol-legacy", False, 0.0, "not run: the package did not install"))
@@ -241,7 +234,7 @@ async def _validate_and_pack(spec: ServerSpec, server_dir: Path, installing: Any
         async with anyio.create_task_group() as group:
             for task in (modern, http, installed_bin_over_legacy_handshake):
                 group.start_soon(task)
-    return (installed.package if installed else None), checks
+    return checks
 
 
 def build_many(specs: list[ServerSpec], out_dir: str | Path, *, jobs: int = 2, progress: Progress | None = None,

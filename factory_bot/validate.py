@@ -176,12 +176,16 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
 
 
 def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
-    """esbuild: src/index.ts → one dependency-free dist/index.js (what the .tgz ships)."""
+    """esbuild: src/index.ts → one dependency-free dist/index.js (what the .tgz ships).
+
+    --preserve-symlinks: modules keep their path through the server's node_modules link, so the `// path`
+    comments esbuild writes name `node_modules/...` and never the cache's location or the output directory.
+    """
     with timed("bundle") as state:
         try:
             proc.run([*toolchain.esbuild, "src/index.ts", "--bundle", "--platform=node", "--format=esm",
-                      "--target=node20", "--minify-syntax", "--legal-comments=none", "--log-level=error",
-                      "--outfile=dist/index.js"], cwd=server_dir, timeout=120)
+                      "--target=node20", "--minify-syntax", "--legal-comments=none", "--preserve-symlinks",
+                      "--log-level=error", "--outfile=dist/index.js"], cwd=server_dir, timeout=120)
             size = (server_dir / "dist" / "index.js").stat().st_size
             state["message"] = f"dist/index.js, {size / 1024:.0f} KiB, no runtime dependencies"
         except CommandError as exc:

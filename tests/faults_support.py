@@ -1,13 +1,16 @@
-"""Shared pieces of the fault tests: a publish stage's inputs made without node, and people's git identities."""
+"""Shared pieces of the fault tests: a publish stage's inputs made without running the server, and people's git
+identities."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from factory_bot import flows
+from factory_bot import flows, trusted
+from factory_bot.build_report import ALWAYS_RUN
 from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.render import write_server
+from factory_bot.spec import ServerSpec
 from factory_bot.spec_yaml import dump_spec, load_spec_text
 from tests.fakes.github_api import FakeGitHub
 
@@ -39,17 +42,30 @@ def forge_for(github: FakeGitHub, **retry: float) -> GitHubForge:
 
 
 def built_request(workdir: Path, issue: int, spec_text: str = SMALL) -> Path:
-    """What the parse and build stages leave for publish, made without node (publish re-renders and compares)."""
+    """What the parse and build stages leave for publish, made without running the server (publish rebuilds
+    the package from the spec and compares its sha256 with the report's)."""
     spec = load_spec_text(spec_text)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "spec.yaml").write_text(dump_spec(spec), encoding="utf-8")
-    write_server(spec, workdir / "build" / spec.name)
-    for name, data in {"build.json": {"ok": True, "sha256": "ab" * 32,
-                                      "report_markdown": "| Check | Result |\n| --- | --- |\n"},
+    for name, data in {"build.json": honest_report(spec, workdir / "build"),
                        "outcome.json": {"ok": True, "stage": "build"},
                        "request.json": {"issue": issue, "name": spec.name, "version": spec.version}}.items():
         (workdir / name).write_text(json.dumps(data), encoding="utf-8")
     return workdir
+
+
+def honest_report(spec: ServerSpec, out: Path) -> dict[str, Any]:
+    """The build.json an honest build stage writes for `spec` (every check passed), with its package's real
+    sha256; the package is made the way the build makes it, and the server is never run."""
+    made = trusted.make_package(spec, out)
+    assert made.package is not None, made.bundle
+    checks = [{"name": name, "ok": True, "seconds": 0.1, "message": "passed", "tool": None, "details": []}
+              for name in ALWAYS_RUN]
+    checks += [{"name": "examples", "ok": True, "seconds": 0.1, "message": f"{len(t.examples)}/{len(t.examples)} "
+                "examples pass", "tool": t.name, "details": []} for t in spec.tools if t.examples]
+    return {"ok": True, "name": spec.name, "version": spec.version, "tools": [t.name for t in spec.tools],
+            "sha256": made.package.sha256, "tgz": str(made.package.tgz), "checks": checks,
+            "report_markdown": "| Check | Result |\n| --- | --- |\n"}
 
 
 def publish_context(github: FakeGitHub, workdir: Path) -> flows.Context:

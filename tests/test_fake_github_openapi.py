@@ -152,3 +152,15 @@ def test_every_answer_of_the_fake_in_the_stories_matches_githubs_openapi(tmp_pat
     assert {("POST", 422), ("GET", 404), ("PATCH", 200), ("PUT", 200), ("POST", 201)} <= statuses
     for exchange in github.exchanges:
         check(exchange)
+
+
+def test_a_call_the_token_may_not_make_gets_githubs_documented_403(tmp_path: Path) -> None:
+    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git"), private=True) as github:
+        issue = github.open_issue("A request", "body")["number"]
+        github.grant("ghs_reader", {"metadata": "read", "issues": "read"})
+        forge = GitHubForge(github.slug, token="ghs_reader", base_url=github.url, retry=default_retry(backoff=0))
+        with pytest.raises(ForgeError, match="403 Resource not accessible by integration"):
+            forge.create_comment(issue, "hello")
+    [refusal] = [e for e in github.exchanges if e.status == 403]
+    check(refusal)  # POST /repos/{owner}/{repo}/issues/{number}/comments documents its 403 (basic-error)
+    assert refusal.body["status"] == "403"

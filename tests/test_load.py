@@ -4,7 +4,8 @@ allows: no duplicates, no lost comments.
 Collaborators within and over their rate limit, strangers, outsiders approved (or not) by a label, a
 maintainer's `/factory build` on a stranger's request, an oversized request, duplicate deliveries and edits.
 Each event goes through the real flow (gate, parser, plan, git push, PyGithub against the fake) with a builder
-that hands out a prebuilt successful result: this test is about policy and publishing, not about building.
+(and a publish-side trusted rebuild) that hands out a prebuilt successful result: this test is about policy and
+publishing, not about building.
 Users run in parallel (4 workers); one user's events run in order, as the workflow's per-issue queue does.
 """
 
@@ -22,7 +23,8 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import flows, trusted
+from factory_bot.build_report import ALWAYS_RUN
 from factory_bot.package import Package, sha256_of
 from factory_bot.pipeline import BuildResult
 from factory_bot.policy import ACCEPTED_LABEL, POLICY_MARKER
@@ -46,15 +48,24 @@ def prebuilt(spec: Any, out_dir: Path, *, progress: Any = None) -> BuildResult:
         (server / rel).write_text(text, encoding="utf-8")
     tgz = out_dir / tgz_name(spec)
     tgz.write_bytes(f"prebuilt {spec.name} {spec.version}".encode())
-    report = ValidationReport([Check("prebuilt", True, 0.0, "handed out by the load test")])
+    report = ValidationReport([Check(name, True, 0.0, "handed out by the load test") for name in ALWAYS_RUN]
+                              + [Check("examples", True, 0.0, "handed out", tool=t.name) for t in spec.tools])
     return BuildResult(spec, server, report, Package(tgz, sha256_of(tgz), tgz.stat().st_size, [], {}))
+
+
+def prebuilt_rebuild(spec: Any, out_dir: Path, **_: Any) -> trusted.Made:
+    """The publish stage's trusted rebuild, handed out the same way (the same stand-in package)."""
+    result = prebuilt(spec, out_dir)
+    return trusted.Made(spec, result.server_dir, Check("bundle", True, 0.0, "prebuilt"), result.package, None, 0.0)
 
 
 def body(name: str) -> str:
     return f"Please build this.\n\n```yaml\n{SPEC.replace('name: calculator', f'name: {name}', 1)}```\n"
 
 
-def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_path: Path, record_property: Any):
+def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_path: Path, record_property: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(trusted, "make_package", prebuilt_rebuild)
     with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as github:
         github.collaborators.update({f"dev{i}": "write" for i in range(1, 8)}
                                     | {"bob": "write", "carol": "write", "dave": "write", "maint": "write",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -114,3 +115,24 @@ def test_review_reads_a_private_pull_request_from_the_jobs_own_checkout(tmp_path
     assert result.returncode == 0, result.stderr + result.stdout
     comment = LocalForge(where).find_comment(7, REVIEW_MARKER)
     assert comment is not None and ":white_check_mark: passed" in comment.body
+
+
+def test_a_review_json_saying_passed_from_a_check_job_that_failed_is_posted_as_failed(tmp_path: Path):
+    """The comment job reads review.json from the job that ran the PR's code; the runner's verdict wins."""
+    repo = git.Repo.init(tmp_path / "servers", initial_branch="main")
+    (tmp_path / "servers" / "README.md").write_text("# servers\n")
+    base = commit(repo, "start")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "review.json").write_text(json.dumps({"ok": True, "pull": 4, "servers": [
+        {"name": "calculator", "version": "1.0.0", "ok": True, "findings": ["all good"]}]}))
+    event = pr_event(tmp_path / "pr.json", str(tmp_path / "servers"), 4, base, base)
+    env = {"FACTORY_BOT_BUILD_RESULT": "failure"}
+
+    result = subprocess.run(["factory-bot", "on-pr", "--stage", "publish", "--workdir", str(work), "--forge",
+                             "local", "--repo", str(tmp_path / "servers"), "--event", str(event), "-q"],
+                            capture_output=True, text=True, timeout=600, cwd="/", env=os.environ | env)
+
+    assert result.returncode == 1, result.stderr
+    comment = LocalForge(str(tmp_path / "servers")).find_comment(4, REVIEW_MARKER)
+    assert comment is not None and ":x: failed" in comment.body and "check job ended with failure" in comment.body

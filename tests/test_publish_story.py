@@ -101,6 +101,7 @@ def test_merged_request_is_released_once_and_a_broken_upload_is_completed_next_r
     digest = hashlib.sha256(package).hexdigest()
     assert github.blobs[assets["calculator-1.0.0.tgz.sha256"]["id"]].decode().split()[0] == digest
     assert digest in release["body"] and "claude mcp add calculator" in release["body"]
+    assert f"SHA-256 `{digest}`" in github.pulls[opened["pull"]]["body"]  # what the PR promised is what ships
     assert "calculator-v1.0.0" in {t.name for t in git.Repo(github.bare).tags}
     index = json.loads(branch_files(github.bare, "main")["registry.json"])
     assert index["servers"][0]["versions"][0]["sha256"] == digest

@@ -27,9 +27,9 @@ EXPECTED_PERMISSIONS = {
     ("requests.yml", "build"): {"contents": "read"},
     ("requests.yml", "publish"): {"contents": "write", "pull-requests": "write", "issues": "write"},
     ("review.yml", "check"): {"contents": "read"},
-    ("review.yml", "comment"): {"pull-requests": "write"},
+    ("review.yml", "comment"): {"contents": "read", "pull-requests": "write"},  # checkout of a private repo
     ("release.yml", "build"): {"contents": "read"},
-    ("release.yml", "publish"): {"contents": "write"},
+    ("release.yml", "publish"): {"contents": "write", "issues": "write"},  # the request's status comment
     ("maintenance.yml", "health"): {"contents": "read"},
     ("maintenance.yml", "cleanup"): {"contents": "write", "pull-requests": "write", "issues": "read"},
 }

@@ -84,6 +84,30 @@ def test_a_build_shows_its_check_table_in_the_job_summary_and_its_failures_as_er
                               "example (divide): divide(1, 0) returned Infinity\n")
 
 
+def test_a_forged_build_report_shows_no_markup_in_the_publish_job_s_summary(tmp_path):
+    """The publish job summarizes the build job's files, which generated code may have rewritten."""
+    markup = "[x](http://evil) @octocat Closes #2 <img src=x>"
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "build.json").write_text(json.dumps({
+        "ok": True, "name": markup, "version": markup, "tools": [markup], "tgz": f"/x/{markup}.tgz", "size": 1,
+        "sha256": markup, "timings": {markup: 1.0},
+        "checks": [{"name": markup, "ok": True, "seconds": 0.1, "message": markup, "tool": markup, "details": [markup]}]}))
+    (work / "review.json").write_text(json.dumps({"ok": True, "pull": markup, "servers": [
+        {"name": markup, "version": markup, "ok": True, "findings": [markup]}]}))
+    (work / "outcome.json").write_text(json.dumps({"ok": False, "stage": markup, "error": "```\n" + markup,
+                                                   "hint": markup}))
+    summary = tmp_path / "summary.md"
+    actions.summarize(work, env=actions_env(tmp_path, summary), out=io.StringIO())
+
+    text = summary.read_text()
+    assert "(not a sha256)" in text
+    assert text.count("```") == 2  # the error stays inside its one fence, where nothing renders as markup
+    outside = "".join(text.split("```")[0::2])
+    for piece in ("@octocat", "<img", "[x](http", "Closes #2"):  # escaped: \\[x\\], &#64;, &lt;, \\#
+        assert piece not in outside, piece
+
+
 def test_outside_actions_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     assert actions.append_summary("# hi", {}) is False

@@ -45,6 +45,9 @@ class Context:
     parser: Parser = _default_parser
     policy: policies.Policy | None = None  # None: the checkout's .github/mcp-factory.yml, else the defaults
     dry_run: bool = False
+    # The runner's verdict on the build job (GitHub's `needs.build.result`, passed as FACTORY_BOT_BUILD_RESULT):
+    # unlike the build job's files, generated code cannot write it. None when not run by a workflow.
+    build_result: str | None = None
     say: Callable[[str], None] = lambda _m: None
     _forge: Forge | None = field(default=None, repr=False)
 

@@ -8,14 +8,13 @@ from typing import Any
 
 import git
 
+from .. import build_report, publish, trusted, versioning
 from .. import policy as policies
-from .. import publish, versioning
-from ..errors import FactoryError, PolicyError, RequestError, ValidationFailed
+from ..errors import FactoryError, IntegrityError, PolicyError, RequestError, ValidationFailed
 from ..forge import git as gitops
-from ..publish import read_tree
 from ..spec import ServerSpec
 from ..spec_yaml import dump_spec, load_spec_file
-from .common import TRAILER, Context, _clone_default, _failure, _read_json, _report_failure, _report_from, _write_json
+from .common import TRAILER, Context, _clone_default, _failure, _read_json, _report_failure, _write_json
 
 
 def _issue(event: dict[str, Any]) -> dict[str, Any]:
@@ -108,32 +107,53 @@ def issue_build(ctx: Context) -> dict[str, Any]:
 
 
 def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Stage publish: re-render from the spec, refuse drift, push the branch, open/update the one PR."""
+    """Stage publish: rebuild the package from the spec (running nothing generated), compare it with the build
+    job's report, push the branch, open/update the one PR.
+
+    Reads only the workdir's data files (spec.yaml and request.json from parse, outcome.json and build.json
+    from build), never the build job's server source or package: those came from where generated code ran.
+    """
     issue = _issue(event)
     number = int(issue["number"])
-    outcome = _read_json(ctx.workdir / "outcome.json")
-    if not outcome.get("ok", False) or outcome.get("stage") != "build":
-        stage = outcome.get("stage") or "build"
-        reason = outcome.get("error") or "the earlier stage did not finish (see the workflow run)"
-        if not ctx.dry_run:
-            publish.report_status(ctx.get_forge(), number, "failed", failed_stage=stage, reason=reason,
-                                  hint=outcome.get("hint", ""))
-        return {"ok": False, "stage": stage, "error": reason}
+    live = not ctx.dry_run
+    try:
+        outcome = build_report.read_outcome(ctx.workdir / "outcome.json")
+    except IntegrityError as exc:
+        if not (ctx.workdir / "outcome.json").exists():  # a stage died before writing it: say so, exit 1
+            return _failed(ctx, number, "build", "the earlier stage did not finish (see the workflow run)", "")
+        if live:
+            _report_failure(ctx.get_forge(), number, "publish", exc)
+        raise
+    if not outcome.ok or outcome.stage != "build":
+        return _failed(ctx, number, outcome.stage if not outcome.ok else "build",
+                       outcome.error or "the earlier stage did not finish (see the workflow run)", outcome.hint)
+    if ctx.build_result is not None and ctx.build_result != "success":
+        verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
+        return _failed(ctx, number, "build", f"the build job ended with {verdict}, though its outcome.json says "
+                       "it passed", "see the build job's log; edit the issue or comment `/factory retry`")
     spec = load_spec_file(ctx.workdir / "spec.yaml")
-    built = _read_json(ctx.workdir / "build.json")
-    problems = publish.drift(spec, read_tree(ctx.workdir / "build" / spec.name))
-    if problems:
-        raise PolicyError("the build's server source differs from what the spec generates:\n  "
-                          + "\n  ".join(problems[:20]),
-                          hint="the build stage was tampered with or ran a different factory-bot; rebuild")
+    try:
+        report = build_report.read_build_report(ctx.workdir / "build.json")
+        problems = report.problems(spec)
+        if problems:  # any file that says failed, or a report that does not add up, means failed
+            return _failed(ctx, number, "build", "the build job's report does not show a passed build: "
+                           + "; ".join(problems), "see the build job's log and its validation report; edit the "
+                           "issue to adjust the request")
+        assert report.sha256 is not None
+        made = trusted.make_package(spec, ctx.workdir / "trusted", progress=ctx.say)
+        package = trusted.compare(made, report.sha256, where="the build job's report")
+        ctx.say(f"trusted rebuild: {package.tgz.name} {package.sha256} in {made.seconds:.2f} s, as the build reported")
+    except FactoryError as exc:
+        if live:
+            _report_failure(ctx.get_forge(), number, "publish", exc)
+        raise
     request = _read_json(ctx.workdir / "request.json")
     proposal = request.get("proposal") or None
     forge = ctx.get_forge()
-    plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=_report_from(built),
-                             issue=number, sha256=built.get("sha256"),
-                             proposal=proposal)
+    plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=report.markdown(),
+                             issue=number, sha256=package.sha256, proposal=proposal)
     if ctx.dry_run:
-        return {"ok": True, "dry_run": True, "plan": plan.summary()}
+        return {"ok": True, "dry_run": True, "plan": plan.summary(), "sha256": package.sha256}
     try:
         _check_name_free(ctx, issue, spec.name)
         pr, pushed = publish.apply_pull(plan, forge, ctx.workdir)
@@ -142,7 +162,15 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise
     publish.report_status(forge, number, "pr-open", name=spec.name, version=spec.version,
                           pull_url=pr.url, pull_number=pr.number)
-    return {"ok": True, "pull": pr.number, "url": pr.url, "branch": plan.branch, "pushed": pushed}
+    return {"ok": True, "pull": pr.number, "url": pr.url, "branch": plan.branch, "pushed": pushed,
+            "sha256": package.sha256, "rebuild_seconds": round(made.seconds, 3)}
+
+
+def _failed(ctx: Context, number: int, stage: str, reason: str, hint: str) -> dict[str, Any]:
+    """A build that did not pass: the status comment says failed, nothing is published, the job exits 1."""
+    if not ctx.dry_run:
+        publish.report_status(ctx.get_forge(), number, "failed", failed_stage=stage, reason=reason, hint=hint)
+    return {"ok": False, "stage": stage, "error": reason}
 
 
 MAINTAINERS = ("OWNER", "MEMBER", "COLLABORATOR")  # GitHub's author_association of people with write access

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import git
 
-from .. import publish, registry
+from .. import build_report, publish, registry, trusted
 from ..errors import FactoryError, ForgeError, PolicyError, ValidationFailed
 from ..forge import git as gitops
 from ..spec import ServerSpec
 from ..spec_yaml import dump_spec, load_spec_file, load_spec_text
-from .common import TRAILER, Context, _clone_default, _read_json, _report_failure, _write_json
+from .common import TRAILER, Context, _clone_default, _report_failure, _write_json
 
 
 def _specs_at(checkout: Path) -> list[ServerSpec]:
@@ -65,24 +63,28 @@ def push_build(ctx: Context) -> dict[str, Any]:
 
 
 def _verified_package(ctx: Context, spec: ServerSpec, tag: str) -> Path:
-    """The package the build stage made for `tag`, after checking it is the one for this exact spec."""
+    """The package for `tag`, rebuilt here from the spec (running nothing generated), after checking that the
+    build job validated exactly this spec and reported exactly these bytes. The build job's own .tgz is never
+    read: what is uploaded is this rebuild."""
     out = ctx.workdir / "release" / tag
-    built = _read_json(out / "build.json")
-    tgz = out / publish.tgz_name(spec)
-    if not built.get("ok") or not tgz.exists():
+    if not (out / "build.json").exists():
         raise ForgeError(f"no valid build of {tag} in {out}",
                          hint="run `factory-bot on-push --stage build` first (it builds what is unreleased)")
-    if (out / "spec.yaml").read_text(encoding="utf-8") != dump_spec(spec):
+    report = build_report.read_build_report(out / "build.json")
+    spec_file = out / "spec.yaml"
+    if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != dump_spec(spec):
         raise PolicyError(f"the build of {tag} was made from a different spec than the default branch holds",
                           hint="re-run the release workflow so build and publish see the same commit")
-    if publish.sha256_of(tgz) != built.get("sha256"):
-        raise PolicyError(f"{tgz.name} does not match the checksum its build recorded", hint="rebuild it")
-    with tarfile.open(tgz) as archive:
-        member = archive.extractfile("package/package.json")
-        manifest = json.loads(member.read()) if member else {}
-    if (manifest.get("name"), manifest.get("version")) != (spec.name, spec.version):
-        raise PolicyError(f"{tgz.name} holds {manifest.get('name')} {manifest.get('version')}, not {tag}")
-    return tgz
+    problems = report.problems(spec)
+    if problems:
+        raise ValidationFailed(f"the build job's report for {tag} does not show a passed build: "
+                               + "; ".join(problems),
+                               hint="see the build job's log; fix the spec in a pull request")
+    assert report.sha256 is not None
+    made = trusted.make_package(spec, ctx.workdir / "trusted" / tag, progress=ctx.say)
+    package = trusted.compare(made, report.sha256, where=f"the build job's report for {tag}")
+    ctx.say(f"trusted rebuild: {package.tgz.name} {package.sha256} in {made.seconds:.2f} s, as the build reported")
+    return package.tgz
 
 
 def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:

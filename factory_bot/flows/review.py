@@ -144,6 +144,11 @@ def pr_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if not review:
         review = {"ok": False, "servers": [{"name": "?", "version": "", "report": "", "ok": False,
                                             "findings": ["the check job left no report (see the workflow run)"]}]}
+    if ctx.build_result is not None and ctx.build_result != "success" and review.get("ok") is not False:
+        # review.json came from the job that ran the PR's code; how that job ended did not.
+        verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
+        review = {"ok": False, "servers": [{"name": "?", "version": "", "report": "", "ok": False, "findings": [
+            f"the check job ended with {verdict}, though its review.json says it passed (see the workflow run)"]}]}
     number = int(event["pull_request"]["number"])
     body = review_body(review)
     if not ctx.dry_run:

@@ -3,6 +3,10 @@
 State lives in memory; git traffic goes to a real bare repository whose path is the repo's `clone_url`.
 Every exchange is recorded so tests/test_fake_github_openapi.py can check each response against the
 operation's schema in GitHub's OpenAPI description (@octokit/openapi): the fake cannot drift from GitHub.
+
+With `git_http=True` the repository is also served over smart HTTP (tests/fakes/git_http.py) at
+`clone_url`, and once a token is registered with `grant()` every call is checked against that token's
+permissions (tests/fakes/github_permissions.py): a call they do not allow gets GitHub's 403.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from . import git_http
+from .github_permissions import Need, authorize, needed
 
 NOW = "2026-01-15T12:00:00Z"
 URL_TEMPLATES = ("archive_url assignees_url blobs_url branches_url collaborators_url comments_url commits_url "
@@ -50,8 +57,13 @@ class Fault:
 class FakeGitHub:
     """GitHub for one repository `owner/name`, whose git remote is the bare repo at `bare`."""
 
-    def __init__(self, bare: Path, owner: str = "acme", name: str = "mcp-servers") -> None:
+    def __init__(self, bare: Path, owner: str = "acme", name: str = "mcp-servers", *, git_http: bool = False,
+                 private: bool = False) -> None:
         self.bare, self.owner, self.name = Path(bare), owner, name
+        self.git_http, self.private = git_http, private
+        self.grants: dict[str, dict[str, str]] = {}  # token → scope → level; empty: every token may do anything
+        self.used: dict[str, dict[str, str]] = {}  # token → scope → the highest level a call needed
+        self.refused: list[tuple[str, str, str, Need]] = []  # (token, method, path, what it needed)
         self.issues: dict[int, dict[str, Any]] = {}
         self.pulls: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, dict[str, Any]] = {}
@@ -94,6 +106,11 @@ class FakeGitHub:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
+    def clone_url(self) -> str:
+        """Where git reaches the repository: smart HTTP through the fake, or the bare repo's path."""
+        return f"{self.url}/{self.slug}.git" if self.git_http else str(self.bare)
+
+    @property
     def slug(self) -> str:
         return f"{self.owner}/{self.name}"
 
@@ -114,6 +131,15 @@ class FakeGitHub:
                     fault.times -= 1
                     return fault
         return None
+
+    def grant(self, token: str, permissions: dict[str, str]) -> None:
+        """Register a token (a job's GITHUB_TOKEN) with exactly these scopes; from now on tokens are checked."""
+        with self._lock:
+            self.grants[token] = dict(permissions)
+
+    def _authorize(self, token: str | None, need: Need | None, method: str, path: str) -> tuple[int, Any] | None:
+        """None when the call may go ahead, else GitHub's refusal (status, body)."""
+        return authorize(self, token, need, method, path)
 
     def now(self) -> datetime:
         return datetime.now(UTC).replace(microsecond=0) + self.shift
@@ -202,8 +228,8 @@ class FakeGitHub:
         data: dict[str, Any] = {name: f"{api}/{name.removesuffix('_url')}" for name in URL_TEMPLATES}
         data.update({
             "id": 1, "node_id": "R_1", "name": self.name, "full_name": self.slug, "owner": self.user(self.owner),
-            "private": False, "html_url": f"{self.url}/{self.slug}", "description": "MCP servers", "fork": False,
-            "url": api, "clone_url": str(self.bare), "git_url": str(self.bare), "ssh_url": str(self.bare),
+            "private": self.private, "html_url": f"{self.url}/{self.slug}", "description": "MCP servers", "fork": False,
+            "url": api, "clone_url": self.clone_url, "git_url": self.clone_url, "ssh_url": self.clone_url,
             "svn_url": f"{self.url}/{self.slug}", "mirror_url": None, "homepage": None, "language": "TypeScript",
             "forks": 0, "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "watchers": 0, "size": 1,
             "default_branch": "main", "open_issues": 0, "open_issues_count": 0, "has_issues": True,
@@ -321,11 +347,18 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.fake
         parsed = urlparse(self.path)
         path, query = parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("token ") or auth.startswith("Bearer "):
-            fake.tokens_seen.add(auth.split(" ", 1)[1])
+        raw = git_http.read_body(self)
+        token = git_http.token_of(self.headers.get("Authorization", ""))
+        if fake.git_http and (rest := git_http.git_path(fake, path)) is not None:
+            with fake._lock:
+                denied = fake._authorize(token, git_http.need_for(rest, query), self.command, path)
+            if denied is not None:
+                git_http.refuse(self, denied[0], f"Permission to {fake.slug}.git denied.\n")
+                return
+            git_http.serve(self, fake, rest, parsed.query, raw, user="x-access-token" if token else "")
+            return
+        if token:
+            fake.tokens_seen.add(token)  # tokens that reached the REST API (git traffic is checked, not listed)
         fault = fake._take_fault(self.command, path)
         if fault is not None and fault.hang:
             fake._released.wait(fault.hang)  # bounded: the client's timeout fires long before
@@ -336,7 +369,8 @@ class _Handler(BaseHTTPRequestHandler):
                                       "documentation_url": "https://docs.github.com/rest"}, fault.headers)
             return
         with fake._lock:
-            status, body = _route(fake, self.command, path, query, raw, self.headers)
+            denied = fake._authorize(token, _need(fake, self.command, path), self.command, path)
+            status, body = denied or _route(fake, self.command, path, query, raw, self.headers)
         if isinstance(body, bytes):
             self._send_bytes(status, body)
             return
@@ -366,6 +400,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _respond
+
+
+def _need(fake: FakeGitHub, method: str, path: str) -> Need | None:
+    if path.startswith(f"/{fake.slug}/releases/download/"):
+        return Need("contents", "read")  # a release asset of a private repository needs contents: read
+    repo = f"/repos/{fake.slug}"
+    return needed(fake, method, path[len(repo):]) if path.startswith(repo) else None
 
 
 def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw: bytes,
