@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cache, toolchain, validate
+from . import __version__, cache, code_shape, toolchain, validate
 from .package import Package, pack, write_checksum
 from .render import write_server
 from .spec import ServerSpec
@@ -113,15 +113,19 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
             return BuildResult(spec, Path(record["server_dir"]), cache.report_from_json(record),
                                cache.package_from_json(record), {"cache": time.monotonic() - started}, cached=True)
 
+    mark = time.monotonic()
+    tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
+    timings["toolchain"] = time.monotonic() - mark
+    # TypeScript's parser checks that each code body stays inside its function while render, tsc and
+    # esbuild (none of which runs generated code) go on; its verdict is awaited before anything runs.
+    shape = code_shape.start(spec, tools)
+
+    mark = time.monotonic()
     say(f"render: {spec.name} {spec.version} ({len(spec.tools)} tools)")
     server_dir = out_dir / spec.name
     write_server(spec, server_dir)
-    timings["render"] = time.monotonic() - started
-
-    mark = time.monotonic()
-    tools = toolchain.ensure(progress=say)
     tools.link_into(server_dir)
-    timings["toolchain"] = time.monotonic() - mark
+    timings["render"] = time.monotonic() - mark
 
     report = ValidationReport()
     result = BuildResult(spec, server_dir, report, timings=timings)
@@ -133,6 +137,7 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     bundled = validate.bundle(tools, server_dir)
     report.checks.append(bundled)
     timings["bundle"] = time.monotonic() - mark
+    _refuse_unless_sound(shape, tools, typecheck, server_dir)
 
     package = None
     if bundled.ok:
@@ -157,6 +162,25 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         package.tgz.unlink(missing_ok=True)  # a server that failed validation leaves nothing to publish
     timings["total"] = time.monotonic() - started
     return result
+
+
+def _refuse_unless_sound(shape: code_shape.Pending, tools: toolchain.Toolchain, typecheck: validate.Typecheck,
+                         server_dir: Path) -> None:
+    """Before the first generated code runs: every body stays inside its function (else SpecError, and
+    nothing of this build is left), and nothing changed the toolchain while it was being bundled."""
+    import shutil
+
+    from .errors import FactoryError, ToolchainError
+
+    try:
+        shape.refuse_if_broken()
+        if not tools.unchanged():
+            raise ToolchainError("the Node toolchain changed while this server was being bundled",
+                                 hint="run the build again: the next build reinstalls the toolchain")
+    except FactoryError:
+        typecheck.result()  # let tsc finish reading the directory, then remove it
+        shutil.rmtree(server_dir, ignore_errors=True)
+        raise
 
 
 @dataclass
