@@ -50,7 +50,11 @@ def typecheck(spec: ServerSpec, *, progress: Progress | None = None) -> list[str
 
 def full_build(spec: ServerSpec, *, progress: Progress | None = None) -> list[str]:
     """Problems the whole pipeline finds: compile errors, protocol failures, examples that do not hold."""
+    from ..errors import SpecError
     from ..pipeline import build
 
     with tempfile.TemporaryDirectory(prefix="factory-parse-build-") as tmp:
-        return problems_of(build(spec, tmp, progress=progress).report.checks)
+        try:
+            return problems_of(build(spec, tmp, progress=progress).report.checks)
+        except SpecError as exc:  # a body that leaves its function: refused before anything ran
+            return [f"{p.field}: {p.message}" for p in exc.problems]
