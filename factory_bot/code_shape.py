@@ -76,14 +76,21 @@ def _where(index: int, wrapped_line: int, code: str) -> str:
 
 
 def problems_in(parsed: dict, index: int, code: str) -> list[SpecProblem]:
-    """The parser's view of one wrapped body → what the spec's author must fix (empty when it is fine)."""
-    if parsed["errors"]:
+    """The parser's view of one wrapped body → what the spec's author must fix (empty when it is fine).
+
+    A function that ends before the text does is reported where it ends, unless a syntax error comes
+    first (the parser may have closed it early while recovering from that error)."""
+    statements, errors = parsed["statements"], parsed["errors"]
+    function_ends = statements[0]["endLine"] if statements else 1
+    closes_early = len(statements) > 1  # the function, then code of the body's own at the top level
+    if errors and not (closes_early and errors[0]["line"] > function_ends):
         return [SpecProblem(_where(index, error["line"], code), f"syntax error: {error['text']}")
-                for error in parsed["errors"][:3]]
-    statements = parsed["statements"]
-    if len(statements) == 1 and statements[0]["end"] == parsed["length"]:
+                for error in errors[:3]]
+    if not closes_early and statements and statements[0]["end"] == parsed["length"]:
         return []
-    return [SpecProblem(_where(index, statements[0]["endLine"], code),
+    if not closes_early:  # no syntax error, yet the function does not end where the wrapper does
+        return [SpecProblem(_where(index, code.count("\n") + 2, code), "the body does not end inside its function")]
+    return [SpecProblem(_where(index, function_ends, code),
                         "the body closes its function here, so the code after it would run at the top level "
                         "of the module, on import; keep every statement inside the body (balance its braces)")]
 
