@@ -137,7 +137,10 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     bundled = validate.bundle(tools, server_dir)
     report.checks.append(bundled)
     timings["bundle"] = time.monotonic() - mark
-    _refuse_unless_sound(shape, tools, typecheck, server_dir)
+    _refuse_unless_inside(shape, typecheck, server_dir)
+    # Nothing may have changed the toolchain before esbuild read it (ctime only moves forward): checked
+    # once more, overlapping validation; a change fails this build, so its package is never kept.
+    unchanged = _in_thread(tools.unchanged)
 
     package = None
     if bundled.ok:
@@ -153,6 +156,9 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         timings["validate"] = time.monotonic() - validating
     report.checks += typecheck.result()
     timings["typecheck"] = report.checks[-1].seconds  # overlapped with the stages above, not added to them
+    if not unchanged.result():
+        report.checks.append(Check("toolchain", False, 0.0, "the Node toolchain changed while this server was "
+                                   "built; the next build reinstalls it", details=["run the build again"]))
     report.checks.sort(key=lambda c: CHECK_ORDER.index(c.name) if c.name in CHECK_ORDER else len(CHECK_ORDER))
 
     if report.ok and package is not None:
@@ -164,20 +170,16 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     return result
 
 
-def _refuse_unless_sound(shape: code_shape.Pending, tools: toolchain.Toolchain, typecheck: validate.Typecheck,
-                         server_dir: Path) -> None:
-    """Before the first generated code runs: every body stays inside its function (else SpecError, and
-    nothing of this build is left), and nothing changed the toolchain while it was being bundled."""
+def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typecheck, server_dir: Path) -> None:
+    """Before the first generated code runs: every body stays inside its function, else SpecError and
+    nothing of this build is left."""
     import shutil
 
-    from .errors import FactoryError, ToolchainError
+    from .errors import SpecError
 
     try:
         shape.refuse_if_broken()
-        if not tools.unchanged():
-            raise ToolchainError("the Node toolchain changed while this server was being bundled",
-                                 hint="run the build again: the next build reinstalls the toolchain")
-    except FactoryError:
+    except SpecError:
         typecheck.result()  # let tsc finish reading the directory, then remove it
         shutil.rmtree(server_dir, ignore_errors=True)
         raise
