@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from factory_bot import cleanup, toolchain
+from factory_bot.errors import ToolchainError
 from factory_bot.pipeline import build
 from factory_bot.spec_yaml import load_spec_file
 
@@ -121,6 +122,23 @@ def test_a_file_added_to_the_toolchain_is_detected(own_cache: Path):
 
     assert any("added: node_modules/@modelcontextprotocol/server/dist/extra.mjs" in line for line in said)
     assert not added.exists() and toolchain.verify(full=True).ok
+
+
+def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build(own_cache: Path, tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch):
+    append_implant(own_cache, keep_mtime=True)
+    only_node = tmp_path / "bin"  # node, but no npm to reinstall with
+    only_node.mkdir()
+    (only_node / "node").symlink_to(shutil.which("node"))
+    monkeypatch.setenv("PATH", str(only_node))
+
+    with pytest.raises(ToolchainError) as refused:
+        build(load_spec_file(ROOT / "specs" / "calculator.yaml"), tmp_path / "out")
+
+    assert refused.value.exit_code == 3 and "could not install the Node toolchain" in refused.value.message
+    assert "npm registry" in (refused.value.hint or "")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("**/*.tgz"))
+    assert not toolchain.verify(full=False).ok  # still refused next time, never used
 
 
 def test_a_package_at_another_version_is_detected(own_cache: Path):
