@@ -116,8 +116,8 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     mark = time.monotonic()
     tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
     timings["toolchain"] = time.monotonic() - mark
-    # TypeScript's parser checks that each code body stays inside its function while render, tsc and
-    # esbuild (none of which runs generated code) go on; its verdict is awaited before anything runs.
+    # TypeScript's parser checks that each code body stays inside its function while render, tsc, esbuild
+    # and npm pack (none of which runs generated code) go on; its verdict is awaited before anything runs.
     shape = code_shape.start(spec, tools)
 
     mark = time.monotonic()
@@ -137,19 +137,22 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     bundled = validate.bundle(tools, server_dir)
     report.checks.append(bundled)
     timings["bundle"] = time.monotonic() - mark
-    _refuse_unless_inside(shape, typecheck, server_dir)
     # Nothing may have changed the toolchain before esbuild read it (ctime only moves forward): checked
     # once more, overlapping validation; a change fails this build, so its package is never kept.
     unchanged = _in_thread(tools.unchanged)
 
     package = None
-    if bundled.ok:
+    if not bundled.ok:
+        _refuse_unless_inside(shape, typecheck, server_dir)
+    else:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
         with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
             # npm pack and install need only dist/: they start first, in a thread of their own.
             installing = _in_thread(_pack_and_install, spec, server_dir, out_dir, Path(scratch) / "prefix")
             prewarm.join()
+            # npm runs no script of the package (--ignore-scripts): the first generated code runs below.
+            _refuse_unless_inside(shape, typecheck, server_dir, installing)
             package, checks = _run_async(_validate_and_pack, spec, server_dir, installing, Path(scratch) / "home")
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
@@ -170,9 +173,10 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     return result
 
 
-def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typecheck, server_dir: Path) -> None:
+def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typecheck, server_dir: Path,
+                          installing: Any = None) -> None:
     """Before the first generated code runs: every body stays inside its function, else SpecError and
-    nothing of this build is left."""
+    nothing of this build is left (source, bundle, .tgz)."""
     import shutil
 
     from .errors import SpecError
@@ -180,7 +184,10 @@ def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typeche
     try:
         shape.refuse_if_broken()
     except SpecError:
-        typecheck.result()  # let tsc finish reading the directory, then remove it
+        typecheck.result()  # let tsc and npm finish with the directory, then remove what they made
+        packed = installing.result().package if installing is not None else None
+        if packed is not None:
+            packed.tgz.unlink(missing_ok=True)
         shutil.rmtree(server_dir, ignore_errors=True)
         raise
 
