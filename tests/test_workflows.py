@@ -289,10 +289,11 @@ def test_the_publish_stage_rebuilds_with_node_and_a_toolchain_installed_fresh():
         names = [s.get("name") for s in action_steps_run({"mode": mode, "stage": "publish"})]
         assert "Set up Node.js" in names and "Install the Node toolchain fresh" in names, mode
     steps = {s.get("name"): s for s in load(ACTION)["runs"]["steps"]}
-    fresh = "${{ inputs.stage == 'publish' && format('{0}/factory-publish-cache', runner.temp) || '' }}"
-    assert steps["Install the Node toolchain fresh"]["env"]["FACTORY_BOT_CACHE"] == fresh
-    assert 'rm -rf "$FACTORY_BOT_CACHE"' in steps["Install the Node toolchain fresh"]["run"]
-    assert steps["Run factory-bot"]["env"]["FACTORY_BOT_CACHE"] == fresh
+    fresh = 'export FACTORY_BOT_CACHE="${RUNNER_TEMP:-/tmp}/factory-publish-cache"'
+    install = steps["Install the Node toolchain fresh"]["run"]
+    assert fresh in install and 'rm -rf "$FACTORY_BOT_CACHE"' in install
+    assert install.index('rm -rf "$FACTORY_BOT_CACHE"') < install.index("factory-bot toolchain")
+    assert f'if [ "$FACTORY_STAGE" = publish ]; then {fresh}; fi' in steps["Run factory-bot"]["run"]
 
 
 def test_the_write_token_job_of_a_review_runs_the_base_branch_bot():
