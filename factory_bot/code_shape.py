@@ -147,9 +147,12 @@ def start(spec: ServerSpec, tools: Toolchain) -> Pending:
         return pending
     payload = json.dumps({"typescript": str(Path(tools.node_modules) / "typescript"),
                           "bodies": [wrap(code) for code in pending.codes]})
-    pending.process = subprocess.Popen(["node", "--input-type=module", "-e", _SCRIPT], env=proc.tool_env(),
-                                       text=True, encoding="utf-8", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        pending.process = subprocess.Popen(["node", "--input-type=module", "-e", _SCRIPT], env=proc.tool_env(),
+                                           text=True, encoding="utf-8", stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError as exc:
+        raise ToolchainError("node is not installed or not on PATH", hint="install Node.js 20 or newer") from exc
     pending._thread = threading.Thread(target=pending._communicate, args=(payload,), daemon=True)
     pending._thread.start()
     return pending
