@@ -136,6 +136,8 @@ def plan_local(*, now: float | None = None, older_than_hours: float = 24, cache:
         if ".staging-" in path.name:
             if old:
                 plan.steps.append(Step("remove-dir", str(path), "a toolchain install that never finished"))
+        elif ".tampered-" in path.name:
+            plan.steps.append(Step("remove-dir", str(path), "a toolchain moved aside because it was changed"))
         else:
             plan.steps.append(Step("remove-dir", str(path), f"an older toolchain (the current one is {current})"))
     for path in sorted(temp.iterdir()) if temp.is_dir() else []:

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import FactoryError, SpecError
+from .errors import FactoryError, SpecError, ToolchainError
 
 EXIT_INVALID = 1
 
@@ -342,27 +342,47 @@ def schema(out_file: str | None, check_file: str | None) -> int:
 
 
 @cli.command("toolchain")
-@click.option("--json", "as_json", is_flag=True, help="Print the toolchain's path and versions as JSON.")
-def toolchain_command(as_json: bool) -> int:
-    """Install (first time) and show the shared Node toolchain every server is built with.
+@click.option("--json", "as_json", is_flag=True, help="Print the toolchain's path, versions and check as JSON.")
+@click.option("--verify", is_flag=True,
+              help="Hash every file against the manifest recorded at install; exit 1 on any difference "
+              "(changes nothing: a build reinstalls a changed toolchain).")
+def toolchain_command(as_json: bool, verify: bool) -> int:
+    """Install (first time), verify and show the shared Node toolchain every server is built with.
 
     It lives in $FACTORY_BOT_CACHE (default ~/.cache/mcp-factory), keyed by the hash of its lockfile.
+    Every use checks it against the content manifest recorded right after `npm ci` (stat data, hashing
+    what moved); a changed toolchain is moved aside and reinstalled, never bundled. --verify hashes
+    every file instead and reports what differs.
 
     \b
     Example:
       factory-bot toolchain
+      factory-bot toolchain --verify
     """
     from . import toolchain
 
-    installed = toolchain.ensure(progress=_progress(as_json))
-    info = {"path": str(installed.root), "node": toolchain.check_node(), "packages": toolchain.pinned_versions()}
+    if verify:
+        root = toolchain.cache_root() / f"toolchain-{toolchain.lock_hash()}"
+        if not (root / ".complete").exists():
+            raise ToolchainError(f"no toolchain is installed in {root}", hint="run `factory-bot toolchain`")
+        verdict = toolchain.verify(full=True)
+    else:
+        root = toolchain.ensure(progress=_progress(as_json)).root
+        verdict = toolchain.verify(full=False)
+    info = {"path": str(root), "node": toolchain.check_node(), "packages": toolchain.pinned_versions(),
+            "verified": {"ok": verdict.ok, "full": verify, "files": verdict.files, "bytes": verdict.bytes,
+                         "ms": round(verdict.seconds * 1000, 1), "problems": verdict.problems(limit=50)}}
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:
         click.echo(f"toolchain: {info['path']}\nnode: {info['node']}")
         for name, version in info["packages"].items():
             click.echo(f"  {name} {version}")
-    return 0
+        state = "ok" if verdict.ok else "CHANGED since install"
+        click.echo(f"integrity: {state} ({verdict.summary()})")
+        for line in verdict.problems(limit=50):
+            click.echo(f"  {line}")
+    return 0 if verdict.ok else 1
 
 
 from .flows_cli import register as _register_git_verbs  # noqa: E402  on-issue, on-pr, on-push, registry

@@ -64,6 +64,15 @@ def check_toolchain() -> list[Row]:
         rows.append(Row("toolchain", OK, f"{current.name}: " + ", ".join(
             f"{k} {v}" for k, v in toolchain.pinned_versions().items() if "typescript" in k or "sdk" in k
             or "server" in k)))
+        verdict = toolchain.verify(full=False)
+        if verdict.missing_manifest:
+            rows.append(Row("toolchain integrity", WARN, "installed without a content manifest (an older "
+                            "factory-bot): the next build compares it with a fresh install"))
+        else:
+            rows.append(Row("toolchain integrity", OK if verdict.ok else FAIL,
+                            f"matches its install manifest ({verdict.summary()})" if verdict.ok else
+                            "; ".join(verdict.problems()) + ": the next build reinstalls it "
+                            "(`factory-bot toolchain --verify` hashes every file)"))
         try:
             rows.append(Row("tsc", OK, _version([*toolchain.Toolchain(current).tsc, "--version"])))
         except FactoryError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cache, toolchain, trusted, validate
+from . import __version__, cache, code_shape, toolchain, trusted, validate
 from .package import Package, write_checksum
 from .spec import ServerSpec
 from .stub import StubUpstream
@@ -113,15 +113,19 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
             return BuildResult(spec, Path(record["server_dir"]), cache.report_from_json(record),
                                cache.package_from_json(record), {"cache": time.monotonic() - started}, cached=True)
 
+    mark = time.monotonic()
+    tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
+    timings["toolchain"] = time.monotonic() - mark
+    # TypeScript's parser checks that each code body stays inside its function while render, esbuild, npm pack
+    # and tsc (none of which runs generated code) go on; its verdict is awaited before anything runs.
+    shape = code_shape.start(spec, tools)
     say(f"render, bundle and pack: {spec.name} {spec.version} ({len(spec.tools)} tools)")
     mark = time.monotonic()
-    tools = toolchain.ensure(progress=say)
-    timings["toolchain"] = time.monotonic() - mark
     # The package is made before any generated code runs, by the same function the publish stages rebuild it
     # with: what validation then checks is the package, and what it reports is the trusted rebuild's sha256.
     made = trusted.make_package(spec, out_dir, tools=tools, progress=say)
     server_dir = made.server_dir
-    timings["package"] = time.monotonic() - mark - timings["toolchain"]
+    timings["package"] = time.monotonic() - mark
     timings["bundle"] = made.bundle.seconds
 
     report = ValidationReport()
@@ -129,21 +133,31 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     say("compile: tsc --noEmit (strict)")
     typecheck = validate.start_typecheck(tools, server_dir)
     report.checks.append(made.bundle)
+    # Nothing may have changed the toolchain before esbuild read it (ctime only moves forward): checked
+    # once more, overlapping validation; a change fails this build, so its package is never kept.
+    unchanged = _in_thread(tools.unchanged)
 
     package = made.package
-    if made.bundle.ok:
+    if not made.bundle.ok:
+        _refuse_unless_inside(shape, typecheck, made)
+    else:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
         with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
             # npm install needs only the .tgz: it starts first, in a thread of its own.
             installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()
+            # npm runs no script of the package (--ignore-scripts): the first generated code runs below.
+            _refuse_unless_inside(shape, typecheck, made, installing)
             checks = _run_async(_validate, spec, server_dir, installing, Path(scratch) / "home")
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
         timings["validate"] = time.monotonic() - validating
     report.checks += typecheck.result()
     timings["typecheck"] = report.checks[-1].seconds  # overlapped with the stages above, not added to them
+    if not unchanged.result():
+        report.checks.append(Check("toolchain", False, 0.0, "the Node toolchain changed while this server was "
+                                   "built; the next build reinstalls it", details=["run the build again"]))
     report.checks.sort(key=lambda c: CHECK_ORDER.index(c.name) if c.name in CHECK_ORDER else len(CHECK_ORDER))
 
     if report.ok and package is not None:
@@ -153,6 +167,26 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         package.tgz.unlink(missing_ok=True)  # a server that failed validation leaves nothing to publish
     timings["total"] = time.monotonic() - started
     return result
+
+
+def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typecheck, made: trusted.Made,
+                          installing: Any = None) -> None:
+    """Before the first generated code runs: every body stays inside its function, else SpecError and
+    nothing of this build is left (source, bundle, .tgz)."""
+    import shutil
+
+    from .errors import SpecError
+
+    try:
+        shape.refuse_if_broken()
+    except SpecError:
+        typecheck.result()  # let tsc and npm finish with the directory, then remove what they made
+        if installing is not None:
+            installing.result()
+        if made.package is not None:
+            made.package.tgz.unlink(missing_ok=True)
+        shutil.rmtree(made.server_dir, ignore_errors=True)
+        raise
 
 
 @dataclass

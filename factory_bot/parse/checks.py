@@ -1,7 +1,8 @@
 """Checks the repair loop can run on a model's spec, from shallow to deep.
 
-`typecheck` renders and compiles the server (tsc, strict) without running any of it: safe where the API
-key is in the environment (the GitHub parse job). `full_build` runs the whole pipeline, examples included,
+`typecheck` renders and compiles the server (tsc, strict) without running any of it, and has TypeScript's
+parser check that every code body stays inside its function: safe where the API key is in the environment
+(the GitHub parse job). `full_build` runs the whole pipeline, examples included,
 which executes model-written code: only where no secret is in reach (the pipeline's sandbox drops the
 environment, and the caller decides whether that is enough).
 """
@@ -34,17 +35,26 @@ def typecheck(spec: ServerSpec, *, progress: Progress | None = None) -> list[str
     from .. import toolchain, validate
     from ..render import write_server
 
+    from .. import code_shape
+
     tools = toolchain.ensure(progress=progress)
+    shape = code_shape.start(spec, tools)  # parses the bodies while tsc runs: costs no extra time
     with tempfile.TemporaryDirectory(prefix="factory-parse-check-") as tmp:
         server_dir = Path(tmp) / spec.name
         write_server(spec, server_dir)
         tools.link_into(server_dir)
-        return problems_of(validate.start_typecheck(tools, server_dir).result())
+        compiled = problems_of(validate.start_typecheck(tools, server_dir).result())
+    escapes = [f"{p.field}: {p.message}" for p in shape.problems()]
+    return escapes + compiled
 
 
 def full_build(spec: ServerSpec, *, progress: Progress | None = None) -> list[str]:
     """Problems the whole pipeline finds: compile errors, protocol failures, examples that do not hold."""
+    from ..errors import SpecError
     from ..pipeline import build
 
     with tempfile.TemporaryDirectory(prefix="factory-parse-build-") as tmp:
-        return problems_of(build(spec, tmp, progress=progress).report.checks)
+        try:
+            return problems_of(build(spec, tmp, progress=progress).report.checks)
+        except SpecError as exc:  # a body that leaves its function: refused before anything ran
+            return [f"{p.field}: {p.message}" for p in exc.problems]
