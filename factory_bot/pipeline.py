@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cache, code_shape, toolchain, trusted, validate
+from . import __version__, cache, toolchain, trusted, validate
 from .package import Package, write_checksum
 from .spec import ServerSpec
 from .stub import StubUpstream
@@ -116,13 +116,11 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     mark = time.monotonic()
     tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
     timings["toolchain"] = time.monotonic() - mark
-    # TypeScript's parser checks that each code body stays inside its function while render, esbuild, npm pack
-    # and tsc (none of which runs generated code) go on; its verdict is awaited before anything runs.
-    shape = code_shape.start(spec, tools)
     say(f"render, bundle and pack: {spec.name} {spec.version} ({len(spec.tools)} tools)")
     mark = time.monotonic()
     # The package is made before any generated code runs, by the same function the publish stages rebuild it
     # with: what validation then checks is the package, and what it reports is the trusted rebuild's sha256.
+    # It also refuses a code body that leaves its function (TypeScript's parser), before anything runs.
     made = trusted.make_package(spec, out_dir, tools=tools, progress=say)
     server_dir = made.server_dir
     timings["package"] = time.monotonic() - mark
@@ -138,17 +136,13 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     unchanged = _in_thread(tools.unchanged)
 
     package = made.package
-    if not made.bundle.ok:
-        _refuse_unless_inside(shape, typecheck, made)
-    else:
+    if made.bundle.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
         with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
             # npm install needs only the .tgz: it starts first, in a thread of its own.
             installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()
-            # npm runs no script of the package (--ignore-scripts): the first generated code runs below.
-            _refuse_unless_inside(shape, typecheck, made, installing)
             checks = _run_async(_validate, spec, server_dir, installing, Path(scratch) / "home")
         report.checks += checks
         report.checks.append(validate.dependencies(server_dir))
@@ -167,26 +161,6 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         package.tgz.unlink(missing_ok=True)  # a server that failed validation leaves nothing to publish
     timings["total"] = time.monotonic() - started
     return result
-
-
-def _refuse_unless_inside(shape: code_shape.Pending, typecheck: validate.Typecheck, made: trusted.Made,
-                          installing: Any = None) -> None:
-    """Before the first generated code runs: every body stays inside its function, else SpecError and
-    nothing of this build is left (source, bundle, .tgz)."""
-    import shutil
-
-    from .errors import SpecError
-
-    try:
-        shape.refuse_if_broken()
-    except SpecError:
-        typecheck.result()  # let tsc and npm finish with the directory, then remove what they made
-        if installing is not None:
-            installing.result()
-        if made.package is not None:
-            made.package.tgz.unlink(missing_ok=True)
-        shutil.rmtree(made.server_dir, ignore_errors=True)
-        raise
 
 
 @dataclass

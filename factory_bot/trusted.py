@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import toolchain, validate
-from .errors import CommandError, IntegrityError
+from . import code_shape, toolchain, validate
+from .errors import CommandError, IntegrityError, SpecError
 from .package import Package, pack
 from .render import write_server
 from .spec import ServerSpec
@@ -53,12 +53,29 @@ def make_package(spec: ServerSpec, out_dir: Path, *, tools: toolchain.Toolchain 
     """Render `spec` into out_dir/<name>, bundle it and pack it into out_dir; nothing generated runs.
 
     The server directory is rendered afresh (anything else in it but the node_modules link is removed), so
-    leftovers of an earlier build can never reach the package. Raises IntegrityError when the package would
-    carry an install script.
+    leftovers of an earlier build can never reach the package. Raises SpecError when a code body leaves its
+    function (and leaves nothing behind), IntegrityError when the package would carry an install script.
     """
     started = time.monotonic()
     out_dir = Path(out_dir).resolve()
     server_dir = out_dir / spec.name
+    tools = tools or toolchain.ensure(progress=progress)
+    # TypeScript's parser checks that each code body stays inside its function while render, esbuild and npm
+    # pack go on: a body that closes its function would put code at the top level of every server process.
+    shape = code_shape.start(spec, tools)
+    try:
+        made = _make(spec, out_dir, server_dir, tools, started)
+        shape.refuse_if_broken()
+    except SpecError:
+        (out_dir / f"{spec.name}-{spec.version}.tgz").unlink(missing_ok=True)
+        shutil.rmtree(server_dir, ignore_errors=True)
+        raise
+    if made.package is not None:
+        refuse_install_scripts(spec, made.package.tgz)
+    return made
+
+
+def _make(spec: ServerSpec, out_dir: Path, server_dir: Path, tools: toolchain.Toolchain, started: float) -> Made:
     if server_dir.is_dir():
         for entry in server_dir.iterdir():
             if entry.name == "node_modules":
@@ -68,7 +85,6 @@ def make_package(spec: ServerSpec, out_dir: Path, *, tools: toolchain.Toolchain 
             else:
                 entry.unlink()
     write_server(spec, server_dir)
-    tools = tools or toolchain.ensure(progress=progress)
     tools.link_into(server_dir)
     (out_dir / f"{spec.name}-{spec.version}.tgz").unlink(missing_ok=True)
     bundled = validate.bundle(tools, server_dir)
@@ -81,7 +97,6 @@ def make_package(spec: ServerSpec, out_dir: Path, *, tools: toolchain.Toolchain 
         failure = Check("installed-bin", False, time.monotonic() - mark, "npm pack failed",
                         details=[exc.output[-1500:]])
         return Made(spec, server_dir, bundled, None, failure, time.monotonic() - started)
-    refuse_install_scripts(spec, package.tgz)
     return Made(spec, server_dir, bundled, package, None, time.monotonic() - started)
 
 
