@@ -71,15 +71,6 @@ class Withdrawal:
 Record = Approval | Withdrawal
 
 
-def own_comments(forge: Forge, number: int, marker: str) -> list[Comment]:
-    """The comments on the issue carrying `marker` that the bot itself wrote, oldest first."""
-    found = forge.find_comments(number, marker)
-    if not found:
-        return []
-    me = forge.own_login().lower()
-    return sorted((c for c in found if c.author.lower() == me), key=lambda c: c.id)
-
-
 def read_record(comment: Comment | None, marker: str) -> Record | None:
     """The approval (or withdrawal) recorded in one of the bot's own comments: the whole line just before its
     `marker`, where the bot writes it (nothing quoted elsewhere in the comment can pose as one)."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from .approval import Approval, Withdrawal, judge, own_comments, read_record
+from .approval import Approval, Withdrawal, judge, read_record
 from .errors import ConfigError, PolicyError, RequestError, SpecProblem
 from .forge.base import LABEL_PREFIX, Forge
 from .parse.sanitize import MAX_REQUEST_CHARS, clean_request
@@ -285,7 +285,7 @@ def decide(policy: Policy, request: Request, forge: Forge, now: datetime) -> Dec
     elif policy.may_trigger(author, forge.permission(author)):
         rule = "permission"
     else:
-        [ours, *_] = own_comments(forge, request.issue, POLICY_MARKER) or [None]
+        [ours, *_] = forge.own_comments(request.issue, POLICY_MARKER) or [None]
         recorded = read_record(ours, POLICY_MARKER)
         verdict = judge(policy, request, forge, recorded)
         if isinstance(verdict, Decision):
@@ -323,17 +323,17 @@ def apply(decision: Decision, forge: Forge, number: int) -> None:
         forge.set_labels(number, [label for label in forge.labels(number) if label != ACCEPTED_LABEL])
     report_status(forge, number, ACCEPTED_STATE)
     if decision.approval is None:
-        [earlier, *_] = own_comments(forge, number, POLICY_MARKER) or [None]
+        [earlier, *_] = forge.own_comments(number, POLICY_MARKER) or [None]
         if earlier is not None and earlier.body != decision.accepted_comment():  # the refusal no longer holds
             forge.update_comment(number, earlier.id, decision.accepted_comment())
 
 
 def _write_own(forge: Forge, number: int, body: str) -> None:
     """Edit the gate's own comment in place, or create it; never a comment someone else wrote."""
-    [earlier, *_] = own_comments(forge, number, POLICY_MARKER) or [None]
+    [earlier, *_] = forge.own_comments(number, POLICY_MARKER) or [None]
     if earlier is None:
         created = forge.create_comment(number, body)
-        [oldest, *later] = own_comments(forge, number, POLICY_MARKER) or [created]
+        [oldest, *later] = forge.own_comments(number, POLICY_MARKER) or [created]
         for duplicate in later:  # two runs at once both created one: the oldest stays
             forge.delete_comment(number, duplicate.id)
         if oldest.id == created.id:

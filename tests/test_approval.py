@@ -14,11 +14,11 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import flows, trusted
 from factory_bot.approval import request_digest
 from factory_bot.policy import POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, branch_files, seed_bare_repo
-from tests.test_load import prebuilt
+from tests.test_load import prebuilt, prebuilt_rebuild
 from tests.test_policy_gate import event, forge_for
 
 SPEC = (Path(__file__).resolve().parents[1] / "specs" / "calculator.yaml").read_text()
@@ -33,7 +33,9 @@ def body(description: str = HONEST, name: str = "outsider-calc") -> str:
 
 
 @pytest.fixture
-def github(tmp_path: Path):
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # The stories run no real build: the publish stage's trusted rebuild hands out the same stand-in package.
+    monkeypatch.setattr(trusted, "make_package", prebuilt_rebuild)
     with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
         fake.collaborators.update({"maint": "write", "reader": "read"})
         yield fake
@@ -210,3 +212,17 @@ def test_every_answer_the_approval_stories_read_matches_githubs_openapi(github, 
     assert ("GET", "/user", 403) in {(e.method, e.path, e.status) for e in github.exchanges}
     for exchange in github.exchanges:
         check(exchange)
+
+
+def test_a_pasted_status_marker_never_makes_the_bot_edit_someone_elses_comment(github, tmp_path):
+    from factory_bot.publish import STATUS_MARKER
+
+    factory = Factory(github, tmp_path)
+    number = github.open_issue("Calculator", body(), login="maint", association="MEMBER")["number"]
+    github.issues[number]["labels"] = ["mcp-server"]
+    pasted = github.comment_as("stranger", number, f"look at this {STATUS_MARKER}")
+    assert factory.run(event(github, number, sender="maint"))["allowed"] is True
+    assert github.comments[pasted]["body"] == f"look at this {STATUS_MARKER}"
+    [status] = [c["body"] for c in github.comments_on(number)
+                if STATUS_MARKER in c["body"] and c["author"] == github.bot]
+    assert "pull request" in status.lower()

@@ -183,20 +183,29 @@ class Forge(ABC):
         found = self.find_comment(issue, marker)
         return [found] if found else []
 
+    def own_comments(self, issue: int, marker: str) -> list[Comment]:
+        """The comments on `issue` carrying `marker` that the bot itself wrote, oldest first: a marker someone
+        pasted into their own comment is never taken for the bot's."""
+        found = self.find_comments(issue, marker)
+        if not found:
+            return []
+        me = self.own_login().lower()
+        return sorted((c for c in found if c.author.lower() == me), key=lambda c: c.id)
+
     def delete_comment(self, issue: int, comment_id: int) -> None:
         """Remove one of the bot's own comments (a duplicate left by a race)."""
         raise NotImplementedError
 
     # -- conveniences built on the primitives ----------------------------------------------------
     def upsert_comment(self, issue: int, marker: str, body: str) -> Comment:
-        """Edit the comment carrying `marker` in place, or create it: one comment per purpose, ever."""
+        """Edit the bot's own comment carrying `marker` in place, or create it: one comment per purpose, ever."""
         if marker not in body:
             body = f"{body}\n\n{marker}"
-        existing = self.find_comment(issue, marker)
+        existing = next(iter(self.own_comments(issue, marker)), None)
         if existing is None:
             created = self.create_comment(issue, body)
             # Two runs at once may both have found none: the oldest comment stays, later ones go.
-            oldest = min(self.find_comments(issue, marker), key=lambda c: c.id, default=created)
+            oldest = next(iter(self.own_comments(issue, marker)), created)
             if oldest.id == created.id:
                 return created
             self.delete_comment(issue, created.id)
