@@ -182,7 +182,7 @@ def require(*, unsafe: bool, what: str) -> None:
         return
     if not unsafe:
         raise SandboxUnavailable(f"{what} would run code you did not write, and there is no sandbox: {found.reason}",
-                                 hint="make bwrap work (`factory-bot sandbox --check` says how), or pass "
+                                 hint="make bwrap work as said above (`factory-bot sandbox` checks it), or pass "
                                       "--unsafe-no-sandbox to run it unconfined anyway")
     global _warned
     _warned = True
