@@ -94,7 +94,10 @@ def _try(found: Status) -> str | None:
     with tempfile.TemporaryDirectory(prefix="mcp-factory-probe-") as tmp:
         (Path(tmp) / "server").mkdir()
         started = time.monotonic()
-        launch = Jail(found, Path(tmp) / "server", Path(tmp)).command(["true"], {})
+        try:
+            launch = Jail(found, Path(tmp) / "server", Path(tmp)).command(["true"], {})
+        except FactoryError as exc:  # no node: nothing to bind, and nothing to sandbox either
+            return exc.message
         try:
             done = subprocess.run(launch.argv, env=launch.env, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -190,9 +193,25 @@ def require(*, unsafe: bool, what: str) -> None:
                      f"your files and network ({found.reason})\n")
 
 
+_without: Status | None = None
+
+
+@contextmanager
+def unsandboxed() -> Iterator[None]:
+    """Launches in this block run as plain processes, without a warning: `factory-bot bench` compares the two."""
+    global _without
+    _without = Status(False, "none", "turned off for a comparison")
+    try:
+        yield
+    finally:
+        _without = None
+
+
 def current() -> Status:
     """The sandbox every launch uses; without one, warn once that generated code runs as a plain process."""
     global _warned
+    if _without is not None:
+        return _without
     found = status()
     if not found.ok and not _warned:
         _warned = True
