@@ -73,11 +73,13 @@ def sandbox_cost(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
     found = sandbox.status()
     if not found.ok:
         return {"available": False, "reason": found.reason}
-    with_, without = [], []
+    with_: list[float] = []
+    without: list[float] = []
     for run in range(runs):
-        with_.append(build(spec, work / f"sandboxed-{run}").timings["total"])
-        with sandbox.unsandboxed():
-            without.append(build(spec, work / f"plain-{run}").timings["total"])
+        for sandboxed in (True, False) if run % 2 == 0 else (False, True):  # alternate, so order favours neither
+            with nullcontext() if sandboxed else sandbox.unsandboxed():
+                seconds = build(spec, work / f"{'sandboxed' if sandboxed else 'plain'}-{run}").timings["total"]
+            (with_ if sandboxed else without).append(seconds)
     launches: dict[str, dict[str, float]] = {}
     root = work / "launch-root"
     root.mkdir(exist_ok=True)

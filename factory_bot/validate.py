@@ -9,7 +9,6 @@ dies with it.
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import re
@@ -23,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import proc, sandbox
+from . import proc, sandbox, sandbox_net
 from .errors import CommandError
 from .render import CODE_END
 from .spec import TOOL_NAME, Example, ServerSpec, Tool
@@ -345,7 +344,7 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
     checks: list[Check] = []
     started = time.monotonic()
     stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    target: Any = (_HttpTransport(url, uds) if url and uds else url
+    target: Any = (sandbox_net.HttpTransport(url, uds) if url and uds else url
                    or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr))
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
@@ -387,29 +386,6 @@ class _Transport:
 
     async def __aexit__(self, *exc: Any) -> Any:
         return await self._cm.__aexit__(*exc)
-
-
-class _HttpTransport:
-    """Streamable HTTP to a server reached through a unix socket (the sandboxed server's relay)."""
-
-    def __init__(self, url: str, uds: Path) -> None:
-        self.url, self.uds = url, uds
-
-    async def __aenter__(self) -> Any:
-        import httpx2
-        from mcp.client.streamable_http import streamable_http_client
-
-        self._http = httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, read=300.0),  # the SDK's own defaults
-                                        transport=httpx2.AsyncHTTPTransport(uds=str(self.uds)))
-        await self._http.__aenter__()
-        self._cm = streamable_http_client(self.url, http_client=self._http)
-        return await self._cm.__aenter__()
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        try:
-            return await self._cm.__aexit__(*exc)
-        finally:
-            await self._http.__aexit__(None, None, None)
 
 
 def _tail(stream: Any, lines: int = 15) -> list[str]:
@@ -473,7 +449,7 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
         try:
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
-                if _accepts(port, launch.socket):
+                if sandbox_net.accepts(port, launch.socket):
                     break
                 if process.poll() is not None:
                     break
@@ -494,29 +470,6 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
             proc.wait_group_gone(process.pid)
 
 
-def _accepts(port: int, uds: Path | None) -> bool:
-    """Whether the server takes connections: on loopback, or through the sandbox's socket once it exists."""
-    if uds is not None and not uds.exists():
-        return False
-    with socket.socket(socket.AF_UNIX if uds else socket.AF_INET) as sock:
-        return sock.connect_ex(str(uds) if uds else ("127.0.0.1", port)) == 0
-
-
-class _Connection(http.client.HTTPConnection):
-    """HTTP to 127.0.0.1:PORT (as the Host header says), carried over a unix socket when `uds` is set."""
-
-    def __init__(self, port: int, uds: Path | None) -> None:
-        super().__init__("127.0.0.1", port, timeout=10)
-        self.uds = uds
-
-    def connect(self) -> None:
-        if self.uds is None:
-            return super().connect()
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(str(self.uds))
-
-
 async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     """A request naming a foreign Host or Origin must be refused (DNS rebinding protection)."""
     import anyio
@@ -528,7 +481,7 @@ async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
     def status(extra: dict[str, str]) -> int:
-        connection = _Connection(port, uds)
+        connection = sandbox_net.Connection(port, uds)
         try:
             connection.request("POST", "/mcp", body=body, headers=headers | extra)
             return connection.getresponse().status
