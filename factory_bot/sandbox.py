@@ -329,7 +329,8 @@ class Jail:
         options += ["--clearenv", *[arg for key, value in inside.items() for arg in ("--setenv", key, value)]]
         limits = ",".join(f"{name}={value}" for name, value in LIMITS.items())
         who = f"{user[0]}:{user[1]}" if user else "-"
-        argv = [sys.executable, "-I", "-S", str(LAUNCH), who, limits, str(self.found.bwrap), *options, "--", *program]
+        argv = [sys.executable, "-I", "-S", str(LAUNCH), str(os.getpid()), who, limits, str(self.found.bwrap),
+                *options, "--", *program]
         return Launch(argv, {}, str(self.root), socket)
 
 

@@ -1,6 +1,6 @@
 """Between the bot and bwrap, outside the sandbox: set the resource limits, hand bwrap its arguments, exec it.
 
-    python -I -S sandbox_launch.py USER LIMITS BWRAP OPTION... -- COMMAND...
+    python -I -S sandbox_launch.py BOT_PID USER LIMITS BWRAP OPTION... -- COMMAND...
 
 USER is "-" (stay who we are) or "UID:GID" to become first (root runs the sandbox as nobody: the kernel does not
 enforce RLIMIT_NPROC on root's user, even inside a user namespace). LIMITS is "DATA=1073741824,NPROC=256,...".
@@ -10,9 +10,13 @@ bwrap reads its options from a pipe (--args) and starts with an empty environmen
 /proc/1/cmdline and /proc/1/environ show nothing of this machine: only the command, and no variable.
 """
 
+import ctypes
 import os
 import resource
+import signal
 import sys
+
+PR_SET_PDEATHSIG = 1
 
 
 def _own_processes() -> int:
@@ -29,12 +33,17 @@ def _own_processes() -> int:
 
 
 def main() -> None:
-    user, limits, bwrap, *args = sys.argv[1:]
+    bot, user, limits, bwrap, *args = sys.argv[1:]
     if user != "-":
         uid, gid = (int(n) for n in user.split(":"))
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    # Die with the bot, from now on and as bwrap (exec keeps it; a change of user above would have cleared it):
+    # bwrap's own --die-with-parent starts only once bwrap runs, and a bot killed before that would leave it.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(bot):
+        raise SystemExit("sandbox_launch: the bot is gone")
     split = args.index("--")
     options, command = args[:split], args[split:]
     for item in limits.split(","):

@@ -200,3 +200,34 @@ def test_factory_bot_sandbox_proves_every_denial_on_this_machine() -> None:
     report = json.loads(done.stdout)
     assert report["ok"] and len(report["attempts"]) >= 10
     assert all(a["denied"] for a in report["attempts"])
+
+
+def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path: Path) -> None:
+    marker = f"mcp-factory-orphan-{uuid.uuid4().hex[:8]}"
+    bot = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import subprocess, sys, time
+        from pathlib import Path
+        from factory_bot import sandbox
+        root = Path({str(tmp_path)!r}) / "server"
+        root.mkdir()
+        command = ["sh", "-c", "setsid sh -c 'sleep 600; : {marker}' & sleep 600; : {marker}"]
+        with sandbox.launch(command, {{}}, root=root) as launch:
+            subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, start_new_session=True)
+            print("running", flush=True)
+            time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert bot.stdout is not None and bot.stdout.readline() == "running\n"
+        for _ in range(100):  # the sandbox starts its two shells
+            if len(_processes_with(marker)) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(_processes_with(marker)) >= 2
+    finally:
+        bot.kill()  # SIGKILL: the bot gets no chance to clean up
+        bot.wait()
+    for _ in range(100):  # the kernel tears the namespace down once bwrap's parent is gone
+        if not _processes_with(marker):
+            break
+        time.sleep(0.05)
+    assert _processes_with(marker) == [], "a sandboxed process outlived the bot"
