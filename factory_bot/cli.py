@@ -527,7 +527,8 @@ def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold:
     """Measure build time per stage (cold and warm medians) against the tools' own floor.
 
     Prints per-stage medians, the floor on the same generated server (direct tsc, npm pack, one MCP round
-    trip), the ratio build ÷ floor, .tgz install time, a many-spec repository rebuild and peak memory.
+    trip), the ratio build ÷ floor, .tgz install time, a many-spec repository rebuild, peak memory, and the
+    sandbox's cost (warm builds with and without it, interleaved in the same run; one launch of each).
     Numbers, not verdicts: nothing here fails on time.
 
     \b
