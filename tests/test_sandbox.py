@@ -231,3 +231,26 @@ def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path
             break
         time.sleep(0.05)
     assert _processes_with(marker) == [], "a sandboxed process outlived the bot"
+
+
+def test_on_ubuntu_24_04_the_refusal_says_exactly_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bwrap as AppArmor leaves it there: the user namespace is created, but setting it up is refused.
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sandbox, "_bwraps", lambda: [(str(fake), "system")])
+    real_sysctl = sandbox._sysctl
+    monkeypatch.setattr(sandbox, "_sysctl", lambda name: "1" if name == "kernel.apparmor_restrict_unprivileged_userns"
+                        else real_sysctl(name))
+    sandbox.status.cache_clear()
+    try:
+        found = sandbox.status()
+        assert not found.ok
+        assert "setting up uid map: Permission denied" in found.reason
+        assert "apparmor_parser -r /etc/apparmor.d/factory-bot-bwrap" in found.reason
+        assert "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in found.reason
+        with pytest.raises(sandbox.SandboxUnavailable) as refused:
+            sandbox.require(unsafe=False, what="`on-issue`")
+        assert refused.value.exit_code == 3 and "--unsafe-no-sandbox" in str(refused.value)
+    finally:
+        sandbox.status.cache_clear()
