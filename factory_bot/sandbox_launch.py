@@ -2,8 +2,8 @@
 
     python -I -S sandbox_launch.py BOT_PID USER LIMITS BWRAP OPTION... -- COMMAND...
 
-USER is "-" (stay who we are) or "UID:GID" to become first (root runs the sandbox as nobody: the kernel does not
-enforce RLIMIT_NPROC on root's user, even inside a user namespace). LIMITS is "DATA=1073741824,NPROC=256,...".
+USER is "-" (stay who we are) or "UID:GID" to become first (root runs each sandbox as a uid of its own: the kernel
+does not enforce RLIMIT_NPROC on root's user, even inside a user namespace). LIMITS: "DATA=1073741824,NPROC=256,...".
 
 Run as a script with no site packages (it must start in milliseconds), so it imports nothing of the bot.
 bwrap reads its options from a pipe (--args) and starts with an empty environment, so the sandbox's own

@@ -62,7 +62,7 @@ class StubUpstream:
 
         if socket is not None:
             self._server: socketserver.BaseServer = _UnixHTTPServer(str(socket), Handler)
-            socket.chmod(0o666)  # the sandbox may run as another user (nobody, under root)
+            socket.chmod(0o666)  # the sandbox may run as another uid (under root)
         else:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # A short poll interval: shutdown() waits for the loop to notice, and builds wait for shutdown().
