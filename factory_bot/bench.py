@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,36 @@ def warm_builds(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
             checks.setdefault(check.name, []).append(check.seconds)
     return {"stages": {k: median(v) for k, v in stages.items()},
             "checks": {k: median(v) for k, v in checks.items()}, "server_dir": server_dir}
+
+
+def sandbox_cost(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
+    """Warm builds with and without the sandbox, interleaved in one run, and the cost of one launch."""
+    from . import sandbox
+
+    found = sandbox.status()
+    if not found.ok:
+        return {"available": False, "reason": found.reason}
+    with_: list[float] = []
+    without: list[float] = []
+    for run in range(runs):
+        for sandboxed in (True, False) if run % 2 == 0 else (False, True):  # alternate, so order favours neither
+            with nullcontext() if sandboxed else sandbox.unsandboxed():
+                seconds = build(spec, work / f"{'sandboxed' if sandboxed else 'plain'}-{run}").timings["total"]
+            (with_ if sandboxed else without).append(seconds)
+    launches: dict[str, dict[str, float]] = {}
+    root = work / "launch-root"
+    root.mkdir(exist_ok=True)
+    for name, command in (("true", ["true"]), ("node -e 0", ["node", "-e", "0"])):
+        for mode in ("sandboxed", "plain"):
+            times = []
+            for _ in range(max(5, runs * 3)):
+                with (sandbox.unsandboxed() if mode == "plain" else nullcontext()), \
+                        sandbox.launch(command, {}, root=root) as launch:
+                    times.append(timed(lambda: subprocess.run(launch.argv, env=launch.env or None, cwd=launch.cwd,
+                                                              check=True, capture_output=True)))
+            launches.setdefault(name, {})[mode] = median(times)
+    return {"available": True, "backend": found.backend, "with": median(with_), "without": median(without),
+            "ratio": median(with_) / median(without), "launch": launches}
 
 
 def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -> dict[str, float]:
@@ -185,6 +216,8 @@ def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, c
             entry = {"end_to_end": e2e, "warm": warm["stages"], "checks": warm["checks"], "floor": base,
                      "ratio": e2e / base["total"], "install": install_time(tgz, runs, work / spec.name),
                      "issue_to_pr": issue_to_pr(path.resolve(), runs, work / spec.name)}
+            say(f"sandbox: {spec.name} warm builds with and without it × {runs}")
+            entry["sandbox"] = sandbox_cost(spec, runs, work / spec.name)
             if cold:
                 say(f"cold: {spec.name} (empty toolchain cache)")
                 entry["cold"] = median([cold_build(path, work / spec.name / f"c{i}") for i in range(max(1, runs // 2))])
@@ -218,6 +251,15 @@ def format_report(report: dict[str, Any]) -> str:
     for name, s in report["servers"].items():
         parts = "  ".join(f"{k} {v:.2f}" for k, v in s["floor"].items() if k != "total")
         lines.append(f"  floor of {name}: {parts}")
+    for name, s in report["servers"].items():
+        box = s.get("sandbox", {})
+        if not box.get("available"):
+            lines.append(f"  sandbox of {name}: not available ({box.get('reason', 'not measured')})")
+            continue
+        launch = "; ".join(f"`{k}` {v['sandboxed'] * 1000:.0f} ms vs {v['plain'] * 1000:.0f} ms plain"
+                           for k, v in box["launch"].items())
+        lines.append(f"  sandbox of {name} ({box['backend']}): warm build {box['with']:.2f} s with, "
+                     f"{box['without']:.2f} s without, ratio {box['ratio']:.2f}×; one launch: {launch}")
     if "repository" in report:
         r = report["repository"]
         lines += ["", f"repository of {r['specs']} specs, {r['jobs']} jobs: full build {r['full']:.1f} s "

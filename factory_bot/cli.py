@@ -77,14 +77,17 @@ def cli() -> None:
 @click.option("--force", is_flag=True, help="Rebuild even when a verified build of the same inputs exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
+              help="With --request: run the model's code even without a working sandbox (unconfined, as you).")
 def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, force: bool, as_json: bool,
-          quiet: bool) -> int:
+          quiet: bool, unsafe_no_sandbox: bool) -> int:
     """Render, compile, validate and pack servers from SPEC files (or every *.yaml in a directory).
 
     Writes OUT/<name>/ (server source), OUT/<name>-<version>.tgz (+ .sha256) and OUT/<name>.build.json.
     Only what changed is rebuilt: a verified earlier build of the same spec, templates and toolchain is
     reused (--force rebuilds). Exits 0 when every server is built and valid, 1 when validation failed,
-    2 on a bad spec.
+    2 on a bad spec. Generated code runs in a sandbox (`factory-bot sandbox` checks it); without one your own
+    specs still build, with a warning, and --request refuses (exit 3) unless --unsafe-no-sandbox is given.
 
     \b
     Example:
@@ -98,7 +101,10 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
     if bool(specs) == (request is not None):
         raise click.UsageError("give a SPEC file or --request TEXT (one of them)")
     if request is not None:
+        from . import sandbox
         from .parse import parse_request
+
+        sandbox.require(unsafe=unsafe_no_sandbox, what="`build --request`")
         from .parse.checks import typecheck
         from .spec_yaml import dump_spec
 
@@ -281,8 +287,10 @@ def _spec_for_package(manifest: dict, validate_data):
               show_default=True, help="Also compile (typecheck) or fully build (build: runs the generated "
                                       "code and its examples) each answer, and send failures back to Claude.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary (source, attempts, usage, spec) as JSON.")
+@click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
+              help="With --check build: run the answers' code even without a working sandbox.")
 def parse(text: str | None, issue_body: str | None, title: str, out_file: str | None, model: str | None,
-          max_attempts: int, depth: str, as_json: bool) -> int:
+          max_attempts: int, depth: str, as_json: bool, unsafe_no_sandbox: bool) -> int:
     """Turn a request (plain language, an issue body, or stdin) into a valid spec YAML.
 
     A spec YAML in the request is used as-is; only free text goes to Claude (needs ANTHROPIC_API_KEY).
@@ -303,6 +311,10 @@ def parse(text: str | None, issue_body: str | None, title: str, out_file: str | 
         body = text
     else:
         body = click.get_text_stream("stdin").read()
+    if depth == "build":
+        from . import sandbox
+
+        sandbox.require(unsafe=unsafe_no_sandbox, what="`parse --check build`")
     check = {"none": None, "typecheck": checks.typecheck, "build": checks.full_build}[depth]
     result = parse_issue(title, body, model=model, check=check, max_attempts=max_attempts)
     spec_yaml = dump_spec(result.spec)
@@ -383,6 +395,47 @@ def toolchain_command(as_json: bool, verify: bool) -> int:
         for line in verdict.problems(limit=50):
             click.echo(f"  {line}")
     return 0 if verdict.ok else 1
+
+
+@cli.command("sandbox")
+@click.option("--apparmor-profile", "profile", is_flag=True,
+              help="Print an AppArmor profile that lets this bwrap (only) create user namespaces (Ubuntu 24.04).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status and every attempt as JSON.")
+def sandbox_command(profile: bool, as_json: bool) -> int:
+    """Prove that generated code is sandboxed here: run what it would try, and show each attempt denied.
+
+    Writes outside its scratch copy and to a checkout's .git/config, lists your HOME, reads /proc/1/environ,
+    looks for other processes, connects to this machine's 127.0.0.1 and to the internet, starts 400
+    processes, allocates 2 GiB and leaves a detached child behind. Exits 0 when every attempt is denied,
+    1 when one got through, 3 when there is no working sandbox (the message says how to get one).
+
+    \b
+    Example:
+      factory-bot sandbox
+      factory-bot sandbox --apparmor-profile | sudo tee /etc/apparmor.d/factory-bot-bwrap
+    """
+    from . import sandbox, sandbox_check
+
+    if profile:
+        click.echo(sandbox.apparmor_profile(), nl=False)
+        return 0
+    found = sandbox.status()
+    if not found.ok:
+        raise sandbox.SandboxUnavailable(f"no working sandbox: {found.reason}",
+                                         hint="fix it as said above; until then only your own specs build, unconfined")
+    results = sandbox_check.self_test()
+    if as_json:
+        click.echo(json.dumps({"ok": all(d for _, d, _ in results), "backend": found.backend,
+                               "startup_ms": round(found.startup * 1000, 1),
+                               "attempts": [{"attempt": a, "denied": d, "outcome": o} for a, d, o in results]},
+                              indent=2))
+    else:
+        click.echo(f"sandbox: {found.backend} ({found.bwrap}), {found.startup * 1000:.0f} ms per launch")
+        width = max(len(a) for a, _, _ in results)
+        for attempt, denied, outcome in results:
+            mark = click.style("denied", fg="green") if denied else click.style("ALLOWED", fg="red", bold=True)
+            click.echo(f"  {mark:<6}  {attempt:<{width}}  {outcome}")
+    return 0 if all(d for _, d, _ in results) else EXIT_INVALID
 
 
 from .flows_cli import register as _register_git_verbs  # noqa: E402  on-issue, on-pr, on-push, registry
@@ -494,7 +547,8 @@ def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold:
     """Measure build time per stage (cold and warm medians) against the tools' own floor.
 
     Prints per-stage medians, the floor on the same generated server (direct tsc, npm pack, one MCP round
-    trip), the ratio build ÷ floor, .tgz install time, a many-spec repository rebuild and peak memory.
+    trip), the ratio build ÷ floor, .tgz install time, a many-spec repository rebuild, peak memory, and the
+    sandbox's cost (warm builds with and without it, interleaved in the same run; one launch of each).
     Numbers, not verdicts: nothing here fails on time.
 
     \b

@@ -1,6 +1,6 @@
 """`factory-bot doctor`: is this machine (or CI job) ready to run the bot? One row per check, never a secret.
 
-Checks the Node toolchain (node, npm, tsc, the cache), the forge (token, scopes, repository permissions)
+Checks the Node toolchain (node, npm, tsc, the cache), the sandbox for generated code, the forge (token, scopes, repository permissions)
 when one is configured, whether the model key is set, and the policy file. Offline, the forge rows say
 "not configured" instead of failing. Any failed row makes the command exit non-zero.
 """
@@ -130,11 +130,23 @@ def check_policy(checkout: Path) -> Row:
                f"{policy.rate_limit.requests} requests per {policy.rate_limit.hours} h)")
 
 
+def check_sandbox() -> Row:
+    from . import sandbox
+
+    found = sandbox.status()
+    if found.ok:
+        return Row("sandbox", OK, f"{found.backend}, {found.startup * 1000:.0f} ms per launch "
+                   "(`factory-bot sandbox` proves what it denies)")
+    return Row("sandbox", WARN, f"none: {found.reason}; until fixed, on-issue/on-pr/on-push and build --request "
+               "refuse to run others' code, and your own specs build unconfined")
+
+
 def run(*, checkout: Path, forge: Callable[[], Forge] | None, token_set: bool) -> list[Row]:
     """Every check, in the order a person fixes things."""
     rows = [Row("python", OK if sys.version_info >= (3, 11) else FAIL,
                 f"{platform.python_version()} ({shutil.which('python3') or sys.executable})")]
     rows += check_node() + check_toolchain()
+    rows.append(check_sandbox())
     rows += check_forge(forge, token_set=token_set)
     rows.append(check_model_key())
     rows.append(check_policy(checkout))

@@ -64,6 +64,8 @@ def flow_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on the forge."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (for workflows)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr."),
+        click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
+                     help="Build even without a working sandbox: the request's code then runs unconfined, as you."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -72,8 +74,12 @@ def flow_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: str | None, workdir: str | None,
          forge_kind: str, repo: str | None, releases: str | None, checkout: str | None, token_env: str,
-         dry_run: bool, as_json: bool, quiet: bool, reads_checkout: tuple[str, ...]) -> None:
+         dry_run: bool, as_json: bool, quiet: bool, unsafe_no_sandbox: bool, reads_checkout: tuple[str, ...]) -> None:
     event = _event(event_path)
+    if stage in (None, "build"):  # the stages that run the requester's code
+        from . import sandbox
+
+        sandbox.require(unsafe=unsafe_no_sandbox, what=f"`{click.get_current_context().info_name}`")
     if stage and not workdir:
         raise ConfigError(f"--stage {stage} needs --workdir", hint="the stages hand files over in that directory")
     if stage == "gate" and flow is not flows.on_issue:

@@ -208,7 +208,7 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     """Every protocol check at once: they are independent servers, and the machine has cores to spare."""
     import anyio
 
-    from . import proc
+    from . import proc, sandbox
 
     checks: list[Check] = []
     entry = server_dir / "dist" / "index.js"
@@ -217,14 +217,15 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     if proc.holds_secrets():
         proc.protect_secrets()
     home.mkdir(parents=True, exist_ok=True)
-    with StubUpstream() as stub:
-        # One throwaway HOME for every process of this validation, removed with everything written to it.
-        env = validate.example_env(spec, stub.url if has_http_tools else None) | {"HOME": str(home)}
-        node = ["node", str(entry)]
+    sandboxed = sandbox.current().ok
+    # A sandboxed server reaches the stub through a unix socket, which its relay serves on its own loopback.
+    with StubUpstream(home.parent / "upstream.sock" if sandboxed and has_http_tools else None) as stub:
+        upstream = f"http://127.0.0.1:{sandbox.UPSTREAM_PORT}" if stub.socket else stub.url
+        # One throwaway HOME for every unsandboxed process of this validation (a sandbox has its own, in /tmp).
+        env = validate.example_env(spec, upstream if has_http_tools else None) | {"HOME": str(home)}
 
         async def modern() -> None:
-            checks.extend(await validate.session_checks(spec, node, proc.sandbox_env(env), mode="auto",
-                                                        name="protocol", run_examples=True, stub=stub))
+            checks.extend(await validate.protocol_checks(spec, server_dir, env, stub=stub))
 
         async def http() -> None:
             checks.extend(await validate.http_checks(spec, entry, env))

@@ -101,3 +101,16 @@ def kill_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def wait_group_gone(pgid: int, timeout: float = 2.0) -> None:
+    """After kill_group: wait until no member is left (a sandbox's PID namespace takes a moment to empty)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.005)

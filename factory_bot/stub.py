@@ -1,19 +1,30 @@
-"""A local stand-in for the upstream API of `http` tools, answering with each example's recorded reply."""
+"""A local stand-in for the upstream API of `http` tools, answering with each example's recorded reply.
+
+It listens on 127.0.0.1, or on a unix socket for a sandboxed server (whose loopback is its own: the sandbox's
+relay carries its 127.0.0.1:UPSTREAM_PORT to this socket).
+"""
 
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from .spec import UpstreamReply
 
 
-class StubUpstream:
-    """Serves `reply` to every request on 127.0.0.1 and records what it was asked."""
+class _UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
 
-    def __init__(self) -> None:
+
+class StubUpstream:
+    """Serves `reply` to every request on 127.0.0.1 (or on the unix socket `socket`) and records what it was asked."""
+
+    def __init__(self, socket: Path | None = None) -> None:
+        self.socket = socket
         self.reply: UpstreamReply | None = None
         self.requests: list[dict[str, Any]] = []
         stub = self
@@ -49,13 +60,18 @@ class StubUpstream:
             def log_message(self, *args: Any) -> None:  # keep validation output clean
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if socket is not None:
+            self._server: socketserver.BaseServer = _UnixHTTPServer(str(socket), Handler)
+            socket.chmod(0o666)  # the sandbox may run as another uid (under root)
+        else:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # A short poll interval: shutdown() waits for the loop to notice, and builds wait for shutdown().
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)
 
     @property
     def url(self) -> str:
+        """Where an unsandboxed server reaches the stub (a sandboxed one: sandbox.UPSTREAM_PORT)."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -66,3 +82,5 @@ class StubUpstream:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self.socket is not None:
+            self.socket.unlink(missing_ok=True)

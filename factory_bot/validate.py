@@ -1,8 +1,10 @@
 """Server dir → ValidationReport: it compiles, speaks MCP to a real client, passes its examples, packs soundly.
 
 Each check is a `Check` with pass/fail, duration and a readable message. Generated code only ever runs
-in a scrubbed environment (no tokens, no API keys, a throwaway HOME, a capped heap), with a deadline per
-call and per session, and the whole process tree is killed at the end.
+through `sandbox.launch` (an OS sandbox, see sandbox.py; on a machine without one, a plain process) from a
+scratch copy of the server, in a scrubbed environment (no tokens, no API keys, a throwaway HOME, a capped
+heap), with a deadline per call and per session; the client stays outside, and everything the server started
+dies with it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import proc
+from . import proc, sandbox, sandbox_net
 from .errors import CommandError
 from .render import CODE_END
 from .spec import TOOL_NAME, Example, ServerSpec, Tool
@@ -325,10 +327,20 @@ def example_env(spec: ServerSpec, upstream_url: str | None) -> dict[str, str]:
     return env
 
 
+async def protocol_checks(spec: ServerSpec, server_dir: Path, env: dict[str, str], *,
+                          stub: StubUpstream | None) -> list[Check]:
+    """The modern session over stdio, with every example, against a scratch copy of the built server."""
+    with sandbox.scratch(server_dir) as root, \
+            sandbox.launch(["node", "dist/index.js"], env, root=root, upstream=stub and stub.socket) as launch:
+        return await session_checks(spec, launch.argv, launch.env, mode="auto", name="protocol",
+                                    run_examples=True, stub=stub, cwd=launch.cwd)
+
+
 async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, str], *, mode: str,
                          name: str, run_examples: bool, stub: StubUpstream | None = None,
-                         url: str | None = None) -> list[Check]:
-    """Open one MCP session (stdio command or HTTP url), compare tools/list, optionally run every example."""
+                         url: str | None = None, cwd: str | None = None, uds: Path | None = None) -> list[Check]:
+    """Open one MCP session (stdio command, or HTTP url, through a unix socket `uds` when given), compare
+    tools/list, optionally run every example."""
     import anyio
     from mcp.client.client import Client
     from mcp.client.stdio import StdioServerParameters
@@ -336,7 +348,8 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
     checks: list[Check] = []
     started = time.monotonic()
     stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    target: Any = url or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env), stderr)
+    target: Any = (sandbox_net.HttpTransport(url, uds) if url and uds else url
+                   or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr))
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
             async with Client(target, mode=mode) as client:
@@ -429,39 +442,40 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
     """Start the server with --http, list tools over Streamable HTTP, and check DNS-rebinding protection."""
     import anyio
 
-    port = free_port()
+    sandboxed = sandbox.current().ok
+    port = sandbox.SERVER_PORT if sandboxed else free_port()  # inside the sandbox the port is its own
     started = time.monotonic()
-    process = subprocess.Popen(["node", str(entry), "--http", "--port", str(port)],
-                               env=proc.sandbox_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
+    with sandbox.scratch(entry.parent.parent) as root, \
+            sandbox.launch(["node", "dist/index.js", "--http", "--port", str(port)], env, root=root,
+                           expose=port) as launch:
+        process = subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if sandbox_net.accepts(port, launch.socket):
                     break
+                if process.poll() is not None:
+                    break
+                await anyio.sleep(0.02)
+            else:
+                return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
             if process.poll() is not None:
-                break
-            await anyio.sleep(0.02)
-        else:
-            return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
-        if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            return [Check("http", False, time.monotonic() - started, "the server exited at start",
-                          details=err.splitlines()[-10:])]
-        checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False,
-                                      url=f"http://127.0.0.1:{port}/mcp")
-        checks.append(await _rebinding_check(port))
-        return checks
-    finally:
-        proc.kill_group(process)
-        process.wait()
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                return [Check("http", False, time.monotonic() - started, "the server exited at start",
+                              details=err.splitlines()[-10:])]
+            checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False,
+                                          url=f"http://127.0.0.1:{port}/mcp", uds=launch.socket)
+            checks.append(await _rebinding_check(port, launch.socket))
+            return checks
+        finally:
+            proc.kill_group(process)
+            process.wait()
+            proc.wait_group_gone(process.pid)
 
 
-async def _rebinding_check(port: int) -> Check:
+async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     """A request naming a foreign Host or Origin must be refused (DNS rebinding protection)."""
-    import http.client
-
     import anyio
 
     started = time.monotonic()
@@ -471,7 +485,7 @@ async def _rebinding_check(port: int) -> Check:
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
     def status(extra: dict[str, str]) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = sandbox_net.Connection(port, uds)
         try:
             connection.request("POST", "/mcp", body=body, headers=headers | extra)
             return connection.getresponse().status
@@ -504,9 +518,11 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
     """Talk MCP to the npm-installed command (installed by install_tgz since `started`) over the legacy
     `initialize` handshake: one session proves the package installs and runs, and that 2025-era clients work."""
     session_started = time.monotonic()
-    [session] = [c for c in await session_checks(spec, [str(command)], proc.sandbox_env(env), mode="legacy",
-                                                 name="protocol-legacy", run_examples=False)
-                 if c.name == "protocol-legacy"]
+    prefix = command.parent.parent  # a throwaway npm prefix: the sandbox's scratch copy
+    with sandbox.launch([command.relative_to(prefix).as_posix()], env, root=prefix) as launch:
+        [session] = [c for c in await session_checks(spec, launch.argv, launch.env, mode="legacy",
+                                                     name="protocol-legacy", run_examples=False, cwd=launch.cwd)
+                     if c.name == "protocol-legacy"]
     session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
     installed = Check("installed-bin", session.ok, time.monotonic() - started,
                       f"npm install -g of the .tgz gives a `{spec.name}` command that answers MCP" if session.ok
