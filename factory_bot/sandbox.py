@@ -296,6 +296,18 @@ def opened_to(user: tuple[int, int] | None, *paths: Path) -> None:
                 directory.chmod(mode & 0o7777 | 0o711)
 
 
+def readable_to_all(root: Path) -> None:
+    """Make a tree we made for the sandbox readable (and its commands runnable) by the sandbox's own uid,
+    whatever this process's umask left them at: 0644/0755, never writable by it."""
+    for directory, dirs, files in os.walk(root):
+        os.chmod(directory, os.stat(directory).st_mode & 0o7777 | 0o755)
+        for name in files:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                mode = os.stat(path).st_mode & 0o7777
+                os.chmod(path, mode | 0o644 | (0o111 if mode & 0o100 else 0))
+
+
 class Jail:
     """The bwrap command line for one launch rooted at `root` (seen as /server inside); `work` is ours."""
 
@@ -328,6 +340,8 @@ class Jail:
         if self.found.version >= (0, 10):
             options += ["--size", str(TMPFS_BYTES)]
         options += ["--tmpfs", "/tmp", "--dir", "/tmp/home", "--bind", str(self.root), INSIDE, "--chdir", INSIDE]
+        if user is not None:
+            readable_to_all(self.root)
         if user is not None and self.root.stat().st_uid == os.getuid():
             os.chown(self.root, *user)  # its own directory; what it was given stays ours, read-only to it
         opened_to(user, self.root, self.work)
@@ -348,6 +362,7 @@ class Jail:
         if relay:
             script = self.work / "relay.mjs"
             shutil.copyfile(RELAY, script)  # the package may live where the sandbox's user cannot read
+            script.chmod(0o644)
             options += ["--ro-bind", str(script), "/run/relay.mjs"]
             program = [str(node), "/run/relay.mjs", *relay, "--", *program]
         inside = proc.sandbox_env(env, home="/tmp/home") | {

@@ -86,8 +86,8 @@ def repo_reader(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stubs: list[StubUpstream] = []
 
     class RecordingStub(StubUpstream):
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             stubs.append(self)
 
     out = tmp_path_factory.mktemp("repo-reader")

@@ -204,19 +204,14 @@ def test_jobs_that_run_untrusted_code_read_caches_but_never_save_them():
 
 # -- caches: poisoned by any job that ran untrusted code, so publishing jobs restore none ----------------
 CACHE_ACTIONS = re.compile(r"^actions/cache(/restore|/save)?@")
-EXPRESSION_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||==|!=|!|'[^']*'|inputs\.[\w-]+)")
 
 
 def evaluate(condition: str, inputs: dict[str, str]) -> bool:
-    """A step's `if:` as GitHub reads it, for the subset action.yml uses: inputs, strings, ==, !=, !, &&, ||."""
-    python, rest = [], condition.strip()
-    while rest:
-        match = EXPRESSION_TOKEN.match(rest)
-        assert match, f"evaluate() does not understand {rest!r} in {condition!r}"
-        token, rest = match.group(1), rest[match.end():].strip()
-        python.append({"&&": "and", "||": "or", "!": "not"}.get(token) or (
-            repr(inputs[token[len("inputs."):]]) if token.startswith("inputs.") else token))
-    return bool(eval(" ".join(python), {"__builtins__": {}}))  # noqa: S307  tokens checked above
+    """A step's `if:` as GitHub reads it (the local runner's evaluator), on a Linux runner."""
+    from tests.actions_expressions import condition as github_condition
+
+    context = {"inputs": inputs, "runner": {"os": "Linux"}}
+    return github_condition(condition, context, {"success": True, "failure": False, "cancelled": False})
 
 
 def action_steps_run(inputs: dict[str, str]) -> list[dict[str, Any]]:
