@@ -23,8 +23,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from .actions_expressions import ExpressionError, condition, evaluate, interpolate  # noqa: F401 (re-exported)
-from .actions_steps import (ActionError, StepResult, action_of, check_inputs, checkout, download, remove_auth,
-                            upload)
+from .actions_steps import ActionError, StepResult, action_of, check_inputs, checkout, download, remove_auth, upload
 from .fakes.github_permissions import token_permissions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from factory_bot import flows, trusted
-from factory_bot.build_report import ALWAYS_RUN
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
 from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.spec import ServerSpec
-from factory_bot.spec_yaml import dump_spec, load_spec_text
+from factory_bot.gitops.build_report import ALWAYS_RUN
+from factory_bot.spec.loader import dump_spec, load_spec_text
+from factory_bot.spec.model import ServerSpec
 from tests.fakes.github_api import FakeGitHub
 
 TOKEN = "ghs_fault0test0token0never0shown"

@@ -6,7 +6,7 @@ import fcntl
 import subprocess
 from pathlib import Path
 
-from factory_bot.toolchain import cache_root
+from factory_bot.build.toolchain import cache_root
 
 
 def ensure_npm_packages(*packages: str) -> Path:

@@ -87,7 +87,7 @@ def test_upload_leaves_hidden_files_behind_and_roots_the_artifact_at_the_common_
 
 
 def test_upload_takes_hidden_files_only_when_asked(github, tmp_path):
-    jobs = run(github, tmp_path, {"make": job(MAKE_FILES, {"uses": UPLOAD, "with": {
+    run(github, tmp_path, {"make": job(MAKE_FILES, {"uses": UPLOAD, "with": {
         "name": "out", "path": "out/a/", "include-hidden-files": True}})})
     assert listing(tmp_path / "run-0" / "artifacts" / "out") == [".cache/key", ".env", "node_modules/x/i.js",
                                                                  "one.txt"]

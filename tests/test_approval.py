@@ -14,9 +14,10 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows, trusted
-from factory_bot.approval import request_digest
-from factory_bot.policy import POLICY_MARKER
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.gitops.approval import request_digest
+from factory_bot.gitops.policy import POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, branch_files, seed_bare_repo
 from tests.test_load import prebuilt, prebuilt_rebuild
 from tests.test_policy_gate import event, forge_for
@@ -215,7 +216,7 @@ def test_every_answer_the_approval_stories_read_matches_githubs_openapi(github, 
 
 
 def test_a_pasted_status_marker_never_makes_the_bot_edit_someone_elses_comment(github, tmp_path):
-    from factory_bot.publish import STATUS_MARKER
+    from factory_bot.gitops.publish import STATUS_MARKER
 
     factory = Factory(github, tmp_path)
     number = github.open_issue("Calculator", body(), login="maint", association="MEMBER")["number"]

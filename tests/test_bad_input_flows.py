@@ -13,11 +13,11 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import FactoryError
 from factory_bot.forge.github import GitHubForge, default_retry
-from tests.faults_support import SMALL
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.faults_support import SMALL
 
 TOKEN = "ghs_bad0input0token0never0shown"
 POLICY = "rate_limit:\n  exempt: [alice, bob]\nrequesters:\n  allow: [bob]\n"
@@ -174,7 +174,7 @@ def bobs_request(github: FakeGitHub) -> int:
 ])
 def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_changes(
         github: FakeGitHub, tmp_path: Path, holder: str, shown: str):
-    from factory_bot.pipeline import build
+    from factory_bot.build.pipeline import build
 
     if holder == "another issue's merged server":
         add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
@@ -197,7 +197,7 @@ def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_chang
 
 @pytest.mark.e2e
 def test_a_maintainer_may_update_a_server_another_issue_created(github: FakeGitHub, tmp_path: Path):
-    from factory_bot.pipeline import build
+    from factory_bot.build.pipeline import build
 
     add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
     number = github.open_issue("Louder", yaml_request(SMALL.replace("Echoes text.", "Echoes loudly.")))["number"]

@@ -15,9 +15,9 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from factory_bot import validate
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.build import protocol
+from factory_bot.build.pipeline import build
+from factory_bot.spec.loader import load_spec_text
 
 from .conftest import EXAMPLE_SPECS
 
@@ -185,7 +185,7 @@ tools:
 
 
 def test_a_tool_that_hangs_is_killed_with_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate, "CALL_TIMEOUT", 2.0)
+    monkeypatch.setattr(protocol, "CALL_TIMEOUT", 2.0)
     before = _sleepers()
     result = build(load_spec_text(HANGS), tmp_path)
     [failure] = [c for c in result.report.failures if c.name == "examples"]

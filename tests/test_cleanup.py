@@ -12,8 +12,9 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import cleanup, toolchain
+from factory_bot.build import toolchain
 from factory_bot.forge import git as gitops
+from factory_bot.gitops import cleanup
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.test_policy_gate import forge_for
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from factory_bot.cli import cli
+from factory_bot.cli.app import cli
 
 from .conftest import REPO, SPECS
 
@@ -138,7 +138,7 @@ def test_validate_reports_drift_in_a_committed_server(tmp_path: Path) -> None:
     divide.write_text(divide.read_text().replace("Division by zero", "nope"))
     result = run("validate", str(SPECS / "calculator.yaml"), "--server", str(tmp_path / "calculator"), "--json")
     report = json.loads(result.stdout)
-    assert result.returncode == 1 and report["drift"] == ["src/tools/divide.ts differs from what the spec renders"]
+    assert result.returncode == 1 and report["drift"] == ["src/tools/divide.ts: differs from what the spec generates"]
 
 
 @pytest.mark.e2e

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import code_shape, toolchain
-from factory_bot.parse.checks import typecheck
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.build import code_shape, toolchain
+from factory_bot.build.pipeline import build
+from factory_bot.build.repair_checks import typecheck
+from factory_bot.spec.loader import load_spec_text
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build.pipeline import build
+from factory_bot.spec.loader import load_spec_file
 
 from .npm_tools import ensure_npm_packages, node22
 

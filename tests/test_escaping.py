@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factory_bot.pipeline import build
-from factory_bot.render import js, md, render_server
-from factory_bot.spec import ServerSpec
+from factory_bot.build.pipeline import build
+from factory_bot.build.render import render_server
+from factory_bot.spec.model import ServerSpec
+from factory_bot.text import js, md
 
 HOSTILE = [
     "*/ alert(1) /*", "`${process.exit(1)}`", "${env.SECRET}", "</script><script>x</script>", "\"'\\\"",

@@ -275,7 +275,7 @@ def test_a_job_that_loses_a_scope_it_uses_fails_with_githubs_403(github, tmp_pat
 
 
 def test_a_plain_language_request_is_parsed_by_claude_in_the_only_job_holding_the_key(github, tmp_path):
-    from factory_bot.spec_yaml import load_spec_file
+    from factory_bot.spec.loader import load_spec_file
 
     from .fakes.messages_api import FakeMessagesAPI, tool_use
 

@@ -24,7 +24,7 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge.github import GitHubForge, default_retry
 from tests.fakes.github_api import Exchange, FakeGitHub, merge_branch, seed_bare_repo

@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo

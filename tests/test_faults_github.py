@@ -13,12 +13,11 @@ from types import SimpleNamespace
 import pytest
 import urllib3.util.retry
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge.github import GitHubForge
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.faults_support import (TOKEN, built_request, forge_for, publish_context, status_of,
-                                  yaml_request, SMALL)
+from tests.faults_support import SMALL, TOKEN, built_request, forge_for, publish_context, status_of, yaml_request
 
 SECONDARY = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
              "If you reach out to GitHub Support for help, please include the request ID ABCD:1234.")

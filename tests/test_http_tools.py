@@ -21,10 +21,10 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from factory_bot import pipeline
-from factory_bot.pipeline import build_many
-from factory_bot.spec_yaml import load_spec_text
-from factory_bot.stub import StubUpstream
+from factory_bot.build import pipeline
+from factory_bot.build.pipeline import build_many
+from factory_bot.build.stub import StubUpstream
+from factory_bot.spec.loader import load_spec_text
 
 from .test_build_e2e import npm_install_global
 

@@ -23,14 +23,15 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows, trusted
-from factory_bot.build_report import ALWAYS_RUN
-from factory_bot.package import Package, sha256_of
-from factory_bot.pipeline import BuildResult
-from factory_bot.policy import ACCEPTED_LABEL, POLICY_MARKER
-from factory_bot.publish import STATUS_MARKER, tgz_name
-from factory_bot.render import render_server
-from factory_bot.validate import Check, ValidationReport
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.build.package import Package, sha256_of
+from factory_bot.build.pipeline import BuildResult
+from factory_bot.build.render import render_server
+from factory_bot.build.report import Check, ValidationReport
+from factory_bot.gitops.build_report import ALWAYS_RUN
+from factory_bot.gitops.policy import ACCEPTED_LABEL, POLICY_MARKER
+from factory_bot.gitops.publish import STATUS_MARKER, tgz_name
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.test_policy_gate import forge_for
 

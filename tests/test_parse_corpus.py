@@ -9,11 +9,12 @@ from typing import Any
 
 import anthropic
 import pytest
-from tests.fakes.messages_api import FakeMessagesAPI, Reply, text_reply, tool_use
 from ruamel.yaml import YAML
 
+from factory_bot.build import repair_checks as checks
 from factory_bot.errors import RequestError
-from factory_bot.parse import ParseResult, RequestDeclined, checks, parse_issue
+from factory_bot.parse import ParseResult, RequestDeclined, parse_issue
+from tests.fakes.messages_api import FakeMessagesAPI, Reply, text_reply, tool_use
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.yaml"))
 
@@ -98,7 +99,7 @@ SPEC_CASES = [p for p in CORPUS if load_case(p)["expect"]["outcome"] == "spec"]
 @pytest.mark.e2e
 @pytest.mark.parametrize("path", SPEC_CASES, ids=[p.stem for p in SPEC_CASES])
 def test_corpus_spec_builds_into_a_working_server(path: Path, tmp_path: Path):
-    from factory_bot.pipeline import build
+    from factory_bot.build.pipeline import build
 
     outcome, _ = run_case(load_case(path))
     assert isinstance(outcome, ParseResult), outcome

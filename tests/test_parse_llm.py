@@ -14,7 +14,7 @@ from factory_bot.parse import ClaudeError, ParseFailed, RequestDeclined, parse_r
 from factory_bot.parse.llm import DEFAULT_MODEL, MAX_RETRIES, PRICES
 from factory_bot.parse.prompt import system_prompt
 from factory_bot.parse.sanitize import MAX_REQUEST_CHARS
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.spec.loader import load_spec_file
 from tests.fakes.messages_api import FakeMessagesAPI, api_error, refusal, text_reply, tool_use
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "templates" / "prompts" / "examples"

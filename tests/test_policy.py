@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ConfigError, PolicyError
-from factory_bot.policy import POLICY_PATH, Policy, check_size, check_spec, load_policy, load_policy_text
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops.policy import POLICY_PATH, Policy, check_size, check_spec, load_policy, load_policy_text
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -134,7 +134,7 @@ def test_dump_of_a_parsed_spec_fits_the_default_size_limit():
 def test_the_gate_stage_exists_only_for_requests(tmp_path: Path):
     from click.testing import CliRunner
 
-    from factory_bot.cli import cli
+    from factory_bot.cli.app import cli
 
     (tmp_path / "push.json").write_text('{"ref": "refs/heads/main"}')
     result = CliRunner().invoke(cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory_bot import publish
+from factory_bot.build.drift import drift
+from factory_bot.build.render import render_server
 from factory_bot.forge.base import Asset, Release
-from factory_bot.render import render_server
-from factory_bot.spec import ServerSpec
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops import publish
+from factory_bot.spec.loader import dump_spec, load_spec_file
+from factory_bot.spec.model import ServerSpec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -111,7 +112,7 @@ def test_a_spec_changed_without_a_version_bump_is_not_released_over_the_old_tag(
 def test_drift_names_every_generated_file_that_was_edited_or_is_missing():
     spec = calculator()
     files = dict(render_server(spec))
-    assert publish.drift(spec, files) == []
+    assert drift(spec, files) == []
     files["src/index.ts"] += "// sneaky\n"
     del files["package.json"]
-    assert publish.drift(spec, files) == ["src/index.ts: differs from what the spec generates", "package.json: missing"]
+    assert drift(spec, files) == ["src/index.ts: differs from what the spec generates", "package.json: missing"]

@@ -10,10 +10,10 @@ from pathlib import Path
 import git
 import pytest
 
+from factory_bot.build.render import write_server
 from factory_bot.forge.local import LocalForge
-from factory_bot.publish import REVIEW_MARKER
-from factory_bot.render import write_server
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops.publish import REVIEW_MARKER
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",

@@ -19,11 +19,12 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import flows, trusted
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.build.pipeline import build
 from factory_bot.errors import IntegrityError
 from factory_bot.forge.local import LocalForge
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.spec.loader import load_spec_text
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.faults_support import SMALL, built_request, forge_for, status_of, yaml_request
 

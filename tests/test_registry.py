@@ -8,9 +8,9 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import registry
 from factory_bot.forge.base import Asset, Release
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops import registry
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",

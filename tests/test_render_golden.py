@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot.render import render_server, write_server
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build.render import render_server, write_server
+from factory_bot.spec.loader import load_spec_file
 
 from .conftest import SPECS
 
@@ -45,7 +45,7 @@ def test_rendering_is_deterministic(example_spec) -> None:
 def test_lockfile_is_the_toolchain_lock_with_the_servers_name() -> None:
     import json
 
-    from factory_bot import toolchain
+    from factory_bot.build import toolchain
 
     spec = load_spec_file(SPECS / "calculator.yaml")
     lock = json.loads(render_server(spec)["package-lock.json"])

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import sandbox
-from factory_bot.pipeline import build, build_many
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.build import sandbox
+from factory_bot.build.pipeline import build, build_many
+from factory_bot.spec.loader import load_spec_text
 
 pytestmark = pytest.mark.e2e
 
@@ -207,7 +207,7 @@ def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path
     bot = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import subprocess, sys, time
         from pathlib import Path
-        from factory_bot import sandbox
+        from factory_bot.build import sandbox
         root = Path({str(tmp_path)!r}) / "server"
         root.mkdir()
         command = ["sh", "-c", "setsid sh -c 'sleep 600; : {marker}' & sleep 600; : {marker}"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from factory_bot.errors import SpecError
-from factory_bot.spec import ServerSpec, spec_json_schema
-from factory_bot.spec_yaml import dump_spec, load_spec_file, load_spec_text
+from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
+from factory_bot.spec.model import ServerSpec, spec_json_schema
 
 from .conftest import EXAMPLE_SPECS, SPECS
 
@@ -84,7 +84,7 @@ def test_parameter_names_must_be_identifiers() -> None:
 
 
 def test_reserved_words_are_allowed_as_inputs_and_bound_with_an_underscore() -> None:
-    from factory_bot.spec import local_name
+    from factory_bot.spec.model import local_name
 
     spec = load_spec_text(MINIMAL.replace("text: {type: string}", "class: {type: string}").replace("return text;", "return class_;"))
     assert list(spec.tools[0].input) == ["class"] and local_name("class") == "class_"
@@ -185,7 +185,7 @@ def test_a_spec_model_is_immutable_so_stages_cannot_change_it_behind_each_others
     spec = ServerSpec.model_validate({"name": "x", "version": "1.0.0", "description": "d",
                                       "tools": [{"name": "t", "description": "d",
                                                  "implementation": {"kind": "code", "code": "return 1;"}}]})
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  pydantic's frozen error type is its own business
         spec.name = "y"  # type: ignore[misc]
 
 

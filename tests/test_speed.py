@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import cache
-from factory_bot.bench import format_report, run_bench
-from factory_bot.pipeline import build, build_many
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build import cache
+from factory_bot.build.pipeline import build_many
+from factory_bot.cli.bench import format_report, run_bench
 
 from .conftest import SPECS
 

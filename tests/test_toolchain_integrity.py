@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import cleanup, toolchain
+from factory_bot.build import toolchain
+from factory_bot.build.pipeline import build
 from factory_bot.errors import ToolchainError
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.gitops import cleanup
+from factory_bot.spec.loader import load_spec_file
 
 pytestmark = pytest.mark.e2e
 
@@ -101,7 +102,7 @@ tools:
 
 
 def test_a_spec_that_writes_into_the_toolchain_does_not_infect_the_next_server(own_cache: Path, tmp_path: Path):
-    from factory_bot.spec_yaml import load_spec_text
+    from factory_bot.spec.loader import load_spec_text
 
     build(load_spec_text(IMPLANTER), tmp_path / "first")  # its example ran the tool during validation
 

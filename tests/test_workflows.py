@@ -352,13 +352,13 @@ def test_actionlint_and_zizmor_report_nothing():
 
 def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
     from factory_bot.forge.base import LABEL_PREFIX
-    from factory_bot.publish import STATES
+    from factory_bot.gitops.publish import STATES
 
     labels = {entry["name"] for entry in load(ROOT / ".github" / "labels.yml")}
     template = load(ROOT / ".github" / "ISSUE_TEMPLATE" / "mcp-server.yml")
     assert set(template["labels"]) <= labels
     assert {LABEL_PREFIX + state for state in STATES} <= labels
-    from factory_bot.policy import load_policy
+    from factory_bot.gitops.policy import load_policy
 
     assert load_policy(ROOT).requesters.approval_label in labels
     parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
@@ -366,7 +366,7 @@ def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
 
 
 def test_the_gate_decides_before_the_model_key_or_any_build_is_reached():
-    from factory_bot.policy import load_policy
+    from factory_bot.gitops.policy import load_policy
 
     jobs_ = load(ROOT / ".github/workflows/requests.yml")["jobs"]
     gate, parse = jobs_["gate"], jobs_["parse"]

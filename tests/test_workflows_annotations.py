@@ -8,9 +8,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from factory_bot import actions
+from factory_bot.cli import actions
 from factory_bot.errors import SpecError, SpecProblem, ToolchainError
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.spec.loader import load_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 

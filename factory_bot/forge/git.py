@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
-from ..errors import ForgeError
+from factory_bot.errors import ForgeError
 
 BOT_NAME = "mcp-factory[bot]"
 BOT_EMAIL = "mcp-factory-bot@users.noreply.github.com"
@@ -221,3 +221,72 @@ def commit_to_branch(repo: git.Repo, remote: GitRemote, *, branch: str, files: d
             if attempt == attempts - 1:
                 raise  # someone else keeps pushing; the next run will catch up
     return None
+
+
+# -- reading a local clone (the flows never import git themselves) -----------------------------------
+Repo = git.Repo
+
+
+def open_clone(path: str | Path) -> git.Repo | None:
+    """The git clone at `path`, or None when `path` is not one."""
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def show(repo: git.Repo, revision: str) -> str | None:
+    """`git show REV:PATH`, or None when the revision or path does not exist."""
+    try:
+        return repo.git.show(revision)
+    except git.GitCommandError:
+        return None
+
+
+def log(repo: git.Repo, *args: str) -> str:
+    """`git log ARGS...` output."""
+    return repo.git.log(*args)
+
+
+def fetch(repo: git.Repo, *refspecs: str) -> None:
+    """Fetch `refspecs` from origin, with the auth the clone was opened with."""
+    repo.git.fetch("origin", *refspecs)
+
+
+def as_bot(repo: git.Repo, remote: GitRemote) -> None:
+    """Later commands on `repo` authenticate as the bot (in memory only; nothing lands in .git/config)."""
+    repo.git.update_environment(**remote.env())
+
+
+def has_commit(repo: git.Repo, sha: str) -> bool:
+    try:
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def fetch_commit(directory: Path, url: str, sha: str) -> bool:
+    """A detached checkout of commit `sha` of `url` in `directory` (depth 1); False when it cannot be fetched."""
+    repo = git.Repo.init(directory)
+    try:
+        repo.git.fetch("--depth=1", url, sha)
+    except git.GitCommandError:
+        return False
+    repo.git.checkout("--detach", "FETCH_HEAD")
+    return True
+
+
+def delete_branch(repo: git.Repo, remote: GitRemote, name: str, sha: str) -> bool:
+    """Delete `name` on the remote only if it still points at `sha`; False when it moved (the lease failed)."""
+    as_bot(repo, remote)  # reopened from disk: the clone's in-memory auth is gone
+    try:
+        repo.git.push(*remote.push_options, f"--force-with-lease=refs/heads/{name}:{sha}", "origin",
+                      f":refs/heads/{name}")
+    except git.GitCommandError as exc:
+        stderr = remote.redact(str(exc.stderr or ""))
+        if "stale info" in stderr or "[rejected]" in stderr:
+            return False  # the lease failed: someone pushed since the plan
+        raise ForgeError(f"git could not delete branch {name}: {stderr.strip() or exc.status}",
+                         hint="check that the token may push to the repository (contents: write)") from None
+    return True

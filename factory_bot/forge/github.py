@@ -26,9 +26,9 @@ from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
 from urllib3 import Retry
 
-from ..errors import ConfigError, ForgeError
-from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
-from .git import GitRemote
+from factory_bot.errors import ConfigError, ForgeError
+from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
+from factory_bot.forge.git import GitRemote
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlparse
 
 import git
 
-from ..errors import ForgeError
-from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
-from .git import GitRemote
+from factory_bot.errors import ForgeError
+from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
+from factory_bot.forge.git import GitRemote
 
 
 class LocalForge(Forge):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import RequestError, SpecError, SpecProblem
-from ..spec import BIDI_CONTROLS
-from ..spec_yaml import load_spec_text
-from .issue_form import IssueRequest, read_issue
-from .llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
-from .result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
-from .sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
+from factory_bot.errors import RequestError, SpecError, SpecProblem
+from factory_bot.parse.issue_form import IssueRequest, read_issue
+from factory_bot.parse.llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
+from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
+from factory_bot.parse.sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
+from factory_bot.spec.loader import load_spec_text
+from factory_bot.spec.model import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import anthropic

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import RequestError
-from ..spec import SERVER_NAME, ServerSpec
+from factory_bot.errors import RequestError
+from factory_bot.spec.model import SERVER_NAME, ServerSpec
 
 # The fields of .github/ISSUE_TEMPLATE/mcp-server.yml, by id; a test keeps the two in step.
 FORM_FIELDS = {
@@ -28,7 +28,7 @@ NO_RESPONSE = "_No response_"
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
 CHECKBOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s*(.*)$")
-SPEC_KEY = re.compile(r"^(%s)[ \t]*:" % "|".join(ServerSpec.model_fields), re.MULTILINE)
+SPEC_KEY = re.compile(r"^(" + "|".join(ServerSpec.model_fields) + r")[ \t]*:", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # importing the SDK costs ~1.7 s: only the model stage pays for it
     import anthropic
 
-from ..errors import ConfigError, SpecError
-from ..spec import ServerSpec
-from ..spec_yaml import validate_data
-from .prompt import DECLINE_TOOL, SUBMIT_TOOL, answer_tools, repair_message, system_prompt, user_message
-from .result import Attempt, ClaudeError, ParseFailed, RequestDeclined, Usage
+from factory_bot.errors import ConfigError, SpecError
+from factory_bot.parse.prompt import (
+    DECLINE_TOOL,
+    SUBMIT_TOOL,
+    answer_tools,
+    repair_message,
+    system_prompt,
+    user_message,
+)
+from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, RequestDeclined, Usage
+from factory_bot.spec.loader import validate_data
+from factory_bot.spec.model import ServerSpec
 
 # The installed SDK's newest Sonnet id; it is not in the SDK's DEPRECATED_MODELS (which warns of end-of-life).
 DEFAULT_MODEL = "claude-sonnet-5-5"

@@ -10,10 +10,10 @@ from typing import Any
 
 import jinja2
 
-from ..render import templates_dir
-from ..spec import spec_json_schema
-from ..spec_yaml import load_spec_file
-from .sanitize import quote_for_prompt
+from factory_bot.parse.sanitize import quote_for_prompt
+from factory_bot.spec.loader import load_spec_file
+from factory_bot.spec.model import spec_json_schema
+from factory_bot.text import templates_dir
 
 SUBMIT_TOOL = "submit_spec"
 DECLINE_TOOL = "decline_request"

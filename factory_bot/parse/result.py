@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..errors import FactoryError, RequestError
-from ..spec import ServerSpec
+from factory_bot.errors import FactoryError, RequestError
+from factory_bot.spec.model import ServerSpec
 
 Source = Literal["yaml", "form", "model"]
 

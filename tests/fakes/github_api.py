@@ -571,8 +571,9 @@ def seed_bare_repo(bare: Path, files: dict[str, str] | None = None) -> Path:
 
 def merge_branch(bare: Path, branch: str, *, message: str = "Merge pull request") -> str:
     """Merge `branch` into main of the bare repo the way GitHub's merge button does; the new main sha."""
-    import git
     import tempfile
+
+    import git
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = git.Repo.clone_from(str(bare), Path(tmp) / "w", branch="main")
