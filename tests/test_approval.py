@@ -17,7 +17,7 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.build import trusted
 from factory_bot.gitops.approval import request_digest
-from factory_bot.gitops.policy import POLICY_MARKER
+from factory_bot.gitops.gate import POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, branch_files, seed_bare_repo
 from tests.test_load import prebuilt, prebuilt_rebuild
 from tests.test_policy_gate import event, forge_for

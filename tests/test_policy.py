@@ -9,7 +9,8 @@ import pytest
 
 from factory_bot import gitops as flows
 from factory_bot.errors import ConfigError, PolicyError
-from factory_bot.gitops.policy import POLICY_PATH, Policy, check_size, check_spec, load_policy, load_policy_text
+from factory_bot.gitops.gate import check_size, check_spec
+from factory_bot.gitops.policy import POLICY_PATH, Policy, load_policy, load_policy_text
 from factory_bot.spec.loader import dump_spec, load_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]

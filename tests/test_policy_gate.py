@@ -17,7 +17,7 @@ from github import Auth, Github
 
 from factory_bot import gitops as flows
 from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.gitops.policy import ACCEPTED_LABEL, POLICY_MARKER
+from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_gate0token0for0tests"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from factory_bot.gitops import versioning
 from factory_bot.spec.loader import load_spec_file
-from factory_bot.spec.model import Param, ServerSpec
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import Param
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

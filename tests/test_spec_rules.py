@@ -84,7 +84,7 @@ def test_parameter_names_must_be_identifiers() -> None:
 
 
 def test_reserved_words_are_allowed_as_inputs_and_bound_with_an_underscore() -> None:
-    from factory_bot.spec.model import local_name
+    from factory_bot.spec.params import local_name
 
     spec = load_spec_text(MINIMAL.replace("text: {type: string}", "class: {type: string}").replace("return text;", "return class_;"))
     assert list(spec.tools[0].input) == ["class"] and local_name("class") == "class_"

@@ -15,8 +15,8 @@ from typing import Any
 from factory_bot import __version__
 from factory_bot.build import cache, protocol, static_checks, toolchain, trusted
 from factory_bot.build.package import Package, write_checksum
-from factory_bot.build.stub import StubUpstream
 from factory_bot.build.report import Check, ValidationReport
+from factory_bot.build.stub import StubUpstream
 from factory_bot.spec.model import ServerSpec
 
 Progress = Callable[[str], None]

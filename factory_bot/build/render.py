@@ -14,7 +14,8 @@ from typing import Any
 import jinja2
 
 from factory_bot.build import clients, toolchain
-from factory_bot.spec.model import CodeImplementation, HttpImplementation, Param, ServerSpec, Tool, local_name
+from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
+from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
 
 CODE_BEGIN = "// ── begin code: tools[{index}] {name} ──"

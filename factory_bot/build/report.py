@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from factory_bot.spec.model import TOOL_NAME
+from factory_bot.spec.params import TOOL_NAME
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""CLI verbs for the git side: on-issue, on-pr, on-push and registry (registered into cli.py's group).
+"""CLI verbs for the git side: on-issue, on-pr, on-push and registry (added to the group in app.py).
 
 Errors stay FactoryError here; only cli.main turns them into exit codes and messages.
 """
@@ -250,8 +250,3 @@ def registry_install(name: str, client: str, version: str | None, repo: str, for
 
 COMMANDS = [on_issue, on_pr, on_push, registry_group]
 
-
-def register(group: click.Group) -> None:
-    """Add these verbs to the main `factory-bot` group."""
-    for command in COMMANDS:
-        group.add_command(command)

@@ -1,7 +1,7 @@
 """The GitHub-event flows: issue → PR (on-issue), PR review (on-pr), release (on-push).
 
 Each flow runs in stages that hand files to each other through a workdir, so trust stays split:
-gate (issues token: who may ask, how often, how much; see policy.py), parse (model key, no generated code), build (no secrets: the only place generated code runs),
+gate (issues token: who may ask, how often, how much; see gate.py), parse (model key, no generated code), build (no secrets: the only place generated code runs),
 publish (write token, never runs generated code: it re-renders from the spec and refuses drift).
 With no stage, all of them run in one process (local forge, tests, people trying it out).
 """

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from factory_bot.forge.base import Comment, Forge
 
 if TYPE_CHECKING:
-    from factory_bot.gitops.policy import Decision, Policy, Request
+    from factory_bot.gitops.gate import Decision, Request
+    from factory_bot.gitops.policy import Policy
 
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?"
 APPROVED = re.compile(rf"<!-- mcp-factory:approved sha256=([0-9a-f]{{64}}) by=({_LOGIN}) via=(label|command|event) -->")
@@ -86,7 +87,7 @@ def read_record(comment: Comment | None, marker: str) -> Record | None:
 
 def judge(policy: Policy, request: Request, forge: Forge, record: Record | None) -> Approval | Decision:
     """For a request whose author may not start a build: the approval this run goes ahead under, or a refusal."""
-    from factory_bot.gitops.policy import Decision
+    from factory_bot.gitops.gate import Decision
 
     digest = request_digest(request.title, request.body)
     label = policy.requesters.approval_label
@@ -115,7 +116,7 @@ def judge(policy: Policy, request: Request, forge: Forge, record: Record | None)
 
 
 def _withdrawn(policy: Policy, request: Request, record: Record | None, *, retry: bool = False) -> Decision:
-    from factory_bot.gitops.policy import Decision
+    from factory_bot.gitops.gate import Decision
 
     label = policy.requesters.approval_label
     by = record.by if record is not None else "?"

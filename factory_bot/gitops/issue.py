@@ -9,7 +9,7 @@ from typing import Any
 from factory_bot.build import trusted
 from factory_bot.errors import FactoryError, IntegrityError, PolicyError, RequestError, ValidationFailed
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import build_report, publish, versioning
+from factory_bot.gitops import build_report, gate, publish, versioning
 from factory_bot.gitops import policy as policies
 from factory_bot.gitops.common import (
     TRAILER,
@@ -46,9 +46,9 @@ def issue_gate(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     forge = ctx.get_forge()
     if ctx.checkout is None:
         ctx.checkout = _clone_default(ctx, "base")
-    decision = policies.decide(_policy(ctx), policies.Request.from_event(event), forge, datetime.now(UTC))
+    decision = gate.decide(_policy(ctx), gate.Request.from_event(event), forge, datetime.now(UTC))
     if not ctx.dry_run:
-        policies.apply(decision, forge, int(issue["number"]))
+        gate.apply(decision, forge, int(issue["number"]))
     _write_json(ctx.workdir / "gate.json", decision.to_json())
     ctx.say(f"gate: {'accepted' if decision.allowed else 'refused'} ({decision.rule})")
     return {"ok": True, "allowed": decision.allowed, "rule": decision.rule, "message": decision.message}
@@ -63,12 +63,12 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         if ctx.checkout is None and ctx.forge is not None:
             ctx.checkout = _clone_default(ctx, "base")
         policy = _policy(ctx)
-        too_big = policies.check_size(policy, issue.get("title") or "", issue.get("body") or "")
+        too_big = gate.check_size(policy, issue.get("title") or "", issue.get("body") or "")
         if too_big:  # the gate refused it already; this stage holds no token and never trusts that it ran
             raise PolicyError(too_big.message, hint=too_big.hint)
         result = ctx.parser(issue.get("title") or "", issue.get("body") or "")
         spec: ServerSpec = result.spec
-        policies.check_spec(policy, spec)
+        gate.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)
         if previous is not None:

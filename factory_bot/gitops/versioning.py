@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from factory_bot.spec.model import SEMVER, Param, ServerSpec
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import SEMVER, Param
 
 Level = Literal["major", "minor", "patch"]
 _ORDER: dict[str, int] = {"patch": 1, "minor": 2, "major": 3}

@@ -14,7 +14,7 @@ from factory_bot.parse.llm import DEFAULT_MODEL, Check, make_client, resolve_mod
 from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
 from factory_bot.parse.sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
 from factory_bot.spec.loader import load_spec_text
-from factory_bot.spec.model import BIDI_CONTROLS
+from factory_bot.spec.params import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import anthropic

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from factory_bot.errors import RequestError
-from factory_bot.spec.model import SERVER_NAME, ServerSpec
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import SERVER_NAME
 
 # The fields of .github/ISSUE_TEMPLATE/mcp-server.yml, by id; a test keeps the two in step.
 FORM_FIELDS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,13 @@ from factory_bot.spec.model import ServerSpec
 MAX_SPEC_BYTES = 256 * 1024
 MAX_YAML_DEPTH = 64  # a real spec nests a few levels per parameter, parameters at most spec.MAX_DEPTH deep
 SCHEMA_COMMENT = "# yaml-language-server: $schema=spec.schema.json\n"
+
+
+def positioned_yaml() -> YAML:
+    """The YAML reader of every file the bot validates: keeps line numbers, refuses duplicate keys."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
 
 
 def load_spec_file(path: str | Path) -> ServerSpec:
@@ -46,8 +54,7 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
     fast = _load_fast(text)
     if fast is not None:
         return fast
-    yaml = YAML(typ="rt")  # the slow path keeps positions, so every problem names its line
-    yaml.allow_duplicate_keys = False
+    yaml = positioned_yaml()  # the slow path keeps positions, so every problem names its line
     try:
         refused = _refuse_hostile_structure(yaml, text)
         data = yaml.load(text) if refused is None else None
@@ -98,7 +105,7 @@ def _load_fast(text: str) -> ServerSpec | None:
         if _refuse_hostile_structure(yaml, text) is not None:
             return None
         data = yaml.load(text)
-        return ServerSpec.model_validate(_plain(data)) if isinstance(data, dict) else None
+        return ServerSpec.model_validate(plain(data)) if isinstance(data, dict) else None
     except (YAMLError, ValidationError, ValueError, TypeError, RecursionError):
         return None
 
@@ -106,17 +113,17 @@ def _load_fast(text: str) -> ServerSpec | None:
 def validate_data(data: Any, *, source: str = "<spec>") -> ServerSpec:
     """Validate already-parsed data (YAML with positions, or plain JSON from a model)."""
     try:
-        return ServerSpec.model_validate(_plain(data))
+        return ServerSpec.model_validate(plain(data))
     except ValidationError as exc:
-        raise SpecError([_problem(err, data) for err in exc.errors()], source=source) from None
+        raise SpecError(located_problems(exc, data, _model_at), source=source) from None
 
 
-def _plain(node: Any) -> Any:
+def plain(node: Any) -> Any:
     """ruamel's commented containers → plain dicts and lists (the model should not see YAML types)."""
     if isinstance(node, dict):
-        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+        return {str(k) if not isinstance(k, str) else k: plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain(v) for v in node]
     if hasattr(node, "__float__") and type(node).__name__ == "ScalarFloat":
         return float(node)
     if type(node).__name__ in ("ScalarBoolean",):
@@ -128,12 +135,20 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _problem(error: dict[str, Any], data: Any) -> SpecProblem:
+def located_problems(exc: ValidationError, data: Any, model_at: Callable[[list[Any]], type[BaseModel] | None]
+                     ) -> list[SpecProblem]:
+    """Every error of a validation of YAML `data`, named by field path and line; an unknown field comes with
+    the fields allowed there (`model_at` says which model a location points into). The spec and the policy
+    file both report through this."""
+    return [_problem(err, data, model_at) for err in exc.errors()]
+
+
+def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseModel] | None]) -> SpecProblem:
     loc = list(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         unknown = str(loc[-1])
-        parent_model = _model_at(loc[:-1])
+        parent_model = model_at(loc[:-1])
         known = list(parent_model.model_fields) if parent_model else []
         close = difflib.get_close_matches(unknown, known, n=1)
         message = f"unknown field {unknown!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
@@ -145,19 +160,20 @@ def _problem(error: dict[str, Any], data: Any) -> SpecProblem:
         message = "implementation.kind must be `code` or `http`"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
-    path, line = _locate(loc, data)
+    path, line = locate(loc, data)
     return SpecProblem(path, message, line)
 
 
 def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     """Which model class a location points into, to suggest the fields it allows."""
     from factory_bot.spec import model as m
+    from factory_bot.spec.params import Param
 
     model: type[BaseModel] | None = ServerSpec
     nested = {("ServerSpec", "tools"): m.Tool, ("ServerSpec", "env"): m.EnvVar,
-              ("Tool", "input"): m.Param, ("Tool", "output"): m.Param, ("Tool", "annotations"): m.Annotations,
+              ("Tool", "input"): Param, ("Tool", "output"): Param, ("Tool", "annotations"): m.Annotations,
               ("Tool", "examples"): m.Example, ("Example", "upstream"): m.UpstreamReply,
-              ("Param", "items"): m.Param, ("Param", "properties"): m.Param}
+              ("Param", "items"): Param, ("Param", "properties"): Param}
     expecting_key = False
     for part in loc:
         if model is None:
@@ -183,7 +199,7 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     return model
 
 
-def _locate(loc: list[Any], data: Any) -> tuple[str, int | None]:
+def locate(loc: list[Any], data: Any) -> tuple[str, int | None]:
     """Turn a pydantic location into a readable path and the YAML line it points at."""
     path = ""
     line: int | None = None
