@@ -29,8 +29,8 @@ from factory_bot.build.package import Package, sha256_of
 from factory_bot.build.pipeline import BuildResult
 from factory_bot.build.render import render_server
 from factory_bot.build.report import Check, ValidationReport
-from factory_bot.gitops.build_report import ALWAYS_RUN
 from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
+from factory_bot.gitops.handover import ALWAYS_RUN
 from factory_bot.gitops.publish import STATUS_MARKER, tgz_name
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.test_policy_gate import forge_for

@@ -9,14 +9,13 @@ from typing import Any
 from factory_bot.build import trusted
 from factory_bot.errors import FactoryError, IntegrityError, PolicyError, RequestError, ValidationFailed
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import build_report, gate, publish, versioning
+from factory_bot.gitops import gate, handover, publish, versioning
 from factory_bot.gitops import policy as policies
 from factory_bot.gitops.common import (
     TRAILER,
     Context,
     _clone_default,
     _failure,
-    _read_json,
     _report_failure,
     _write_json,
 )
@@ -82,9 +81,9 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         _write_json(ctx.workdir / "outcome.json", _failure("parse", exc))
         raise
     (ctx.workdir / "spec.yaml").write_text(dump_spec(spec), encoding="utf-8")
-    request = {"issue": issue["number"], "name": spec.name, "version": spec.version,
-               "source": getattr(result, "source", ""),
-               "proposal": None if proposal is None else proposal.to_json()}
+    request = handover.ParsedRequest(issue=int(issue["number"]), name=spec.name, version=spec.version,
+                                     source=getattr(result, "source", ""),
+                                     proposal=None if proposal is None else proposal.to_json()).model_dump(mode="json")
     _write_json(ctx.workdir / "request.json", request)
     _write_json(ctx.workdir / "outcome.json", {"ok": True, "stage": "parse"})
     return request
@@ -124,7 +123,7 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     number = int(issue["number"])
     live = not ctx.dry_run
     try:
-        outcome = build_report.read_outcome(ctx.workdir / "outcome.json")
+        outcome = handover.read_outcome(ctx.workdir / "outcome.json")
     except IntegrityError as exc:
         if not (ctx.workdir / "outcome.json").exists():  # a stage died before writing it: say so, exit 1
             return _failed(ctx, number, "build", "the earlier stage did not finish (see the workflow run)", "")
@@ -140,7 +139,7 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
                        "it passed", "see the build job's log; edit the issue or comment `/factory retry`")
     spec = load_spec_file(ctx.workdir / "spec.yaml")
     try:
-        report = build_report.read_build_report(ctx.workdir / "build.json")
+        report = handover.read_build_report(ctx.workdir / "build.json")
         problems = report.problems(spec)
         if problems:  # any file that says failed, or a report that does not add up, means failed
             return _failed(ctx, number, "build", "the build job's report does not show a passed build: "
@@ -154,8 +153,8 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         if live:
             _report_failure(ctx.get_forge(), number, "publish", exc)
         raise
-    request = _read_json(ctx.workdir / "request.json")
-    proposal = request.get("proposal") or None
+    request = handover.read_request(ctx.workdir / "request.json")
+    proposal = (request.proposal or None) if request else None
     forge = ctx.get_forge()
     plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=report.markdown(),
                              issue=number, sha256=package.sha256, proposal=proposal)

@@ -8,7 +8,7 @@ from typing import Any
 from factory_bot.build import trusted
 from factory_bot.errors import FactoryError, ForgeError, PolicyError, ValidationFailed
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import build_report, publish, registry
+from factory_bot.gitops import handover, publish, registry
 from factory_bot.gitops.common import TRAILER, Context, _clone_default, _report_failure, _write_json
 from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
 from factory_bot.spec.model import ServerSpec
@@ -70,7 +70,7 @@ def _verified_package(ctx: Context, spec: ServerSpec, tag: str) -> Path:
     if not (out / "build.json").exists():
         raise ForgeError(f"no valid build of {tag} in {out}",
                          hint="run `factory-bot on-push --stage build` first (it builds what is unreleased)")
-    report = build_report.read_build_report(out / "build.json")
+    report = handover.read_build_report(out / "build.json")
     spec_file = out / "spec.yaml"
     if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != dump_spec(spec):
         raise PolicyError(f"the build of {tag} was made from a different spec than the default branch holds",

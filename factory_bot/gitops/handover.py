@@ -1,4 +1,5 @@
-"""The build job's report (build.json, outcome.json), read as untrusted data by the stages that publish.
+"""What the stages hand each other through the workdir, as typed values: request.json (parse → publish), and the
+build job's report (build.json, outcome.json), read as untrusted data by the stages that publish.
 
 Generated code ran in the job that wrote these files, so nothing in them is taken on trust: each is
 schema-checked into typed values (a sha256 is 64 lowercase hex digits, names and versions are the spec's,
@@ -92,6 +93,18 @@ class Outcome(BaseModel):
     exit_code: int | None = None
 
 
+class ParsedRequest(BaseModel):
+    """request.json: what the parse stage hands the publish stage (the spec itself travels as spec.yaml)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issue: int
+    name: str
+    version: str
+    source: str = ""
+    proposal: dict[str, Any] | None = None  # versioning.Proposal.to_json(), when the spec changed
+
+
 def _load(path: Path, model: type[BaseModel], what: str) -> Any:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -125,3 +138,8 @@ def read_outcome(path: Path) -> Outcome:
 
 def read_build_report(path: Path) -> BuildReport:
     return _load(path, BuildReport, "the validation report")  # type: ignore[no-any-return]
+
+
+def read_request(path: Path) -> ParsedRequest | None:
+    """The parse stage's request.json; None when the parse stage left none."""
+    return _load(path, ParsedRequest, "the parsed request") if path.exists() else None
