@@ -9,7 +9,8 @@ from typing import Any
 
 from factory_bot import gitops as flows
 from factory_bot.build import trusted
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from factory_bot.gitops.handover import ALWAYS_RUN
 from factory_bot.spec.loader import dump_spec, load_spec_text
 from factory_bot.spec.model import ServerSpec

@@ -15,7 +15,8 @@ import pytest
 
 from factory_bot import gitops as flows
 from factory_bot.errors import FactoryError
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.faults_support import SMALL
 

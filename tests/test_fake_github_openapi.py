@@ -26,7 +26,8 @@ from referencing.jsonschema import DRAFT202012
 
 from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import Exchange, FakeGitHub, merge_branch, seed_bare_repo
 
 OPENAPI_VERSION = "23.0.2"

@@ -95,7 +95,7 @@ def test_a_request_that_is_never_answered_times_out_and_is_retried(github: FakeG
 
 
 def test_a_github_that_never_answers_is_a_clear_error_not_a_hang(github: FakeGitHub):
-    from factory_bot.forge.github import default_retry
+    from factory_bot.forge.github_retry import default_retry
 
     github.fail("GET", REPO_PATH, hang=30, times=10)
     forge = GitHubForge(github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0, total=2),

@@ -9,7 +9,8 @@ import pytest
 
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_forge0test0token0do0not0print"

@@ -16,7 +16,8 @@ import pytest
 from github import Auth, Github
 
 from factory_bot import gitops as flows
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 

@@ -16,7 +16,8 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,7 @@ from factory_bot.text import templates_dir
 # Modules whose code decides what a build produces or how strictly it is checked.
 # Paths relative to the factory_bot package.
 _GENERATOR_SOURCES = ("spec/params.py", "spec/model.py", "text.py", "build/render.py", "build/clients.py", "build/report.py",
-                      "build/static_checks.py", "build/protocol.py", "build/package.py", "build/trusted.py",
+                      "build/static_checks.py", "build/protocol.py", "build/expectations.py", "build/package.py", "build/trusted.py",
                       "build/pipeline.py")
 
 

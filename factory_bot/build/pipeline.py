@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import __version__
-from factory_bot.build import cache, protocol, static_checks, toolchain, trusted
+from factory_bot.build import cache, expectations, protocol, static_checks, toolchain, trusted
 from factory_bot.build.package import Package, write_checksum
 from factory_bot.build.report import Check, ValidationReport
 from factory_bot.build.stub import StubUpstream
@@ -210,7 +210,7 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     import anyio
 
     from factory_bot import proc
-    from factory_bot.build import sandbox
+    from factory_bot.build import sandbox, sandbox_jail
 
     checks: list[Check] = []
     entry = server_dir / "dist" / "index.js"
@@ -222,9 +222,9 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     sandboxed = sandbox.current().ok
     # A sandboxed server reaches the stub through a unix socket, which its relay serves on its own loopback.
     with StubUpstream(home.parent / "upstream.sock" if sandboxed and has_http_tools else None) as stub:
-        upstream = f"http://127.0.0.1:{sandbox.UPSTREAM_PORT}" if stub.socket else stub.url
+        upstream = f"http://127.0.0.1:{sandbox_jail.UPSTREAM_PORT}" if stub.socket else stub.url
         # One throwaway HOME for every unsandboxed process of this validation (a sandbox has its own, in /tmp).
-        env = protocol.example_env(spec, upstream if has_http_tools else None) | {"HOME": str(home)}
+        env = expectations.example_env(spec, upstream if has_http_tools else None) | {"HOME": str(home)}
 
         async def modern() -> None:
             checks.extend(await protocol.protocol_checks(spec, server_dir, env, stub=stub))

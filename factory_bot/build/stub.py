@@ -71,7 +71,7 @@ class StubUpstream:
 
     @property
     def url(self) -> str:
-        """Where an unsandboxed server reaches the stub (a sandboxed one: sandbox.UPSTREAM_PORT)."""
+        """Where an unsandboxed server reaches the stub (a sandboxed one: sandbox_jail.UPSTREAM_PORT)."""
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 

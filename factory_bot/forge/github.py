@@ -1,7 +1,7 @@
 """The GitHub forge: PyGithub for the REST API, GitPython (forge/git.py) for clone and push.
 
 `base_url` comes from GITHUB_API_URL, so GitHub Enterprise and the tests' local fake work the same way.
-Retries: PyGithub's own GithubRetry (5xx, 403 with Retry-After or a rate-limit message) with exponential
+Retries (github_retry.py): PyGithub's own GithubRetry (5xx, 403 with Retry-After or a rate-limit message) with exponential
 backoff, widened to PATCH (our edits are idempotent) and to 429, GitHub's other secondary-rate-limit status;
 every request has a timeout, and a request that times out is retried like a 5xx. Waits are bounded: a rate
 limit that would keep us longer than MAX_RATE_LIMIT_WAIT fails at once with what to do.
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
@@ -29,37 +29,12 @@ from urllib3 import Retry
 from factory_bot.errors import ConfigError, ForgeError
 from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
 from factory_bot.forge.git import GitRemote
+from factory_bot.forge.github_retry import default_retry
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
-MAX_RATE_LIMIT_WAIT = 600  # longer than this and a CI job is better off failing with a hint
-SECONDARY_RATE_WAIT = 60  # GitHub: without Retry-After, wait at least a minute after a secondary limit
 ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN comments as; such a token may not read GET /user
 INSTALLATION_TOKEN = "ghs_"  # GitHub's prefix of installation tokens (GITHUB_TOKEN, an App's)
-
-
-class FactoryRetry(GithubRetry):
-    """GithubRetry that also treats 429 as a rate limit: Retry-After when given, else at least a minute."""
-
-    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
-                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        if response is not None and response.status == 429 and "Retry-After" not in response.headers:
-            if self.max_rate_limit_wait is not None and self.secondary_rate_wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(429, {"message": "secondary rate limit"}, None,
-                                                      wait=self.secondary_rate_wait)
-            wait = max(self.secondary_rate_wait, retry.get_backoff_time())
-            retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
-        return retry
-
-
-def default_retry(backoff: float = 1.0, *, secondary_wait: float = SECONDARY_RATE_WAIT,
-                  total: int = 5) -> GithubRetry:
-    """GitHub's retry policy: a few tries with exponential backoff; Retry-After always wins."""
-    return FactoryRetry(total=total, backoff_factor=backoff, secondary_rate_wait=secondary_wait,
-                        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT, retry_after_max=MAX_RATE_LIMIT_WAIT,
-                        status_forcelist=[*range(500, 600), 429],
-                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
 
 
 def _already_exists(exc: GithubException) -> bool:
