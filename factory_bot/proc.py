@@ -76,15 +76,20 @@ def start(
     argv = [str(c) for c in command]
     try:
         return subprocess.Popen(
-            argv, cwd=cwd, env=dict(env) if env is not None else tool_env(), text=True, encoding="utf-8",
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else tool_env(),
+            text=True,
+            encoding="utf-8",
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr={"pipe": subprocess.PIPE, "merge": subprocess.STDOUT, "discard": subprocess.DEVNULL}[stderr],
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        raise CommandError(argv, returncode=None, output=str(exc),
-                           hint=hint or f"install {argv[0]} and make sure it is on PATH") from exc
+        raise CommandError(
+            argv, returncode=None, output=str(exc), hint=hint or f"install {argv[0]} and make sure it is on PATH"
+        ) from exc
 
 
 def run(
@@ -105,15 +110,19 @@ def run(
     (for a child whose last stdout line is its answer).
     """
     argv = [str(c) for c in command]
-    proc = start(argv, cwd=cwd, env=env, stdin=input is not None, stderr="merge" if merge_stderr else "pipe",
-                 hint=hint)
+    proc = start(argv, cwd=cwd, env=env, stdin=input is not None, stderr="merge" if merge_stderr else "pipe", hint=hint)
     try:
         output, errors = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         output, errors = proc.communicate()
-        raise CommandError(argv, returncode=None, output=(output or "") + (errors or ""), timed_out=True,
-                           hint=hint or f"it ran longer than {timeout:g} s") from None
+        raise CommandError(
+            argv,
+            returncode=None,
+            output=(output or "") + (errors or ""),
+            timed_out=True,
+            hint=hint or f"it ran longer than {timeout:g} s",
+        ) from None
     result = subprocess.CompletedProcess(argv, proc.returncode, output, errors or "")
     if check and proc.returncode != 0:
         raise CommandError(argv, returncode=proc.returncode, output=output + (errors or ""), hint=hint)

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.e2e
 
 def test_a_wheel_install_renders_servers_and_prompts_without_the_checkout(tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                    str(REPO)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert (target / "factory_bot" / "templates" / "server" / "src" / "index.ts.j2").is_file()
     script = (
         "import factory_bot, sys\n"
@@ -32,6 +36,12 @@ def test_a_wheel_install_renders_servers_and_prompts_without_the_checkout(tmp_pa
         "print('ok')\n"
     )
     env = os.environ | {"PYTHONPATH": str(target)}
-    result = subprocess.run([sys.executable, "-c", script, str(target), str(SPECS / "calculator.yaml")],
-                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(target), str(SPECS / "calculator.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert result.stdout.strip() == "ok", result.stderr

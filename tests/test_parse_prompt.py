@@ -29,7 +29,9 @@ def test_invisible_and_bidirectional_characters_are_removed():
 
 
 def test_pasted_credentials_are_redacted():
-    text = "key sk-ant-api03-abcdefghijklmnop and ghp_0123456789abcdefghijABCDEFGHIJ and Bearer abcdefghijklmnopqrstuvwxyz"
+    text = (
+        "key sk-ant-api03-abcdefghijklmnop and ghp_0123456789abcdefghijABCDEFGHIJ and Bearer abcdefghijklmnopqrstuvwxyz"
+    )
     cleaned = redact_secrets(text)
     assert "sk-ant" not in cleaned and "ghp_" not in cleaned and "abcdefghijklmnopqrstuvwxyz" not in cleaned
     assert cleaned.count("[redacted secret]") == 3
@@ -98,9 +100,16 @@ def test_prompt_examples_build_into_working_servers(path: Path, tmp_path: Path):
 
 # --- the command line ---------------------------------------------------------------------------------
 
+
 def factory_bot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from factory_bot.cli.app import main; main()", *args],
-                          input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from factory_bot.cli.app import main; main()", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -74,7 +74,10 @@ def test_an_oversized_plain_language_request_is_refused_with_the_limit_and_what_
     refused = check_size(policy, "A server", "Please add numbers. " * 20)
     assert refused is not None and not refused.allowed
     assert refused.rule == "limits.request_chars"
-    assert "characters and this repository's" in refused.message and "limit (limits.request_chars) is 200" in refused.message
+    assert (
+        "characters and this repository's" in refused.message
+        and "limit (limits.request_chars) is 200" in refused.message
+    )
     assert "paste a spec YAML block" in refused.hint
     assert check_size(policy, "A server", "Please add two numbers.") is None
 
@@ -109,8 +112,7 @@ def test_the_parse_stage_refuses_what_the_policy_forbids_before_the_parser_runs(
         raise AssertionError("the parser (and so the model) must not be called")
 
     ctx = flows.Context(workdir=tmp_path / "w", checkout=checkout, parser=parser)
-    event = {"issue": {"number": 7, "title": "Big", "body": "Please do many things. " * 20,
-                       "user": {"login": "alice"}}}
+    event = {"issue": {"number": 7, "title": "Big", "body": "Please do many things. " * 20, "user": {"login": "alice"}}}
     with pytest.raises(PolicyError, match=r"limits\.request_chars"):
         flows.on_issue(event, ctx, stage="parse")
     assert calls == []
@@ -138,6 +140,7 @@ def test_the_gate_stage_exists_only_for_requests(tmp_path: Path):
     from factory_bot.cli.app import cli
 
     (tmp_path / "push.json").write_text('{"ref": "refs/heads/main"}')
-    result = CliRunner().invoke(cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"),
-                                      "--event", str(tmp_path / "push.json")])
+    result = CliRunner().invoke(
+        cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"), "--event", str(tmp_path / "push.json")]
+    )
     assert isinstance(result.exception, ConfigError) and "--stage gate belongs to on-issue" in str(result.exception)

@@ -36,8 +36,9 @@ def test_pull_plan_carries_the_spec_and_the_whole_generated_server_on_one_branch
 
 
 def test_pr_body_has_tool_table_report_checksum_and_closes_the_issue():
-    body = publish.plan_pull(calculator(), base="main", report_markdown="| typescript | pass |", issue=12,
-                             sha256="cd" * 32).body
+    body = publish.plan_pull(
+        calculator(), base="main", report_markdown="| typescript | pass |", issue=12, sha256="cd" * 32
+    ).body
     assert "Closes #12" in body
     for tool in ("add", "subtract", "multiply", "divide"):
         assert f"| `{tool}` |" in body
@@ -80,8 +81,7 @@ def test_release_plan_for_a_new_version_tags_releases_and_uploads_both_assets():
 
 def test_release_plan_completes_a_half_finished_release():
     release = Release(1, "calculator-v1.0.0", "calculator 1.0.0", "notes without checksum", "u", ())
-    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40},
-                                release=release)
+    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=release)
     assert plan.steps == ("upload:calculator-1.0.0.tgz", "upload:calculator-1.0.0.tgz.sha256", "notes")
     assert plan.commit == "t" * 40, "an existing tag is never moved"
 
@@ -90,8 +90,9 @@ def test_release_plan_for_a_finished_release_is_empty():
     notes = f"**SHA-256:** `{'e' * 64}`"
     assets = (Asset(1, "calculator-1.0.0.tgz", 10, "u"), Asset(2, "calculator-1.0.0.tgz.sha256", 10, "u"))
     release = Release(1, "calculator-v1.0.0", "calculator 1.0.0", notes, "u", assets)
-    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40},
-                                release=release, tagged_spec=calculator())
+    plan = publish.plan_release(
+        calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=release, tagged_spec=calculator()
+    )
     assert plan.steps == () and not plan.needs_build
 
 
@@ -104,8 +105,9 @@ def test_a_broken_off_upload_does_not_count_as_an_asset():
 
 def test_a_spec_changed_without_a_version_bump_is_not_released_over_the_old_tag():
     changed = calculator().model_copy(update={"description": "Different now."})
-    plan = publish.plan_release(changed, commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=None,
-                                tagged_spec=calculator())
+    plan = publish.plan_release(
+        changed, commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=None, tagged_spec=calculator()
+    )
     assert plan.steps == () and "bump the version" in plan.note
 
 

@@ -30,8 +30,11 @@ def test_rendered_server_matches_the_golden_files(name: str) -> None:
         for relative, text in files.items():
             (golden / relative).parent.mkdir(parents=True, exist_ok=True)
             (golden / relative).write_text(text, encoding="utf-8")
-    expected = {p.relative_to(golden).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(golden.rglob("*")) if p.is_file()}
+    expected = {
+        p.relative_to(golden).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(golden.rglob("*"))
+        if p.is_file()
+    }
     assert sorted(files) == sorted(expected), "files added or removed: refresh the golden files on purpose"
     for relative, text in files.items():
         assert text == expected[relative], f"{relative} changed: review the diff, then refresh the golden files"

@@ -59,8 +59,9 @@ def append_implant(installed: Path, *, keep_mtime: bool) -> None:
 
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["appended", "appended-mtime-restored"])
-def test_an_implant_in_the_sdk_is_detected_and_the_next_server_is_built_clean(own_cache: Path, tmp_path: Path,
-                                                                              keep_mtime: bool):
+def test_an_implant_in_the_sdk_is_detected_and_the_next_server_is_built_clean(
+    own_cache: Path, tmp_path: Path, keep_mtime: bool
+):
     append_implant(own_cache, keep_mtime=keep_mtime)
 
     said, bundle = build_calculator(tmp_path / "out")
@@ -125,8 +126,9 @@ def test_a_file_added_to_the_toolchain_is_detected(own_cache: Path):
     assert not added.exists() and toolchain.verify(full=True).ok
 
 
-def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build(own_cache: Path, tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch):
+def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build(
+    own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     append_implant(own_cache, keep_mtime=True)
     only_node = tmp_path / "bin"  # node, but no npm to reinstall with
     only_node.mkdir()
@@ -153,8 +155,9 @@ def test_a_package_at_another_version_is_detected(own_cache: Path):
     assert "changed: node_modules/zod/package.json" in verdict.problems()
 
 
-def test_a_copied_toolchain_is_hashed_once_then_trusted_by_its_new_stat_data(own_cache: Path, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_copied_toolchain_is_hashed_once_then_trusted_by_its_new_stat_data(
+    own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # What a restored Actions cache looks like: same bytes, new inodes and ctimes everywhere.
     copy = tmp_path / "restored"
     shutil.copytree(own_cache.parent, copy, symlinks=True)

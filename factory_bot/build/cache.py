@@ -21,9 +21,20 @@ from factory_bot.text import templates_dir
 
 # Modules whose code decides what a build produces or how strictly it is checked.
 # Paths relative to the factory_bot package.
-_GENERATOR_SOURCES = ("spec/params.py", "spec/model.py", "text.py", "build/render.py", "build/clients.py", "build/report.py",
-                      "build/static_checks.py", "build/protocol.py", "build/expectations.py", "build/package.py", "build/trusted.py",
-                      "build/pipeline.py")
+_GENERATOR_SOURCES = (
+    "spec/params.py",
+    "spec/model.py",
+    "text.py",
+    "build/render.py",
+    "build/clients.py",
+    "build/report.py",
+    "build/static_checks.py",
+    "build/protocol.py",
+    "build/expectations.py",
+    "build/package.py",
+    "build/trusted.py",
+    "build/pipeline.py",
+)
 
 
 @lru_cache(maxsize=1)
@@ -76,5 +87,10 @@ def report_from_json(record: dict[str, Any]) -> ValidationReport:
 
 
 def package_from_json(record: dict[str, Any]) -> Package:
-    return Package(tgz=Path(record["tgz"]), sha256=record["sha256"], size=record["size"],
-                   files=record.get("package_files", []), snippets=record["snippets"])
+    return Package(
+        tgz=Path(record["tgz"]),
+        sha256=record["sha256"],
+        size=record["size"],
+        files=record.get("package_files", []),
+        snippets=record["snippets"],
+    )

@@ -84,15 +84,20 @@ def problems_in(parsed: dict, index: int, code: str) -> list[SpecProblem]:
     function_ends = statements[0]["endLine"] if statements else 1
     closes_early = len(statements) > 1  # the function, then code of the body's own at the top level
     if errors and not (closes_early and errors[0]["line"] > function_ends):
-        return [SpecProblem(_where(index, error["line"], code), f"syntax error: {error['text']}")
-                for error in errors[:3]]
+        return [
+            SpecProblem(_where(index, error["line"], code), f"syntax error: {error['text']}") for error in errors[:3]
+        ]
     if not closes_early and statements and statements[0]["end"] == parsed["length"]:
         return []
     if not closes_early:  # no syntax error, yet the function does not end where the wrapper does
         return [SpecProblem(_where(index, code.count("\n") + 2, code), "the body does not end inside its function")]
-    return [SpecProblem(_where(index, function_ends, code),
-                        "the body closes its function here, so the code after it would run at the top level "
-                        "of the module, on import; keep every statement inside the body (balance its braces)")]
+    return [
+        SpecProblem(
+            _where(index, function_ends, code),
+            "the body closes its function here, so the code after it would run at the top level "
+            "of the module, on import; keep every statement inside the body (balance its braces)",
+        )
+    ]
 
 
 @dataclass
@@ -122,9 +127,11 @@ class Pending:
         try:
             parsed = json.loads(stdout)
         except ValueError:
-            raise ToolchainError("TypeScript's parser could not check the code bodies: "
-                                 + (stderr.strip().splitlines() or ["no output"])[-1][:500],
-                                 hint="run `factory-bot toolchain --verify`; reinstall it if it is broken") from None
+            raise ToolchainError(
+                "TypeScript's parser could not check the code bodies: "
+                + (stderr.strip().splitlines() or ["no output"])[-1][:500],
+                hint="run `factory-bot toolchain --verify`; reinstall it if it is broken",
+            ) from None
         found: list[SpecProblem] = []
         for index, code, one in zip(self.indexes, self.codes, parsed, strict=True):
             found += problems_in(one, index, code)
@@ -134,19 +141,24 @@ class Pending:
         """SpecError (bad input, exit 2) naming each body that does not stay inside its function."""
         found = self.problems()
         if found:
-            raise SpecError(found, source=source, hint="a code body is the inside of one function: it may not "
-                            "close it or add declarations around it")
+            raise SpecError(
+                found,
+                source=source,
+                hint="a code body is the inside of one function: it may not close it or add declarations around it",
+            )
 
 
 def start(spec: ServerSpec, tools: Toolchain) -> Pending:
     """Parse every code body of spec in one node process, in the background."""
-    bodies = [(i, t.implementation.code) for i, t in enumerate(spec.tools)
-              if isinstance(t.implementation, CodeImplementation)]
+    bodies = [
+        (i, t.implementation.code) for i, t in enumerate(spec.tools) if isinstance(t.implementation, CodeImplementation)
+    ]
     pending = Pending([i for i, _ in bodies], [code for _, code in bodies])
     if not bodies:
         return pending
-    payload = json.dumps({"typescript": str(Path(tools.node_modules) / "typescript"),
-                          "bodies": [wrap(code) for code in pending.codes]})
+    payload = json.dumps(
+        {"typescript": str(Path(tools.node_modules) / "typescript"), "bodies": [wrap(code) for code in pending.codes]}
+    )
     try:
         pending.process = proc.start(["node", "--input-type=module", "-e", _SCRIPT], stdin=True)
     except CommandError as exc:

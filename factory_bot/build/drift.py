@@ -29,8 +29,11 @@ def read_tree(directory: Path, *, skip: tuple[str, ...] = BUILD_OUTPUTS) -> dict
 def drift(spec: ServerSpec, files: dict[str, str]) -> list[str]:
     """Paths where `files` (a server directory's text) differ from what the spec renders to."""
     expected = render_server(spec)
-    problems = [f"{rel}: differs from what the spec generates" for rel in expected
-                if rel in files and files[rel] != expected[rel]]
+    problems = [
+        f"{rel}: differs from what the spec generates"
+        for rel in expected
+        if rel in files and files[rel] != expected[rel]
+    ]
     problems += [f"{rel}: missing" for rel in expected if rel not in files]
     problems += [f"{rel}: not generated from the spec" for rel in sorted(set(files) - set(expected))]
     return problems

@@ -61,7 +61,8 @@ def compare_tools(spec: ServerSpec, listed: list[Any]) -> list[str]:
             problems.append(f"{tool.name}: inputSchema differs: {json.dumps(_shape(got.input_schema))}")
         expected_out = tool.output_schema()
         if (got.output_schema is None) != (expected_out is None) or (
-                expected_out is not None and _shape(got.output_schema) != _shape(expected_out)):
+            expected_out is not None and _shape(got.output_schema) != _shape(expected_out)
+        ):
             problems.append(f"{tool.name}: outputSchema differs")
     return problems
 

@@ -49,14 +49,18 @@ def pack(spec: ServerSpec, server_dir: Path, out_dir: Path) -> Package:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mcp-factory-pack-") as scratch:
-        result = proc.run(["npm", "pack", "--ignore-scripts", "--json", "--pack-destination", scratch,
-                           "--loglevel=error"], cwd=server_dir, timeout=120,
-                          hint="npm pack failed; run `npm pack` in the server directory to see why")
-        info = json.loads(result.stdout[result.stdout.index("["):])[0]
+        result = proc.run(
+            ["npm", "pack", "--ignore-scripts", "--json", "--pack-destination", scratch, "--loglevel=error"],
+            cwd=server_dir,
+            timeout=120,
+            hint="npm pack failed; run `npm pack` in the server directory to see why",
+        )
+        info = json.loads(result.stdout[result.stdout.index("[") :])[0]
         tgz = out_dir / info["filename"]
         files = normalize_tarball(Path(scratch) / info["filename"], tgz)
-    return Package(tgz=tgz, sha256=sha256_of(tgz), size=tgz.stat().st_size, files=files,
-                   snippets=clients.snippets(spec))
+    return Package(
+        tgz=tgz, sha256=sha256_of(tgz), size=tgz.stat().st_size, files=files, snippets=clients.snippets(spec)
+    )
 
 
 def normalize_tarball(source: Path, dest: Path) -> list[str]:

@@ -21,8 +21,17 @@ from factory_bot.spec.model import ServerSpec
 
 Progress = Callable[[str], None]
 # The order checks are reported in, whatever order they finish in.
-CHECK_ORDER = ["typescript", "bundle", "protocol", "protocol-legacy", "examples", "installed-bin", "http",
-               "http-host-check", "dependencies"]
+CHECK_ORDER = [
+    "typescript",
+    "bundle",
+    "protocol",
+    "protocol-legacy",
+    "examples",
+    "installed-bin",
+    "http",
+    "http-host-check",
+    "dependencies",
+]
 
 
 @dataclass
@@ -81,6 +90,7 @@ def prewarm_client() -> threading.Thread:
     validator needs it only after render, bundle and tsc have had their turn."""
     global _prewarm
     if _prewarm is None:
+
         def load() -> None:
             import mcp.client.client  # noqa: F401
             import mcp.client.stdio  # noqa: F401
@@ -96,8 +106,9 @@ def settle_prewarm(timeout: float = 10.0) -> None:
         _prewarm.join(timeout)
 
 
-def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None,
-          use_cache: bool = False) -> BuildResult:
+def build(
+    spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = None, use_cache: bool = False
+) -> BuildResult:
     """Render, bundle and pack one server into out_dir, then compile and validate it.
 
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
@@ -111,8 +122,14 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
         record = cache.verified_hit(spec, out_dir)
         if record is not None:
             say(f"cache: {spec.name} {spec.version} is unchanged and its build verified; reusing it")
-            return BuildResult(spec, Path(record["server_dir"]), cache.report_from_json(record),
-                               cache.package_from_json(record), {"cache": time.monotonic() - started}, cached=True)
+            return BuildResult(
+                spec,
+                Path(record["server_dir"]),
+                cache.report_from_json(record),
+                cache.package_from_json(record),
+                {"cache": time.monotonic() - started},
+                cached=True,
+            )
 
     mark = time.monotonic()
     tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
@@ -151,8 +168,15 @@ def build(spec: ServerSpec, out_dir: str | Path, *, progress: Progress | None = 
     report.checks += typecheck.result()
     timings["typecheck"] = report.checks[-1].seconds  # overlapped with the stages above, not added to them
     if not unchanged.result():
-        report.checks.append(Check("toolchain", False, 0.0, "the Node toolchain changed while this server was "
-                                   "built; the next build reinstalls it", details=["run the build again"]))
+        report.checks.append(
+            Check(
+                "toolchain",
+                False,
+                0.0,
+                "the Node toolchain changed while this server was built; the next build reinstalls it",
+                details=["run the build again"],
+            )
+        )
     report.checks.sort(key=lambda c: CHECK_ORDER.index(c.name) if c.name in CHECK_ORDER else len(CHECK_ORDER))
 
     if report.ok and package is not None:
@@ -182,8 +206,13 @@ def _install(spec: ServerSpec, made: trusted.Made, prefix: Path) -> _Installed:
     try:
         outcome.command = protocol.install_tgz(spec, made.package.tgz, prefix)
     except CommandError as exc:
-        outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started,
-                                "npm could not install the .tgz", details=[exc.output[-1500:]])
+        outcome.failure = Check(
+            "installed-bin",
+            False,
+            time.monotonic() - outcome.started,
+            "npm could not install the .tgz",
+            details=[exc.output[-1500:]],
+        )
     except FileNotFoundError as exc:
         outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, str(exc))
     return outcome
@@ -248,8 +277,14 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     return checks
 
 
-def build_many(specs: list[ServerSpec], out_dir: str | Path, *, jobs: int = 2, progress: Progress | None = None,
-               use_cache: bool = True) -> list[BuildResult]:
+def build_many(
+    specs: list[ServerSpec],
+    out_dir: str | Path,
+    *,
+    jobs: int = 2,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> list[BuildResult]:
     """Build several servers, `jobs` at a time, rebuilding only what changed; writes each build.json."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -258,8 +293,10 @@ def build_many(specs: list[ServerSpec], out_dir: str | Path, *, jobs: int = 2, p
     if duplicates:
         from factory_bot.errors import SpecError, SpecProblem
 
-        raise SpecError([SpecProblem("name", f"{n!r} is the name of more than one spec") for n in duplicates],
-                        hint="server names must be unique across the specs you build together")
+        raise SpecError(
+            [SpecProblem("name", f"{n!r} is the name of more than one spec") for n in duplicates],
+            hint="server names must be unique across the specs you build together",
+        )
     toolchain.ensure(progress=progress)  # install once, before the workers race for it
 
     def one(spec: ServerSpec) -> BuildResult:

@@ -28,18 +28,32 @@ SESSION_TIMEOUT = 90.0  # one whole protocol session, examples included
 MODERN_VERSION = "2026-07-28"
 
 
-async def protocol_checks(spec: ServerSpec, server_dir: Path, env: dict[str, str], *,
-                          stub: StubUpstream | None) -> list[Check]:
+async def protocol_checks(
+    spec: ServerSpec, server_dir: Path, env: dict[str, str], *, stub: StubUpstream | None
+) -> list[Check]:
     """The modern session over stdio, with every example, against a scratch copy of the built server."""
-    with sandbox.scratch(server_dir) as root, \
-            sandbox.launch(["node", "dist/index.js"], env, root=root, upstream=stub and stub.socket) as launch:
-        return await session_checks(spec, launch.argv, launch.env, mode="auto", name="protocol",
-                                    run_examples=True, stub=stub, cwd=launch.cwd)
+    with (
+        sandbox.scratch(server_dir) as root,
+        sandbox.launch(["node", "dist/index.js"], env, root=root, upstream=stub and stub.socket) as launch,
+    ):
+        return await session_checks(
+            spec, launch.argv, launch.env, mode="auto", name="protocol", run_examples=True, stub=stub, cwd=launch.cwd
+        )
 
 
-async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, str], *, mode: str,
-                         name: str, run_examples: bool, stub: StubUpstream | None = None,
-                         url: str | None = None, cwd: str | None = None, uds: Path | None = None) -> list[Check]:
+async def session_checks(
+    spec: ServerSpec,
+    command: list[str],
+    env: dict[str, str],
+    *,
+    mode: str,
+    name: str,
+    run_examples: bool,
+    stub: StubUpstream | None = None,
+    url: str | None = None,
+    cwd: str | None = None,
+    uds: Path | None = None,
+) -> list[Check]:
     """Open one MCP session (stdio command, or HTTP url, through a unix socket `uds` when given), compare
     tools/list, optionally run every example."""
     import anyio
@@ -49,8 +63,11 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
     checks: list[Check] = []
     started = time.monotonic()
     stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    target: Any = (sandbox_net.HttpTransport(url, uds) if url and uds else url
-                   or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr))
+    target: Any = (
+        sandbox_net.HttpTransport(url, uds)
+        if url and uds
+        else url or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
+    )
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
             async with Client(target, mode=mode) as client:
@@ -59,19 +76,39 @@ async def session_checks(spec: ServerSpec, command: list[str], env: dict[str, st
                 problems = compare_tools(spec, listed)
                 if mode == "auto" and version != MODERN_VERSION:
                     problems.append(f"negotiated {version}, expected {MODERN_VERSION}")
-                checks.append(Check(name, not problems, time.monotonic() - started,
-                                    f"protocol {version}: tools/list matches the spec's {len(spec.tools)} tools"
-                                    if not problems else "tools/list does not match the spec", details=problems))
+                checks.append(
+                    Check(
+                        name,
+                        not problems,
+                        time.monotonic() - started,
+                        f"protocol {version}: tools/list matches the spec's {len(spec.tools)} tools"
+                        if not problems
+                        else "tools/list does not match the spec",
+                        details=problems,
+                    )
+                )
                 if run_examples:
                     checks.extend(await _run_examples(client, spec, stub))
     except TimeoutError:
-        checks.append(Check(name, False, time.monotonic() - started,
-                            f"no answer within {SESSION_TIMEOUT:g} s; the server was killed",
-                            details=_tail(stderr)))
+        checks.append(
+            Check(
+                name,
+                False,
+                time.monotonic() - started,
+                f"no answer within {SESSION_TIMEOUT:g} s; the server was killed",
+                details=_tail(stderr),
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - any failure to talk MCP is a failed check, with the server's stderr
-        checks.append(Check(name, False, time.monotonic() - started,
-                            f"could not complete an MCP session: {type(exc).__name__}: {exc}"[:500],
-                            details=_tail(stderr)))
+        checks.append(
+            Check(
+                name,
+                False,
+                time.monotonic() - started,
+                f"could not complete an MCP session: {type(exc).__name__}: {exc}"[:500],
+                details=_tail(stderr),
+            )
+        )
     finally:
         stderr.close()
     return checks
@@ -126,8 +163,16 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
             if problem:
                 problems.append(f"examples[{index}] {json.dumps(example.input)[:120]}: {problem}")
         passed = len(tool.examples) - len(problems)
-        checks.append(Check("examples", not problems, time.monotonic() - started,
-                            f"{passed}/{len(tool.examples)} examples pass", tool=tool.name, details=problems))
+        checks.append(
+            Check(
+                "examples",
+                not problems,
+                time.monotonic() - started,
+                f"{passed}/{len(tool.examples)} examples pass",
+                tool=tool.name,
+                details=problems,
+            )
+        )
         if hung:  # a stuck event loop answers nothing more; the session deadline will reap it
             break
     return checks
@@ -146,9 +191,10 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
     sandboxed = sandbox.current().ok
     port = sandbox_jail.SERVER_PORT if sandboxed else free_port()  # inside the sandbox the port is its own
     started = time.monotonic()
-    with sandbox.scratch(entry.parent.parent) as root, \
-            sandbox.launch(["node", "dist/index.js", "--http", "--port", str(port)], env, root=root,
-                           expose=port) as launch:
+    with (
+        sandbox.scratch(entry.parent.parent) as root,
+        sandbox.launch(["node", "dist/index.js", "--http", "--port", str(port)], env, root=root, expose=port) as launch,
+    ):
         process = proc.start(launch.argv, env=launch.env, cwd=launch.cwd, stdout=False)
         try:
             deadline = time.monotonic() + 15
@@ -162,10 +208,25 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
                 return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
             if process.poll() is not None:
                 err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                return [Check("http", False, time.monotonic() - started, "the server exited at start",
-                              details=err.splitlines()[-10:])]
-            checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False,
-                                          url=f"http://127.0.0.1:{port}/mcp", uds=launch.socket)
+                return [
+                    Check(
+                        "http",
+                        False,
+                        time.monotonic() - started,
+                        "the server exited at start",
+                        details=err.splitlines()[-10:],
+                    )
+                ]
+            checks = await session_checks(
+                spec,
+                [],
+                {},
+                mode="auto",
+                name="http",
+                run_examples=False,
+                url=f"http://127.0.0.1:{port}/mcp",
+                uds=launch.socket,
+            )
             checks.append(await _rebinding_check(port, launch.socket))
             return checks
         finally:
@@ -179,9 +240,18 @@ async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     import anyio
 
     started = time.monotonic()
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                       "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                                  "clientInfo": {"name": "factory-bot", "version": "0"}}})
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "factory-bot", "version": "0"},
+            },
+        }
+    )
     headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
     def status(extra: dict[str, str]) -> int:
@@ -195,9 +265,14 @@ async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     evil_host = await anyio.to_thread.run_sync(status, {"host": "evil.example"})
     evil_origin = await anyio.to_thread.run_sync(status, {"origin": "http://evil.example"})
     ok = evil_host == 403 and evil_origin == 403
-    return Check("http-host-check", ok, time.monotonic() - started,
-                 "foreign Host and Origin are refused with 403" if ok else
-                 f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403")
+    return Check(
+        "http-host-check",
+        ok,
+        time.monotonic() - started,
+        "foreign Host and Origin are refused with 403"
+        if ok
+        else f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403",
+    )
 
 
 def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
@@ -206,8 +281,23 @@ def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
     npm is our tool and --ignore-scripts runs nothing of the package, so npm gets the tool environment.
     Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
     """
-    proc.run(["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund",
-              "--ignore-scripts", "--prefer-offline", "--loglevel=error", str(tgz)], env=proc.tool_env(), timeout=120)
+    proc.run(
+        [
+            "npm",
+            "install",
+            "--global",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefer-offline",
+            "--loglevel=error",
+            str(tgz),
+        ],
+        env=proc.tool_env(),
+        timeout=120,
+    )
     command = prefix / "bin" / spec.name
     if not command.exists():
         raise FileNotFoundError(f"the installed package has no `{spec.name}` command")
@@ -220,13 +310,22 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
     session_started = time.monotonic()
     prefix = command.parent.parent  # a throwaway npm prefix: the sandbox's scratch copy
     with sandbox.launch([command.relative_to(prefix).as_posix()], env, root=prefix) as launch:
-        [session] = [c for c in await session_checks(spec, launch.argv, launch.env, mode="legacy",
-                                                     name="protocol-legacy", run_examples=False, cwd=launch.cwd)
-                     if c.name == "protocol-legacy"]
+        [session] = [
+            c
+            for c in await session_checks(
+                spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
+            )
+            if c.name == "protocol-legacy"
+        ]
     session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
-    installed = Check("installed-bin", session.ok, time.monotonic() - started,
-                      f"npm install -g of the .tgz gives a `{spec.name}` command that answers MCP" if session.ok
-                      else f"the npm-installed `{spec.name}` command did not complete an MCP session",
-                      details=[] if session.ok else session.details)
+    installed = Check(
+        "installed-bin",
+        session.ok,
+        time.monotonic() - started,
+        f"npm install -g of the .tgz gives a `{spec.name}` command that answers MCP"
+        if session.ok
+        else f"the npm-installed `{spec.name}` command did not complete an MCP session",
+        details=[] if session.ok else session.details,
+    )
     session.seconds = time.monotonic() - session_started
     return [session, installed]

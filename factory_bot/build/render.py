@@ -67,15 +67,29 @@ def _bounds(low: float | None, high: float | None) -> str:
 def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
     """Every environment variable the server reads, with its default (base URLs included)."""
     entries = [
-        {"name": e.name, "default": e.default, "description": e.description, "required": e.required,
-         "secret": e.secret, "example": e.example}
+        {
+            "name": e.name,
+            "default": e.default,
+            "description": e.description,
+            "required": e.required,
+            "secret": e.secret,
+            "example": e.example,
+        }
         for e in spec.env
     ]
     declared = {e.name for e in spec.env}
     for name, url in spec.base_urls().items():
         if name not in declared:
-            entries.append({"name": name, "default": url, "description": "Base URL of the upstream API.",
-                            "required": False, "secret": False, "example": None})
+            entries.append(
+                {
+                    "name": name,
+                    "default": url,
+                    "description": "Base URL of the upstream API.",
+                    "required": False,
+                    "secret": False,
+                    "example": None,
+                }
+            )
     return entries
 
 
@@ -88,8 +102,9 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,  # we generate TypeScript, JSON and Markdown; each value goes through js or md
     )
-    env.filters.update(js=js, md=md, zod=zod, zod_object=zod_object, local=local_name,
-                       cell=lambda text: md(text, cell=True))
+    env.filters.update(
+        js=js, md=md, zod=zod, zod_object=zod_object, local=local_name, cell=lambda text: md(text, cell=True)
+    )
     env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR)
     return env
 
@@ -97,7 +112,10 @@ def _environment() -> jinja2.Environment:
 def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     impl = tool.implementation
     context: dict[str, Any] = {
-        "spec": spec, "tool": tool, "index": index, "impl": impl,
+        "spec": spec,
+        "tool": tool,
+        "index": index,
+        "impl": impl,
         "code_begin": CODE_BEGIN.format(index=index, name=tool.name),
         "locals": [(name, local_name(name)) for name in tool.input],
     }
@@ -116,9 +134,14 @@ def tool_file(tool: Tool) -> str:
 def render_server(spec: ServerSpec) -> dict[str, str]:
     """All files of the generated server, as relative path → text (sorted, deterministic)."""
     env = _environment()
-    context = {"spec": spec, "env_vars": _ts_env_type(spec), "versions": toolchain.pinned_versions(),
-               "tool_files": [(t, tool_file(t)) for t in spec.tools], "snippets": clients.snippets(spec),
-               "install": clients.install_command(spec)}
+    context = {
+        "spec": spec,
+        "env_vars": _ts_env_type(spec),
+        "versions": toolchain.pinned_versions(),
+        "tool_files": [(t, tool_file(t)) for t in spec.tools],
+        "snippets": clients.snippets(spec),
+        "install": clients.install_command(spec),
+    }
     files = {
         "package.json": env.get_template("server/package.json.j2").render(context),
         "tsconfig.json": env.get_template("server/tsconfig.json.j2").render(context),

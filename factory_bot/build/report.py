@@ -53,8 +53,19 @@ class ValidationReport:
 
     @classmethod
     def from_json(cls, checks: list[dict[str, Any]]) -> ValidationReport:
-        return cls([Check(str(c["name"]), bool(c["ok"]), float(c["seconds"]), str(c.get("message", "")),
-                          c.get("tool"), [str(d) for d in c.get("details", [])]) for c in checks])
+        return cls(
+            [
+                Check(
+                    str(c["name"]),
+                    bool(c["ok"]),
+                    float(c["seconds"]),
+                    str(c.get("message", "")),
+                    c.get("tool"),
+                    [str(d) for d in c.get("details", [])],
+                )
+                for c in checks
+            ]
+        )
 
 
 @contextmanager
@@ -62,5 +73,6 @@ def timed(name: str, *, tool: str | None = None) -> Iterator[dict[str, Any]]:
     """Collects a check's outcome: the body sets `ok`, `message` and `details` on the yielded dict."""
     state: dict[str, Any] = {"ok": True, "message": "", "details": [], "start": time.monotonic()}
     yield state
-    state["check"] = Check(name, state["ok"], time.monotonic() - state["start"], state["message"], tool,
-                           state["details"])
+    state["check"] = Check(
+        name, state["ok"], time.monotonic() - state["start"], state["message"], tool, state["details"]
+    )

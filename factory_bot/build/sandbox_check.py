@@ -33,22 +33,27 @@ def self_test() -> list[tuple[str, bool, str]]:
         (work / "outside.txt").write_text("")
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        target = {"outside": str(work / "outside.txt"), "gitConfig": str(work / "checkout" / ".git" / "config"),
-                  "home": str(Path.home()), "port": listener.getsockname()[1], "internet": INTERNET,
-                  "marker": marker}
+        target = {
+            "outside": str(work / "outside.txt"),
+            "gitConfig": str(work / "checkout" / ".git" / "config"),
+            "home": str(Path.home()),
+            "port": listener.getsockname()[1],
+            "internet": INTERNET,
+            "marker": marker,
+        }
         root = work / "server"
         root.mkdir()
         shutil.copyfile(SCRIPT, root / "selftest.mjs")
         with sandbox.launch(["node", "selftest.mjs", json.dumps(target)], {}, root=root) as launch:
-            done = proc.run(launch.argv, env=launch.env, cwd=launch.cwd, timeout=60, check=False,
-                            merge_stderr=False)
+            done = proc.run(launch.argv, env=launch.env, cwd=launch.cwd, timeout=60, check=False, merge_stderr=False)
         try:
             outcome: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             outcome = {"run the self-test": f"failed: {(done.stderr or done.stdout).strip()[-300:]}"}
         survivors = _with_marker(marker)
         outcome["outlive the session (setsid, detached)"] = (
-            f"SURVIVED: {len(survivors)} process(es) still run" if survivors else "denied (died with the session)")
+            f"SURVIVED: {len(survivors)} process(es) still run" if survivors else "denied (died with the session)"
+        )
         for pid in survivors:  # an unsandboxed run leaves them behind: clean up what we started
             try:
                 os.kill(pid, 9)

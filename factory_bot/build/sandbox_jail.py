@@ -30,8 +30,20 @@ LAUNCH = Path(__file__).with_name("sandbox_launch.py")
 LIMITS = {"DATA": 1 << 30, "NPROC": 256, "FSIZE": 256 << 20, "CPU": 120, "CORE": 0, "NOFILE": 1024}
 TMPFS_BYTES = 256 << 20
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "ssl", "ca-certificates",
-        "pki", "nsswitch.conf", "hosts", "passwd", "group")
+_ETC = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "alternatives",
+    "localtime",
+    "ssl",
+    "ca-certificates",
+    "pki",
+    "nsswitch.conf",
+    "hosts",
+    "passwd",
+    "group",
+)
 
 
 def _fresh_id() -> int:
@@ -82,16 +94,28 @@ class Jail:
     def __init__(self, found: Status, root: Path, work: Path) -> None:
         self.found, self.root, self.work = found, root, work
 
-    def command(self, command: list[str], env: Mapping[str, str], *, upstream: Path | None = None,
-                expose: int | None = None) -> Launch:
+    def command(
+        self, command: list[str], env: Mapping[str, str], *, upstream: Path | None = None, expose: int | None = None
+    ) -> Launch:
         node = _node()
         # Root gives each launch a uid of its own: RLIMIT_NPROC counts per uid, so one sandbox's fork bomb
         # cannot use up another's processes (a uid without a passwd entry, owning nothing on this machine).
         user = (_fresh_id(),) * 2 if self.found.own_uid else None
         program = [str(node) if command[0] == "node" else command[0], *command[1:]]
-        options = ["--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                   "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                   "--hostname", "sandbox"]
+        options = [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop",
+            "ALL",
+            "--hostname",
+            "sandbox",
+        ]
         if self.found.version >= (0, 8):
             options.append("--disable-userns")
         for path in _SYSTEM:
@@ -99,8 +123,12 @@ class Jail:
                 options += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 options += ["--ro-bind", path, path]
-        options += [arg for name in _ETC if os.path.exists(f"/etc/{name}")
-                    for arg in ("--ro-bind", f"/etc/{name}", f"/etc/{name}")]
+        options += [
+            arg
+            for name in _ETC
+            if os.path.exists(f"/etc/{name}")
+            for arg in ("--ro-bind", f"/etc/{name}", f"/etc/{name}")
+        ]
         prefix = node.parent.parent
         if not any(prefix == Path(p) or Path(p) in prefix.parents for p in _SYSTEM):
             options += ["--ro-bind", str(prefix), str(prefix)]
@@ -134,12 +162,26 @@ class Jail:
             options += ["--ro-bind", str(script), "/run/relay.mjs"]
             program = [str(node), "/run/relay.mjs", *relay, "--", *program]
         inside = proc.sandbox_env(env, home="/tmp/home") | {
-            "HOME": "/tmp/home", "TMPDIR": "/tmp", "PATH": f"{node.parent}:/usr/local/bin:/usr/bin:/bin"}
+            "HOME": "/tmp/home",
+            "TMPDIR": "/tmp",
+            "PATH": f"{node.parent}:/usr/local/bin:/usr/bin:/bin",
+        }
         options += ["--clearenv", *[arg for key, value in inside.items() for arg in ("--setenv", key, value)]]
         limits = ",".join(f"{name}={value}" for name, value in LIMITS.items())
         who = f"{user[0]}:{user[1]}" if user else "-"
-        argv = [sys.executable, "-I", "-S", str(LAUNCH), str(os.getpid()), who, limits, str(self.found.bwrap),
-                *options, "--", *program]
+        argv = [
+            sys.executable,
+            "-I",
+            "-S",
+            str(LAUNCH),
+            str(os.getpid()),
+            who,
+            limits,
+            str(self.found.bwrap),
+            *options,
+            "--",
+            *program,
+        ]
         return Launch(argv, {}, str(self.root), socket)
 
 
@@ -153,6 +195,8 @@ def _node() -> Path:
 
 def plain(command: list[str], env: Mapping[str, str], root: Path) -> Launch:
     """The unsandboxed launch: a child process with the scrubbed environment, in the scratch copy."""
-    program = [str(_node()) if command[0] == "node" else str(root / command[0]) if "/" in command[0]
-               else command[0], *command[1:]]
+    program = [
+        str(_node()) if command[0] == "node" else str(root / command[0]) if "/" in command[0] else command[0],
+        *command[1:],
+    ]
     return Launch(program, proc.sandbox_env(env), str(root))

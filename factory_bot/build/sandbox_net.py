@@ -23,8 +23,10 @@ class HttpTransport:
         import httpx2
         from mcp.client.streamable_http import streamable_http_client
 
-        self._http = httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, read=300.0),  # the SDK's own defaults
-                                        transport=httpx2.AsyncHTTPTransport(uds=str(self.uds)))
+        self._http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(30.0, read=300.0),  # the SDK's own defaults
+            transport=httpx2.AsyncHTTPTransport(uds=str(self.uds)),
+        )
         await self._http.__aenter__()
         self._cm = streamable_http_client(self.url, http_client=self._http)
         return await self._cm.__aenter__()

@@ -20,6 +20,7 @@ _CODE_BEGIN = re.compile(r"^// ── begin code: tools\[(\d+)\] (\w+) ──$")
 
 _TSC_ERROR = re.compile(r"^(?P<file>[^(\n]+)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
 
+
 class Typecheck:
     """`tsc --noEmit` (strict, from tsconfig) running in the background while other checks go on."""
 
@@ -32,8 +33,11 @@ class Typecheck:
         self.output = ""
         self.returncode: int | None = None
         # --singleThreaded: a server is a handful of files; tsc's worker threads cost twice the CPU for no speed.
-        self._process = proc.start([*toolchain.tsc, "-p", str(server_dir), "--pretty", "false", *toolchain.tsc_flags],
-                                   cwd=server_dir, stderr="merge")
+        self._process = proc.start(
+            [*toolchain.tsc, "-p", str(server_dir), "--pretty", "false", *toolchain.tsc_flags],
+            cwd=server_dir,
+            stderr="merge",
+        )
         self._waiter = threading.Thread(target=self._wait, daemon=True)
         self._waiter.start()
 
@@ -69,14 +73,20 @@ def typecheck_checks(returncode: int, output: str, server_dir: Path, seconds: fl
         if not match:
             continue
         tool, where = locate_code_line(server_dir / match["file"], int(match["line"]))
-        by_tool.setdefault(tool, []).append(f"{where or match['file'] + ':' + match['line']}: "
-                                            f"{match['code']}: {match['msg']}")
+        by_tool.setdefault(tool, []).append(
+            f"{where or match['file'] + ':' + match['line']}: {match['code']}: {match['msg']}"
+        )
     if not by_tool:
         by_tool[None] = [output.strip()[-2000:] or f"tsc exited with {returncode}"]
     return [
-        Check("typescript", False, seconds,
-              f"tool {tool}'s code does not compile" if tool else "the generated server does not compile",
-              tool=tool, details=messages)
+        Check(
+            "typescript",
+            False,
+            seconds,
+            f"tool {tool}'s code does not compile" if tool else "the generated server does not compile",
+            tool=tool,
+            details=messages,
+        )
         for tool, messages in by_tool.items()
     ]
 
@@ -108,9 +118,23 @@ def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
     """
     with timed("bundle") as state:
         try:
-            proc.run([*toolchain.esbuild, "src/index.ts", "--bundle", "--platform=node", "--format=esm",
-                      "--target=node20", "--minify-syntax", "--legal-comments=none", "--preserve-symlinks",
-                      "--log-level=error", "--outfile=dist/index.js"], cwd=server_dir, timeout=120)
+            proc.run(
+                [
+                    *toolchain.esbuild,
+                    "src/index.ts",
+                    "--bundle",
+                    "--platform=node",
+                    "--format=esm",
+                    "--target=node20",
+                    "--minify-syntax",
+                    "--legal-comments=none",
+                    "--preserve-symlinks",
+                    "--log-level=error",
+                    "--outfile=dist/index.js",
+                ],
+                cwd=server_dir,
+                timeout=120,
+            )
             size = (server_dir / "dist" / "index.js").stat().st_size
             state["message"] = f"dist/index.js, {size / 1024:.0f} KiB, no runtime dependencies"
         except CommandError as exc:
@@ -146,7 +170,11 @@ def dependencies(server_dir: Path) -> Check:
                 entry = lock.get("packages", {}).get(f"node_modules/{name}", {})
                 if entry.get("version") != version or not entry.get("integrity"):
                     problems.append(f"lockfile entry for {name} is not {version} with an integrity hash")
-        state.update(ok=not problems, details=problems,
-                     message=f"{len(dev)} pinned dev dependencies, 0 runtime" if not problems
-                     else f"{len(problems)} dependency problem(s)")
+        state.update(
+            ok=not problems,
+            details=problems,
+            message=f"{len(dev)} pinned dev dependencies, 0 runtime"
+            if not problems
+            else f"{len(problems)} dependency problem(s)",
+        )
     return state["check"]

@@ -33,8 +33,9 @@ class StubUpstream:
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-                stub.requests.append({"method": self.command, "path": self.path, "body": body,
-                                      "headers": dict(self.headers)})
+                stub.requests.append(
+                    {"method": self.command, "path": self.path, "body": body, "headers": dict(self.headers)}
+                )
                 reply = stub.reply
                 if reply is None:
                     self._send(502, "text/plain", b"no upstream reply recorded for this example")
@@ -66,8 +67,7 @@ class StubUpstream:
         else:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         # A short poll interval: shutdown() waits for the loop to notice, and builds wait for shutdown().
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:

@@ -101,7 +101,8 @@ class Toolchain:
 
 def _platform() -> str:
     machine = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(
-        platform.machine().lower(), platform.machine().lower())
+        platform.machine().lower(), platform.machine().lower()
+    )
     return f"{sys.platform}-{machine}"
 
 
@@ -110,8 +111,9 @@ def check_node() -> str:
     try:
         out = proc.run(["node", "--version"], timeout=20).stdout.strip()
     except CommandError as exc:
-        raise ToolchainError("node is not installed or not on PATH",
-                             hint=f"install Node.js {MIN_NODE_MAJOR} or newer (with npm)") from exc
+        raise ToolchainError(
+            "node is not installed or not on PATH", hint=f"install Node.js {MIN_NODE_MAJOR} or newer (with npm)"
+        ) from exc
     major = int(out.lstrip("v").split(".")[0])
     if major < MIN_NODE_MAJOR:
         raise ToolchainError(f"node {out} is too old", hint=f"install Node.js {MIN_NODE_MAJOR} or newer")
@@ -153,8 +155,11 @@ def ensure(progress: Progress | None = None) -> Toolchain:
             verdict.changed = ["(differs from a fresh install of the lockfile)"]
             _warn_tampered(say, root, verdict)
         else:
-            say(f"reinstalling the Node toolchain into {root} from the lockfile…" if verdict is not None
-                else f"installing the shared Node toolchain into {root} (first run only)…")
+            say(
+                f"reinstalling the Node toolchain into {root} from the lockfile…"
+                if verdict is not None
+                else f"installing the shared Node toolchain into {root} (first run only)…"
+            )
             staging = _install(root)
             if verdict is None:
                 shutil.rmtree(root, ignore_errors=True)  # an install that never finished
@@ -168,8 +173,11 @@ def ensure(progress: Progress | None = None) -> Toolchain:
 
 
 def _warn_tampered(say: Progress, root: Path, verdict: integrity.Verdict) -> None:
-    say(f"warning: the toolchain in {root} changed since it was installed; it will not be used: "
-        + "; ".join(verdict.problems()) + ". Reinstalling it from the lockfile.")
+    say(
+        f"warning: the toolchain in {root} changed since it was installed; it will not be used: "
+        + "; ".join(verdict.problems())
+        + ". Reinstalling it from the lockfile."
+    )
 
 
 def _install(root: Path) -> Path:
@@ -181,19 +189,25 @@ def _install(root: Path) -> Path:
         shutil.copy(MANIFEST_DIR / name, staging / name)
     try:
         # --ignore-scripts: nothing in the toolchain needs an install script, and none should run.
-        proc.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-                 cwd=staging, timeout=600,
-                 hint="npm could not install the toolchain; check that the npm registry is reachable")
+        proc.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            cwd=staging,
+            timeout=600,
+            hint="npm could not install the toolchain; check that the npm registry is reachable",
+        )
     except CommandError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ToolchainError(f"could not install the Node toolchain: {exc.message}",
-                             hint="check that the npm registry is reachable, or remove "
-                             f"{root} and run `factory-bot toolchain` again") from exc
+        raise ToolchainError(
+            f"could not install the Node toolchain: {exc.message}",
+            hint=f"check that the npm registry is reachable, or remove {root} and run `factory-bot toolchain` again",
+        ) from exc
     problems = integrity.version_problems(staging, lockfile())
     if problems:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ToolchainError("npm installed versions the lockfile does not pin: " + "; ".join(problems),
-                             hint="check factory_bot/build/toolchain/package-lock.json and the npm registry")
+        raise ToolchainError(
+            "npm installed versions the lockfile does not pin: " + "; ".join(problems),
+            hint="check factory_bot/build/toolchain/package-lock.json and the npm registry",
+        )
     (staging / ".complete").write_text(json.dumps(pinned_versions(), indent=2))
     integrity.record(staging)
     return staging

@@ -48,6 +48,7 @@ class Verdict:
 
     def problems(self, limit: int = 8) -> list[str]:
         """One line per kind of change, naming the files (capped)."""
+
         def names(paths: list[str]) -> str:
             more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
             return ", ".join(sorted(paths)[:limit]) + more
@@ -104,8 +105,10 @@ def _stamp(info: os.stat_result) -> list[int]:
 
 def describe(root: Path) -> dict:
     """The manifest of the install under root as it is now (every file hashed)."""
-    files = {rel: {"size": info.st_size, "mode": info.st_mode, "sha256": _content(root, rel, info),
-                   "stamp": _stamp(info)} for rel, info in sorted(_scan(root).items())}
+    files = {
+        rel: {"size": info.st_size, "mode": info.st_mode, "sha256": _content(root, rel, info), "stamp": _stamp(info)}
+        for rel, info in sorted(_scan(root).items())
+    }
     return {"format": FORMAT, "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files}
 
 
@@ -127,8 +130,11 @@ def load(root: Path) -> dict | None:
         data = json.loads((root / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(
-        data.get("files"), dict) else None
+    return (
+        data
+        if isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("files"), dict)
+        else None
+    )
 
 
 def verify(root: Path, lock: dict, *, full: bool = False) -> Verdict:
@@ -169,9 +175,9 @@ def version_problems(root: Path, lock: dict) -> list[str]:
     """Each top-level package of the lockfile is installed at its locked version."""
     problems = []
     for key, entry in lock.get("packages", {}).items():
-        if not key.startswith("node_modules/") or "/node_modules/" in key[len("node_modules/"):]:
+        if not key.startswith("node_modules/") or "/node_modules/" in key[len("node_modules/") :]:
             continue
-        name = key[len("node_modules/"):]
+        name = key[len("node_modules/") :]
         path = root / key / "package.json"
         if not path.is_file():
             if not entry.get("optional"):  # platform binaries of other systems are never installed
@@ -199,6 +205,8 @@ def refresh_stamps(root: Path, restat: dict[str, list[int]]) -> None:
 
 def same_contents(a: dict, b: dict) -> bool:
     """Two manifests describe the same files with the same contents and modes."""
+
     def shape(data: dict) -> dict:
         return {rel: (e["size"], e["mode"], e["sha256"]) for rel, e in data["files"].items()}
+
     return shape(a) == shape(b)

@@ -24,12 +24,36 @@ from factory_bot.errors import CommandError, IntegrityError, SpecError
 from factory_bot.spec.model import ServerSpec
 
 # Every script npm runs by itself around install, pack or publish (docs.npmjs.com/cli/using-npm/scripts).
-LIFECYCLE_SCRIPTS = frozenset({
-    "preinstall", "install", "postinstall", "preuninstall", "uninstall", "postuninstall",
-    "prepublish", "preprepare", "prepare", "postprepare", "prepublishOnly", "publish", "postpublish",
-    "prepack", "pack", "postpack", "dependencies", "prerestart", "restart", "postrestart",
-    "preversion", "version", "postversion", "preshrinkwrap", "shrinkwrap", "postshrinkwrap",
-})
+LIFECYCLE_SCRIPTS = frozenset(
+    {
+        "preinstall",
+        "install",
+        "postinstall",
+        "preuninstall",
+        "uninstall",
+        "postuninstall",
+        "prepublish",
+        "preprepare",
+        "prepare",
+        "postprepare",
+        "prepublishOnly",
+        "publish",
+        "postpublish",
+        "prepack",
+        "pack",
+        "postpack",
+        "dependencies",
+        "prerestart",
+        "restart",
+        "postrestart",
+        "preversion",
+        "version",
+        "postversion",
+        "preshrinkwrap",
+        "shrinkwrap",
+        "postshrinkwrap",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +72,13 @@ class Made:
         return self.package.sha256 if self.package else None
 
 
-def make_package(spec: ServerSpec, out_dir: Path, *, tools: toolchain.Toolchain | None = None,
-                 progress: Callable[[str], None] | None = None) -> Made:
+def make_package(
+    spec: ServerSpec,
+    out_dir: Path,
+    *,
+    tools: toolchain.Toolchain | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Made:
     """Render `spec` into out_dir/<name>, bundle it and pack it into out_dir; nothing generated runs.
 
     The server directory is rendered afresh (anything else in it but the node_modules link is removed), so
@@ -94,8 +123,9 @@ def _make(spec: ServerSpec, out_dir: Path, server_dir: Path, tools: toolchain.To
     try:
         package = pack(spec, server_dir, out_dir)
     except CommandError as exc:
-        failure = Check("installed-bin", False, time.monotonic() - mark, "npm pack failed",
-                        details=[exc.output[-1500:]])
+        failure = Check(
+            "installed-bin", False, time.monotonic() - mark, "npm pack failed", details=[exc.output[-1500:]]
+        )
         return Made(spec, server_dir, bundled, None, failure, time.monotonic() - started)
     return Made(spec, server_dir, bundled, package, None, time.monotonic() - started)
 
@@ -106,8 +136,10 @@ def manifest_in(tgz: Path) -> dict:
         member = archive.extractfile("package/package.json")
         data = json.loads(member.read()) if member else None
     if not isinstance(data, dict):
-        raise IntegrityError(f"{tgz.name} has no readable package/package.json",
-                             hint="rebuild it; a package npm cannot read is never published")
+        raise IntegrityError(
+            f"{tgz.name} has no readable package/package.json",
+            hint="rebuild it; a package npm cannot read is never published",
+        )
     return data
 
 
@@ -120,27 +152,33 @@ def refuse_install_scripts(spec: ServerSpec, tgz: Path) -> None:
         if "package/binding.gyp" in archive.getnames() or manifest.get("gypfile"):
             found.append("install (npm's default `node-gyp rebuild` for a binding.gyp)")
     if found:
-        raise IntegrityError(f"{tgz.name} declares the install-time script(s) {', '.join(found)}: npm would run "
-                             "them on the user's machine, so the package is refused",
-                             hint="generated servers never need install scripts; remove them from "
-                                  "templates/server/package.json.j2")
+        raise IntegrityError(
+            f"{tgz.name} declares the install-time script(s) {', '.join(found)}: npm would run "
+            "them on the user's machine, so the package is refused",
+            hint="generated servers never need install scripts; remove them from templates/server/package.json.j2",
+        )
     if (manifest.get("name"), manifest.get("version")) != (spec.name, spec.version):
-        raise IntegrityError(f"{tgz.name} holds {manifest.get('name')} {manifest.get('version')}, "
-                             f"not {spec.name} {spec.version}", hint="rebuild it from the spec")
+        raise IntegrityError(
+            f"{tgz.name} holds {manifest.get('name')} {manifest.get('version')}, not {spec.name} {spec.version}",
+            hint="rebuild it from the spec",
+        )
 
 
 def compare(made: Made, claimed_sha256: str, *, where: str) -> Package:
     """The trusted package when the build job's reported sha256 is its sha256; IntegrityError otherwise."""
     if made.package is None:
         failed = made.failure or made.bundle
-        raise IntegrityError(f"the trusted rebuild of {made.spec.name} {made.spec.version} failed "
-                             f"({failed.name}: {failed.message}), but {where} says the build passed",
-                             hint="possible tampering with the build job's report; nothing was published. "
-                                  "Re-run the whole workflow, and look at what the build job ran")
+        raise IntegrityError(
+            f"the trusted rebuild of {made.spec.name} {made.spec.version} failed "
+            f"({failed.name}: {failed.message}), but {where} says the build passed",
+            hint="possible tampering with the build job's report; nothing was published. "
+            "Re-run the whole workflow, and look at what the build job ran",
+        )
     if made.package.sha256 != claimed_sha256:
         raise IntegrityError(
             f"possible tampering: {where} reports the package sha256 {claimed_sha256}, but the trusted rebuild "
             f"of {made.spec.name} {made.spec.version} from the spec is {made.package.sha256}",
             hint="nothing was published. The build job (where generated code runs) handed over other bytes "
-                 "than the spec makes: re-run the whole workflow, and read the spec's code before trusting it")
+            "than the spec makes: re-run the whole workflow, and read the spec's code before trusting it",
+        )
     return made.package

@@ -73,8 +73,9 @@ def spec_annotations(error: SpecError, env: Mapping[str, str] = os.environ) -> l
     for problem in error.problems:
         file = repo_path(problem.source or error.source, env)
         message = f"{problem.field}: {problem.message}" if problem.field else problem.message
-        lines.append(command("error", message, file=file, line=problem.line if file else None,
-                             title=f"{TITLE}: invalid spec"))
+        lines.append(
+            command("error", message, file=file, line=problem.line if file else None, title=f"{TITLE}: invalid spec")
+        )
     return lines
 
 
@@ -106,9 +107,17 @@ def build_summary(build: Mapping[str, Any]) -> str:
     ok = build.get("ok") is True
     name, version = _code(build.get("name", "?")), _plain(build.get("version", "?"))
     try:
-        checks = [Check(str(c["name"]), c.get("ok") is True, float(c.get("seconds", 0)), str(c.get("message", "")),
-                        c.get("tool") if isinstance(c.get("tool"), str) else None,
-                        [str(d) for d in c.get("details", [])][:20]) for c in build.get("checks", [])]
+        checks = [
+            Check(
+                str(c["name"]),
+                c.get("ok") is True,
+                float(c.get("seconds", 0)),
+                str(c.get("message", "")),
+                c.get("tool") if isinstance(c.get("tool"), str) else None,
+                [str(d) for d in c.get("details", [])][:20],
+            )
+            for c in build.get("checks", [])
+        ]
     except (KeyError, TypeError, ValueError, AttributeError):
         checks = [Check("report", False, 0.0, "the build's checks could not be read")]
     lines = [f"### {'✅' if ok else '❌'} {name} {version}: {'built and valid' if ok else 'validation failed'}", ""]
@@ -124,8 +133,15 @@ def build_summary(build: Mapping[str, Any]) -> str:
         lines += [f"Package: {_code(Path(str(build['tgz'])).name)}{size_text}, sha256 {sha_text}", ""]
     timings = build.get("timings") or {}
     if isinstance(timings, dict) and timings:
-        lines += ["Stages: " + ", ".join(f"{_plain(stage)} {float(seconds):.1f} s" for stage, seconds in timings.items()
-                                         if isinstance(seconds, int | float)), ""]
+        lines += [
+            "Stages: "
+            + ", ".join(
+                f"{_plain(stage)} {float(seconds):.1f} s"
+                for stage, seconds in timings.items()
+                if isinstance(seconds, int | float)
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -222,8 +238,9 @@ def result_summary(result: Mapping[str, Any]) -> str:
     return ""
 
 
-def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, str] = os.environ,
-              out: TextIO | None = None) -> dict[str, str]:
+def summarize(
+    workdir: Path, result_file: Path | None = None, env: Mapping[str, str] = os.environ, out: TextIO | None = None
+) -> dict[str, str]:
     """Report what a stage left in `workdir`; returns the step outputs it wrote (e.g. `server`)."""
     out = out or sys.stdout
     workdir = Path(workdir)
@@ -246,8 +263,10 @@ def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, 
         from factory_bot.text import md
 
         error = str(outcome.get("error", "")).replace("```", "`\u200b``")  # nothing closes the fence early
-        parts.append(f"### ❌ {TITLE}: the {_plain(stage)} stage failed\n\n```\n{error}\n```\n"
-                     + (f"\n**Next step:** {md(str(outcome['hint']))}\n" if outcome.get("hint") else ""))
+        parts.append(
+            f"### ❌ {TITLE}: the {_plain(stage)} stage failed\n\n```\n{error}\n```\n"
+            + (f"\n**Next step:** {md(str(outcome['hint']))}\n" if outcome.get("hint") else "")
+        )
     outputs = {}
     request = _json(workdir / "request.json") or {}
     name = str(request.get("name", ""))
@@ -255,8 +274,10 @@ def summarize(workdir: Path, result_file: Path | None = None, env: Mapping[str, 
     gate = _json(workdir / "gate.json")
     if isinstance(gate, dict):  # the gate stage ran: only an explicit yes lets the parse job start
         outputs["allowed"] = "true" if gate.get("allowed") is True else "false"
-        parts.append(f"### {TITLE}: request {'accepted' if gate.get('allowed') is True else 'refused'} "
-                     f"({gate.get('rule', '?')})" + (f"\n\n{gate['message']}" if gate.get("message") else ""))
+        parts.append(
+            f"### {TITLE}: request {'accepted' if gate.get('allowed') is True else 'refused'} "
+            f"({gate.get('rule', '?')})" + (f"\n\n{gate['message']}" if gate.get("message") else "")
+        )
     for part in parts:
         append_summary(part, env)
     if env.get("GITHUB_OUTPUT"):
@@ -269,8 +290,14 @@ def report_build_annotations(build: Mapping[str, Any], out: TextIO) -> None:
     for check in build.get("checks", []):
         if not check.get("ok"):
             tool = f" ({check['tool']})" if check.get("tool") else ""
-            print(command("error", f"{check.get('name')}{tool}: {check.get('message', '')}",
-                          title=f"{TITLE}: {build.get('name', 'server')} failed validation"), file=out)
+            print(
+                command(
+                    "error",
+                    f"{check.get('name')}{tool}: {check.get('message', '')}",
+                    title=f"{TITLE}: {build.get('name', 'server')} failed validation",
+                ),
+                file=out,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

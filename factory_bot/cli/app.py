@@ -26,7 +26,6 @@ def cli() -> None:
     """
 
 
-
 for _command in (*server.COMMANDS, *ops.COMMANDS, *flows.COMMANDS):
     cli.add_command(_command)
 
@@ -63,4 +62,3 @@ def _github_annotations(exc: SpecError) -> None:
     if actions.in_actions():
         for line in actions.spec_annotations(exc):  # repo-relative file, or none for an issue body
             click.echo(line)
-

@@ -65,8 +65,11 @@ def warm_builds(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
             stages.setdefault(stage, []).append(seconds)
         for check in result.report.checks:
             checks.setdefault(check.name, []).append(check.seconds)
-    return {"stages": {k: median(v) for k, v in stages.items()},
-            "checks": {k: median(v) for k, v in checks.items()}, "server_dir": server_dir}
+    return {
+        "stages": {k: median(v) for k, v in stages.items()},
+        "checks": {k: median(v) for k, v in checks.items()},
+        "server_dir": server_dir,
+    }
 
 
 def sandbox_cost(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
@@ -90,12 +93,20 @@ def sandbox_cost(spec: ServerSpec, runs: int, work: Path) -> dict[str, Any]:
         for mode in ("sandboxed", "plain"):
             times = []
             for _ in range(max(5, runs * 3)):
-                with (sandbox.unsandboxed() if mode == "plain" else nullcontext()), \
-                        sandbox.launch(command, {}, root=root) as launch:
+                with (
+                    sandbox.unsandboxed() if mode == "plain" else nullcontext(),
+                    sandbox.launch(command, {}, root=root) as launch,
+                ):
                     times.append(timed(lambda: proc.run(launch.argv, env=launch.env or None, cwd=launch.cwd)))
             launches.setdefault(name, {})[mode] = median(times)
-    return {"available": True, "backend": found.backend, "with": median(with_), "without": median(without),
-            "ratio": median(with_) / median(without), "launch": launches}
+    return {
+        "available": True,
+        "backend": found.backend,
+        "with": median(with_),
+        "without": median(without),
+        "ratio": median(with_) / median(without),
+        "launch": launches,
+    }
 
 
 def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -> dict[str, float]:
@@ -107,9 +118,18 @@ def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -
     for run in range(runs):
         out = work / f"floor-pack-{run}"
         out.mkdir()
-        tsc.append(timed(lambda: proc.run([*tools.tsc, "-p", str(server_dir), *tools.tsc_flags], timeout=BENCH_TIMEOUT)))
-        pack.append(timed(lambda: proc.run(["npm", "pack", "--ignore-scripts", "--pack-destination", str(out),
-                                                  "--loglevel=error"], cwd=server_dir, timeout=BENCH_TIMEOUT)))
+        tsc.append(
+            timed(lambda: proc.run([*tools.tsc, "-p", str(server_dir), *tools.tsc_flags], timeout=BENCH_TIMEOUT))
+        )
+        pack.append(
+            timed(
+                lambda: proc.run(
+                    ["npm", "pack", "--ignore-scripts", "--pack-destination", str(out), "--loglevel=error"],
+                    cwd=server_dir,
+                    timeout=BENCH_TIMEOUT,
+                )
+            )
+        )
         trip.append(timed(lambda: proc.run([sys.executable, str(script), str(entry)], timeout=BENCH_TIMEOUT)))
     result = {"tsc": median(tsc), "npm pack": median(pack), "round trip": median(trip)}
     result["total"] = sum(result.values())
@@ -120,9 +140,24 @@ def end_to_end(spec_path: Path, runs: int, work: Path) -> float:
     """Median wall time of `factory-bot build SPEC --force` in a fresh process: what a user waits for."""
     times = []
     for run in range(runs):
-        times.append(timed(lambda: proc.run(
-            [sys.executable, "-m", "factory_bot", "build", str(spec_path), "--out", str(work / f"e2e-{run}"),
-             "--force", "-q"], timeout=BENCH_TIMEOUT)))
+        times.append(
+            timed(
+                lambda: proc.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "factory_bot",
+                        "build",
+                        str(spec_path),
+                        "--out",
+                        str(work / f"e2e-{run}"),
+                        "--force",
+                        "-q",
+                    ],
+                    timeout=BENCH_TIMEOUT,
+                )
+            )
+        )
     return median(times)
 
 
@@ -130,8 +165,11 @@ def cold_build(spec_path: Path, work: Path) -> float:
     """A first build in a fresh process with an empty toolchain cache (npm's own download cache stays)."""
     env = proc.tool_env() | {"FACTORY_BOT_CACHE": str(work / "cold-cache")}
     started = time.perf_counter()
-    proc.run([sys.executable, "-m", "factory_bot", "build", str(spec_path), "--out", str(work / "cold"),
-                    "--force", "-q"], env=env, timeout=BENCH_TIMEOUT)
+    proc.run(
+        [sys.executable, "-m", "factory_bot", "build", str(spec_path), "--out", str(work / "cold"), "--force", "-q"],
+        env=env,
+        timeout=BENCH_TIMEOUT,
+    )
     return time.perf_counter() - started
 
 
@@ -139,8 +177,12 @@ def issue_to_pr(spec_path: Path, runs: int, work: Path) -> float:
     """Median wall time of `factory-bot on-issue` with the local forge: an issue carrying a spec YAML block
     (no model call) becomes a branch and a PR. This is the bot's own time on the request path."""
     times = []
-    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    identity = {
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
     for run in range(runs):
         repo = work / f"issue-repo-{run}"
         repo.mkdir(parents=True)
@@ -150,11 +192,31 @@ def issue_to_pr(spec_path: Path, runs: int, work: Path) -> float:
         proc.run(["git", "commit", "-q", "-m", "start"], cwd=repo, check=True, env=proc.tool_env() | identity)
         event = work / f"issue-{run}.json"
         body = f"```yaml\n{spec_path.read_text()}```\n"
-        event.write_text(json.dumps({"action": "opened", "issue": {"number": 1, "title": "bench", "body": body,
-                                                                   "user": {"login": "bench"}}}))
-        times.append(timed(lambda: proc.run(
-            [sys.executable, "-m", "factory_bot", "on-issue", "--forge", "local", "--repo", str(repo),
-             "--event", str(event), "-q"], timeout=BENCH_TIMEOUT)))
+        event.write_text(
+            json.dumps(
+                {"action": "opened", "issue": {"number": 1, "title": "bench", "body": body, "user": {"login": "bench"}}}
+            )
+        )
+        times.append(
+            timed(
+                lambda: proc.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "factory_bot",
+                        "on-issue",
+                        "--forge",
+                        "local",
+                        "--repo",
+                        str(repo),
+                        "--event",
+                        str(event),
+                        "-q",
+                    ],
+                    timeout=BENCH_TIMEOUT,
+                )
+            )
+        )
     return median(times)
 
 
@@ -162,9 +224,26 @@ def install_time(tgz: Path, runs: int, work: Path) -> float:
     times = []
     for run in range(runs):
         prefix = work / f"install-{run}"
-        times.append(timed(lambda: proc.run(
-            ["npm", "install", "-g", "--prefix", str(prefix), "--no-audit", "--no-fund", "--ignore-scripts",
-             "--prefer-offline", "--loglevel=error", str(tgz)], timeout=BENCH_TIMEOUT)))
+        times.append(
+            timed(
+                lambda: proc.run(
+                    [
+                        "npm",
+                        "install",
+                        "-g",
+                        "--prefix",
+                        str(prefix),
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--prefer-offline",
+                        "--loglevel=error",
+                        str(tgz),
+                    ],
+                    timeout=BENCH_TIMEOUT,
+                )
+            )
+        )
     return median(times)
 
 
@@ -190,17 +269,27 @@ def repository(specs: list[ServerSpec], count: int, jobs: int, work: Path) -> di
     first = sorted(spec_dir.glob("*.yaml"))[0]
     first.write_text(first.read_text().replace("description:", "description: Changed.", 1))
     one_changed, built_one = rebuild()
-    return {"specs": count, "jobs": jobs, "full": full, "built_full": built_full, "unchanged": unchanged,
-            "built_unchanged": built_none, "one_changed": one_changed, "built_one_changed": built_one}
+    return {
+        "specs": count,
+        "jobs": jobs,
+        "full": full,
+        "built_full": built_full,
+        "unchanged": unchanged,
+        "built_unchanged": built_none,
+        "one_changed": one_changed,
+        "built_one_changed": built_one,
+    }
 
 
 def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, cold: bool, say: Say) -> dict[str, Any]:
     """The whole benchmark; returns plain data for the table and --json."""
     tools = toolchain.ensure(progress=say)
     specs = [load_spec_file(p) for p in spec_paths]
-    report: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "node": toolchain.check_node(),
-                                          "python": sys.version.split()[0]},
-                              "runs": runs, "servers": {}}
+    report: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "node": toolchain.check_node(), "python": sys.version.split()[0]},
+        "runs": runs,
+        "servers": {},
+    }
     work = Path(tempfile.mkdtemp(prefix="factory-bench-"))
     try:
         for spec, path in zip(specs, spec_paths):
@@ -212,9 +301,15 @@ def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, c
             say(f"end to end: factory-bot build {path} × {runs}")
             e2e = end_to_end(path, runs, work / spec.name)
             say(f"issue → PR: factory-bot on-issue --forge local × {runs}")
-            entry = {"end_to_end": e2e, "warm": warm["stages"], "checks": warm["checks"], "floor": base,
-                     "ratio": e2e / base["total"], "install": install_time(tgz, runs, work / spec.name),
-                     "issue_to_pr": issue_to_pr(path.resolve(), runs, work / spec.name)}
+            entry = {
+                "end_to_end": e2e,
+                "warm": warm["stages"],
+                "checks": warm["checks"],
+                "floor": base,
+                "ratio": e2e / base["total"],
+                "install": install_time(tgz, runs, work / spec.name),
+                "issue_to_pr": issue_to_pr(path.resolve(), runs, work / spec.name),
+            }
             say(f"sandbox: {spec.name} warm builds with and without it × {runs}")
             entry["sandbox"] = sandbox_cost(spec, runs, work / spec.name)
             if cold:
@@ -234,19 +329,28 @@ def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, c
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"machine: {report['machine']['cores']} cores, node {report['machine']['node']}, "
-             f"python {report['machine']['python']}; medians of {report['runs']} run(s)", ""]
-    lines.append(f"{'server':<16}{'cold':>7}{'e2e':>7}{'floor':>7}{'ratio':>7}{'in-proc':>8}{'install':>9}"
-                 f"{'issue→PR':>10}   in-process stages (s)")
+    lines = [
+        f"machine: {report['machine']['cores']} cores, node {report['machine']['node']}, "
+        f"python {report['machine']['python']}; medians of {report['runs']} run(s)",
+        "",
+    ]
+    lines.append(
+        f"{'server':<16}{'cold':>7}{'e2e':>7}{'floor':>7}{'ratio':>7}{'in-proc':>8}{'install':>9}"
+        f"{'issue→PR':>10}   in-process stages (s)"
+    )
     for name, s in report["servers"].items():
         stages = "  ".join(f"{k} {v:.2f}" for k, v in s["warm"].items() if k != "total")
         cold = f"{s['cold']:.2f}" if "cold" in s else "-"
-        lines.append(f"{name:<16}{cold:>7}{s['end_to_end']:>7.2f}{s['floor']['total']:>7.2f}"
-                     f"{s['ratio']:>6.2f}×{s['warm']['total']:>8.2f}{s['install']:>9.2f}{s['issue_to_pr']:>10.2f}"
-                     f"   {stages}")
-    lines.append("  cold: first build with an empty toolchain cache; e2e: `factory-bot build` in a fresh process; "
-                 "ratio: e2e ÷ floor; in-proc: pipeline.build with the MCP client already imported; "
-                 "issue→PR: on-issue with the local forge, no model")
+        lines.append(
+            f"{name:<16}{cold:>7}{s['end_to_end']:>7.2f}{s['floor']['total']:>7.2f}"
+            f"{s['ratio']:>6.2f}×{s['warm']['total']:>8.2f}{s['install']:>9.2f}{s['issue_to_pr']:>10.2f}"
+            f"   {stages}"
+        )
+    lines.append(
+        "  cold: first build with an empty toolchain cache; e2e: `factory-bot build` in a fresh process; "
+        "ratio: e2e ÷ floor; in-proc: pipeline.build with the MCP client already imported; "
+        "issue→PR: on-issue with the local forge, no model"
+    )
     for name, s in report["servers"].items():
         parts = "  ".join(f"{k} {v:.2f}" for k, v in s["floor"].items() if k != "total")
         lines.append(f"  floor of {name}: {parts}")
@@ -255,15 +359,22 @@ def format_report(report: dict[str, Any]) -> str:
         if not box.get("available"):
             lines.append(f"  sandbox of {name}: not available ({box.get('reason', 'not measured')})")
             continue
-        launch = "; ".join(f"`{k}` {v['sandboxed'] * 1000:.0f} ms vs {v['plain'] * 1000:.0f} ms plain"
-                           for k, v in box["launch"].items())
-        lines.append(f"  sandbox of {name} ({box['backend']}): warm build {box['with']:.2f} s with, "
-                     f"{box['without']:.2f} s without, ratio {box['ratio']:.2f}×; one launch: {launch}")
+        launch = "; ".join(
+            f"`{k}` {v['sandboxed'] * 1000:.0f} ms vs {v['plain'] * 1000:.0f} ms plain"
+            for k, v in box["launch"].items()
+        )
+        lines.append(
+            f"  sandbox of {name} ({box['backend']}): warm build {box['with']:.2f} s with, "
+            f"{box['without']:.2f} s without, ratio {box['ratio']:.2f}×; one launch: {launch}"
+        )
     if "repository" in report:
         r = report["repository"]
-        lines += ["", f"repository of {r['specs']} specs, {r['jobs']} jobs: full build {r['full']:.1f} s "
-                      f"({r['built_full']} built); unchanged {r['unchanged']:.2f} s ({r['built_unchanged']} built); "
-                      f"one spec changed {r['one_changed']:.2f} s ({r['built_one_changed']} built)"]
+        lines += [
+            "",
+            f"repository of {r['specs']} specs, {r['jobs']} jobs: full build {r['full']:.1f} s "
+            f"({r['built_full']} built); unchanged {r['unchanged']:.2f} s ({r['built_unchanged']} built); "
+            f"one spec changed {r['one_changed']:.2f} s ({r['built_one_changed']} built)",
+        ]
     rss = report["peak_rss_mib"]
     lines.append(f"peak memory: bot {rss['bot']:.0f} MiB, largest child process {rss['largest child']:.0f} MiB")
     return "\n".join(lines)

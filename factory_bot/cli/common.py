@@ -11,6 +11,7 @@ def progress(quiet: bool):
     def say(message: str) -> None:
         if not quiet:
             click.echo(f"· {message}", err=True)
+
     return say
 
 
@@ -40,4 +41,3 @@ def load_spec(spec_path: str):
     from factory_bot.spec.loader import load_spec_file
 
     return load_spec_file(spec_path)
-

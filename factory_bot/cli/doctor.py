@@ -55,41 +55,88 @@ def check_toolchain() -> list[Row]:
     current = root / f"toolchain-{toolchain.lock_hash()}"
     rows = []
     writable = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
-    rows.append(Row("cache", OK if os.access(writable, os.W_OK) else FAIL,
-                    f"{root}" + ("" if os.access(writable, os.W_OK) else " is not writable (set FACTORY_BOT_CACHE)")))
+    rows.append(
+        Row(
+            "cache",
+            OK if os.access(writable, os.W_OK) else FAIL,
+            f"{root}" + ("" if os.access(writable, os.W_OK) else " is not writable (set FACTORY_BOT_CACHE)"),
+        )
+    )
     if not (current / ".complete").exists():
-        rows.append(Row("toolchain", WARN, f"not installed yet ({current.name}); the first build installs it, "
-                        "or run `factory-bot toolchain`"))
+        rows.append(
+            Row(
+                "toolchain",
+                WARN,
+                f"not installed yet ({current.name}); the first build installs it, or run `factory-bot toolchain`",
+            )
+        )
         rows.append(Row("tsc", SKIP, "needs the toolchain"))
     else:
-        rows.append(Row("toolchain", OK, f"{current.name}: " + ", ".join(
-            f"{k} {v}" for k, v in toolchain.pinned_versions().items() if "typescript" in k or "sdk" in k
-            or "server" in k)))
+        rows.append(
+            Row(
+                "toolchain",
+                OK,
+                f"{current.name}: "
+                + ", ".join(
+                    f"{k} {v}"
+                    for k, v in toolchain.pinned_versions().items()
+                    if "typescript" in k or "sdk" in k or "server" in k
+                ),
+            )
+        )
         verdict = toolchain.verify(full=False)
         if verdict.missing_manifest:
-            rows.append(Row("toolchain integrity", WARN, "installed without a content manifest (an older "
-                            "factory-bot): the next build compares it with a fresh install"))
+            rows.append(
+                Row(
+                    "toolchain integrity",
+                    WARN,
+                    "installed without a content manifest (an older "
+                    "factory-bot): the next build compares it with a fresh install",
+                )
+            )
         else:
-            rows.append(Row("toolchain integrity", OK if verdict.ok else FAIL,
-                            f"matches its install manifest ({verdict.summary()})" if verdict.ok else
-                            "; ".join(verdict.problems()) + ": the next build reinstalls it "
-                            "(`factory-bot toolchain --verify` hashes every file)"))
+            rows.append(
+                Row(
+                    "toolchain integrity",
+                    OK if verdict.ok else FAIL,
+                    f"matches its install manifest ({verdict.summary()})"
+                    if verdict.ok
+                    else "; ".join(verdict.problems()) + ": the next build reinstalls it "
+                    "(`factory-bot toolchain --verify` hashes every file)",
+                )
+            )
         try:
             rows.append(Row("tsc", OK, _version([*toolchain.Toolchain(current).tsc, "--version"])))
         except FactoryError as exc:
-            rows.append(Row("tsc", FAIL, f"the toolchain's tsc does not run: {exc.message.splitlines()[0]}; "
-                            f"remove {current} and run `factory-bot toolchain`"))
+            rows.append(
+                Row(
+                    "tsc",
+                    FAIL,
+                    f"the toolchain's tsc does not run: {exc.message.splitlines()[0]}; "
+                    f"remove {current} and run `factory-bot toolchain`",
+                )
+            )
     older = [p.name for p in root.glob("toolchain-*") if p.is_dir() and p != current and ".staging-" not in p.name]
     if older:
-        rows.append(Row("old toolchains", WARN, f"{len(older)} ({', '.join(sorted(older))}): "
-                        "`factory-bot cleanup --apply` removes them"))
+        rows.append(
+            Row(
+                "old toolchains",
+                WARN,
+                f"{len(older)} ({', '.join(sorted(older))}): `factory-bot cleanup --apply` removes them",
+            )
+        )
     return rows
 
 
 def check_forge(forge: Callable[[], Forge] | None, *, token_set: bool) -> list[Row]:
     if forge is None:
-        return [Row("forge", SKIP, "not configured (set GITHUB_REPOSITORY and GITHUB_TOKEN, or pass "
-                    "--forge local --repo PATH)")]
+        return [
+            Row(
+                "forge",
+                SKIP,
+                "not configured (set GITHUB_REPOSITORY and GITHUB_TOKEN, or pass --forge local --repo PATH)",
+            )
+        ]
     try:
         instance = forge()
         access = instance.access()
@@ -98,26 +145,42 @@ def check_forge(forge: Callable[[], Forge] | None, *, token_set: bool) -> list[R
         return [Row("forge", FAIL, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)]
     rows = [Row("forge", OK, f"{instance.kind} {instance.slug}, default branch {branch}")]
     if instance.kind == "github":
-        rows.append(Row("token", OK if token_set else WARN,
-                        "valid (the repository answered)" if token_set else "none: read-only, public data only"))
+        rows.append(
+            Row(
+                "token",
+                OK if token_set else WARN,
+                "valid (the repository answered)" if token_set else "none: read-only, public data only",
+            )
+        )
         if access.scopes is not None:
             wanted = {"repo", "public_repo"}
-            rows.append(Row("token scopes", OK if wanted & set(access.scopes) else WARN,
-                            ", ".join(access.scopes) or "none (classic token without scopes)"))
+            rows.append(
+                Row(
+                    "token scopes",
+                    OK if wanted & set(access.scopes) else WARN,
+                    ", ".join(access.scopes) or "none (classic token without scopes)",
+                )
+            )
         else:
             rows.append(Row("token scopes", OK, "fine-grained or GitHub App token: permissions are per repository"))
     can_write = access.permissions.get("push", False)
-    rows.append(Row("repository permissions", OK if can_write else WARN,
-                    ", ".join(k for k, v in access.permissions.items() if v) or "none"
-                    + ("" if can_write else " (push is needed to publish; a read-only token can only check)")))
+    rows.append(
+        Row(
+            "repository permissions",
+            OK if can_write else WARN,
+            ", ".join(k for k, v in access.permissions.items() if v)
+            or "none" + ("" if can_write else " (push is needed to publish; a read-only token can only check)"),
+        )
+    )
     return rows
 
 
 def check_model_key() -> Row:
     if os.environ.get(MODEL_KEY):
         return Row("model key", OK, f"{MODEL_KEY} is set (value not shown)")
-    return Row("model key", WARN, f"{MODEL_KEY} is not set: plain-language requests fail; spec YAML requests "
-               "need no model")
+    return Row(
+        "model key", WARN, f"{MODEL_KEY} is not set: plain-language requests fail; spec YAML requests need no model"
+    )
 
 
 def check_policy(checkout: Path) -> Row:
@@ -127,8 +190,12 @@ def check_policy(checkout: Path) -> Row:
     except FactoryError as exc:
         return Row("policy", FAIL, exc.message.replace("\n", " "))
     where = str(POLICY_PATH) if path.is_file() else f"no {POLICY_PATH}: defaults"
-    return Row("policy", OK, f"{where} (requesters: {policy.requesters.permission} access, "
-               f"{policy.rate_limit.requests} requests per {policy.rate_limit.hours} h)")
+    return Row(
+        "policy",
+        OK,
+        f"{where} (requesters: {policy.requesters.permission} access, "
+        f"{policy.rate_limit.requests} requests per {policy.rate_limit.hours} h)",
+    )
 
 
 def check_sandbox() -> Row:
@@ -136,16 +203,28 @@ def check_sandbox() -> Row:
 
     found = sandbox.status()
     if found.ok:
-        return Row("sandbox", OK, f"{found.backend}, {found.startup * 1000:.0f} ms per launch "
-                   "(`factory-bot sandbox` proves what it denies)")
-    return Row("sandbox", WARN, f"none: {found.reason}; until fixed, on-issue/on-pr/on-push and build --request "
-               "refuse to run others' code, and your own specs build unconfined")
+        return Row(
+            "sandbox",
+            OK,
+            f"{found.backend}, {found.startup * 1000:.0f} ms per launch (`factory-bot sandbox` proves what it denies)",
+        )
+    return Row(
+        "sandbox",
+        WARN,
+        f"none: {found.reason}; until fixed, on-issue/on-pr/on-push and build --request "
+        "refuse to run others' code, and your own specs build unconfined",
+    )
 
 
 def run(*, checkout: Path, forge: Callable[[], Forge] | None, token_set: bool) -> list[Row]:
     """Every check, in the order a person fixes things."""
-    rows = [Row("python", OK if sys.version_info >= (3, 11) else FAIL,
-                f"{platform.python_version()} ({shutil.which('python3') or sys.executable})")]
+    rows = [
+        Row(
+            "python",
+            OK if sys.version_info >= (3, 11) else FAIL,
+            f"{platform.python_version()} ({shutil.which('python3') or sys.executable})",
+        )
+    ]
     rows += check_node() + check_toolchain()
     rows.append(check_sandbox())
     rows += check_forge(forge, token_set=token_set)

@@ -30,12 +30,14 @@ def _event(path: str | None) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the event payload {path}: {exc}",
-                          hint="it must be the JSON GitHub sends for the event") from None
+        raise ConfigError(
+            f"cannot read the event payload {path}: {exc}", hint="it must be the JSON GitHub sends for the event"
+        ) from None
 
 
-def _forge_factory(kind: str, repo: str | None, releases: str | None, token_env: str,
-                   event: dict[str, Any]) -> Callable[[], Forge]:
+def _forge_factory(
+    kind: str, repo: str | None, releases: str | None, token_env: str, event: dict[str, Any]
+) -> Callable[[], Forge]:
     from factory_bot import forge
 
     if kind == "local":
@@ -47,33 +49,72 @@ def _forge_factory(kind: str, repo: str | None, releases: str | None, token_env:
 def flow_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options every event flow shares."""
     options = [
-        click.option("--event", "event_path", type=click.Path(dir_okay=False),
-                     help="Event payload JSON (default: $GITHUB_EVENT_PATH)."),
+        click.option(
+            "--event",
+            "event_path",
+            type=click.Path(dir_okay=False),
+            help="Event payload JSON (default: $GITHUB_EVENT_PATH).",
+        ),
         click.option("--stage", type=STAGES, help="Run one stage only (see the security model); default all."),
-        click.option("--workdir", type=click.Path(file_okay=False), envvar="FACTORY_WORKDIR",
-                     help="Directory the stages hand to each other (default: a temporary one)."),
-        click.option("--forge", "forge_kind", type=click.Choice(["github", "local"]), default="github",
-                     show_default=True, help="local: a git repo on disk plus a releases folder, no token."),
+        click.option(
+            "--workdir",
+            type=click.Path(file_okay=False),
+            envvar="FACTORY_WORKDIR",
+            help="Directory the stages hand to each other (default: a temporary one).",
+        ),
+        click.option(
+            "--forge",
+            "forge_kind",
+            type=click.Choice(["github", "local"]),
+            default="github",
+            show_default=True,
+            help="local: a git repo on disk plus a releases folder, no token.",
+        ),
         click.option("--repo", help="owner/name on GitHub (default $GITHUB_REPOSITORY), or PATH with --forge local."),
         click.option("--releases", type=click.Path(file_okay=False), help="Releases folder of the local forge."),
-        click.option("--checkout", type=click.Path(file_okay=False),
-                     help="A checkout of the default branch to read (default: . in the parse and build stages)."),
-        click.option("--token-env", default="GITHUB_TOKEN", show_default=True,
-                     help="Environment variable holding the GitHub token (never pass a token as an argument)."),
+        click.option(
+            "--checkout",
+            type=click.Path(file_okay=False),
+            help="A checkout of the default branch to read (default: . in the parse and build stages).",
+        ),
+        click.option(
+            "--token-env",
+            default="GITHUB_TOKEN",
+            show_default=True,
+            help="Environment variable holding the GitHub token (never pass a token as an argument).",
+        ),
         click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on the forge."),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (for workflows)."),
         click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr."),
-        click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
-                     help="Build even without a working sandbox: the request's code then runs unconfined, as you."),
+        click.option(
+            "--unsafe-no-sandbox",
+            "unsafe_no_sandbox",
+            is_flag=True,
+            help="Build even without a working sandbox: the request's code then runs unconfined, as you.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: str | None, workdir: str | None,
-         forge_kind: str, repo: str | None, releases: str | None, checkout: str | None, token_env: str,
-         dry_run: bool, as_json: bool, quiet: bool, unsafe_no_sandbox: bool, reads_checkout: tuple[str, ...]) -> None:
+def _run(
+    flow: Callable[..., dict[str, Any]],
+    *,
+    event_path: str | None,
+    stage: str | None,
+    workdir: str | None,
+    forge_kind: str,
+    repo: str | None,
+    releases: str | None,
+    checkout: str | None,
+    token_env: str,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+    unsafe_no_sandbox: bool,
+    reads_checkout: tuple[str, ...],
+) -> None:
     event = _event(event_path)
     if stage in (None, "build"):  # the stages that run the requester's code
         from factory_bot.build import sandbox
@@ -87,23 +128,34 @@ def _run(flow: Callable[..., dict[str, Any]], *, event_path: str | None, stage: 
     forge = _forge_factory(forge_kind, repo, releases, token_env, event)
     if stage in ("parse", "build") and forge_kind != "local":
         forge = None  # type: ignore[assignment]
-    if checkout is None and forge_kind == "github" and stage in reads_checkout and (
-            Path("specs").is_dir() or Path(POLICY_PATH).is_file()):
+    if (
+        checkout is None
+        and forge_kind == "github"
+        and stage in reads_checkout
+        and (Path("specs").is_dir() or Path(POLICY_PATH).is_file())
+    ):
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
     if stage is None and forge_kind == "github" and not dry_run:
         # Generated code runs scrubbed of every secret, but in the same job as the token: fine on a trusted
         # machine, not in CI, where the workflows split it into stages (see README, "Set up on GitHub").
-        click.echo("warning: all stages in one process: the build runs generated code while this process "
-                   f"holds ${token_env}; in CI run --stage parse|build|publish in separate jobs", err=True)
+        click.echo(
+            "warning: all stages in one process: the build runs generated code while this process "
+            f"holds ${token_env}; in CI run --stage parse|build|publish in separate jobs",
+            err=True,
+        )
     with tempfile.TemporaryDirectory(prefix="factory-flow-") as tmp:
-        ctx = flows.Context(workdir=Path(workdir or tmp).resolve(), forge=forge,
-                            checkout=Path(checkout).resolve() if checkout else None, dry_run=dry_run, say=say,
-                            build_result=os.environ.get("FACTORY_BOT_BUILD_RESULT") or None)
+        ctx = flows.Context(
+            workdir=Path(workdir or tmp).resolve(),
+            forge=forge,
+            checkout=Path(checkout).resolve() if checkout else None,
+            dry_run=dry_run,
+            say=say,
+            build_result=os.environ.get("FACTORY_BOT_BUILD_RESULT") or None,
+        )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         outcome = flow(event, ctx, stage)
-    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run
-               else _human(outcome))
+    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run else _human(outcome))
     if not outcome.get("ok", True):
         raise ValidationFailed(outcome.get("error") or "the check failed (see the report above)")
 
@@ -171,10 +223,19 @@ def _servers(repo: str, forge_kind: str | None) -> list[registry.Server]:
 
 
 registry_options = [
-    click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False),
-                 help="A clone of the factory repository (its tags are read)."),
-    click.option("--forge", "forge_kind", type=click.Choice(["local", "github"]),
-                 help="Also read releases: local (the repo's releases folder) or github ($GITHUB_REPOSITORY)."),
+    click.option(
+        "--repo",
+        default=".",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="A clone of the factory repository (its tags are read).",
+    ),
+    click.option(
+        "--forge",
+        "forge_kind",
+        type=click.Choice(["local", "github"]),
+        help="Also read releases: local (the repo's releases folder) or github ($GITHUB_REPOSITORY).",
+    ),
 ]
 
 
@@ -233,8 +294,13 @@ def registry_show(name: str, repo: str, forge_kind: str | None) -> None:
 
 @registry_group.command("install")
 @click.argument("name")
-@click.option("--client", type=click.Choice(sorted(registry.CLIENTS)), default="claude-code", show_default=True,
-              help="Which client's configuration to print.")
+@click.option(
+    "--client",
+    type=click.Choice(sorted(registry.CLIENTS)),
+    default="claude-code",
+    show_default=True,
+    help="Which client's configuration to print.",
+)
 @click.option("--version", "version", help="A specific version (default: the latest).")
 @_with_registry_options
 def registry_install(name: str, client: str, version: str | None, repo: str, forge_kind: str | None) -> None:
@@ -249,4 +315,3 @@ def registry_install(name: str, client: str, version: str | None, repo: str, for
 
 
 COMMANDS = [on_issue, on_pr, on_push, registry_group]
-

@@ -15,9 +15,12 @@ from factory_bot.errors import ToolchainError
 
 @click.command("toolchain")
 @click.option("--json", "as_json", is_flag=True, help="Print the toolchain's path, versions and check as JSON.")
-@click.option("--verify", is_flag=True,
-              help="Hash every file against the manifest recorded at install; exit 1 on any difference "
-              "(changes nothing: a build reinstalls a changed toolchain).")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Hash every file against the manifest recorded at install; exit 1 on any difference "
+    "(changes nothing: a build reinstalls a changed toolchain).",
+)
 def toolchain_command(as_json: bool, verify: bool) -> int:
     """Install (first time), verify and show the shared Node toolchain every server is built with.
 
@@ -41,9 +44,19 @@ def toolchain_command(as_json: bool, verify: bool) -> int:
     else:
         root = toolchain.ensure(progress=progress(as_json)).root
         verdict = toolchain.verify(full=False)
-    info = {"path": str(root), "node": toolchain.check_node(), "packages": toolchain.pinned_versions(),
-            "verified": {"ok": verdict.ok, "full": verify, "files": verdict.files, "bytes": verdict.bytes,
-                         "ms": round(verdict.seconds * 1000, 1), "problems": verdict.problems(limit=50)}}
+    info = {
+        "path": str(root),
+        "node": toolchain.check_node(),
+        "packages": toolchain.pinned_versions(),
+        "verified": {
+            "ok": verdict.ok,
+            "full": verify,
+            "files": verdict.files,
+            "bytes": verdict.bytes,
+            "ms": round(verdict.seconds * 1000, 1),
+            "problems": verdict.problems(limit=50),
+        },
+    }
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:
@@ -58,8 +71,12 @@ def toolchain_command(as_json: bool, verify: bool) -> int:
 
 
 @click.command("sandbox")
-@click.option("--apparmor-profile", "profile", is_flag=True,
-              help="Print an AppArmor profile that lets this bwrap (only) create user namespaces (Ubuntu 24.04).")
+@click.option(
+    "--apparmor-profile",
+    "profile",
+    is_flag=True,
+    help="Print an AppArmor profile that lets this bwrap (only) create user namespaces (Ubuntu 24.04).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the status and every attempt as JSON.")
 def sandbox_command(profile: bool, as_json: bool) -> int:
     """Prove that generated code is sandboxed here: run what it would try, and show each attempt denied.
@@ -81,14 +98,23 @@ def sandbox_command(profile: bool, as_json: bool) -> int:
         return 0
     found = sandbox.status()
     if not found.ok:
-        raise sandbox.SandboxUnavailable(f"no working sandbox: {found.reason}",
-                                         hint="fix it as said above; until then only your own specs build, unconfined")
+        raise sandbox.SandboxUnavailable(
+            f"no working sandbox: {found.reason}",
+            hint="fix it as said above; until then only your own specs build, unconfined",
+        )
     results = sandbox_check.self_test()
     if as_json:
-        click.echo(json.dumps({"ok": all(d for _, d, _ in results), "backend": found.backend,
-                               "startup_ms": round(found.startup * 1000, 1),
-                               "attempts": [{"attempt": a, "denied": d, "outcome": o} for a, d, o in results]},
-                              indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": all(d for _, d, _ in results),
+                    "backend": found.backend,
+                    "startup_ms": round(found.startup * 1000, 1),
+                    "attempts": [{"attempt": a, "denied": d, "outcome": o} for a, d, o in results],
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(f"sandbox: {found.backend} ({found.bwrap}), {found.startup * 1000:.0f} ms per launch")
         width = max(len(a) for a, _, _ in results)
@@ -96,7 +122,6 @@ def sandbox_command(profile: bool, as_json: bool) -> int:
             mark = click.style("denied", fg="green") if denied else click.style("ALLOWED", fg="red", bold=True)
             click.echo(f"  {mark:<6}  {attempt:<{width}}  {outcome}")
     return 0 if all(d for _, d, _ in results) else EXIT_INVALID
-
 
 
 def _ops_forge(kind: str, repo: str | None, token_env: str, *, need_token: bool):
@@ -112,11 +137,21 @@ def _ops_forge(kind: str, repo: str | None, token_env: str, *, need_token: bool)
 
 
 _ops_options = [
-    click.option("--forge", "forge_kind", type=click.Choice(["github", "local"]), default="github",
-                 show_default=True, help="local: a git repository on disk (no token)."),
+    click.option(
+        "--forge",
+        "forge_kind",
+        type=click.Choice(["github", "local"]),
+        default="github",
+        show_default=True,
+        help="local: a git repository on disk (no token).",
+    ),
     click.option("--repo", help="owner/name (default $GITHUB_REPOSITORY), or PATH with --forge local."),
-    click.option("--token-env", default="GITHUB_TOKEN", show_default=True,
-                 help="Environment variable holding the GitHub token (never pass a token as an argument)."),
+    click.option(
+        "--token-env",
+        default="GITHUB_TOKEN",
+        show_default=True,
+        help="Environment variable holding the GitHub token (never pass a token as an argument).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
 ]
 
@@ -129,8 +164,13 @@ def _with_ops_options(fn):
 
 @click.command()
 @_with_ops_options
-@click.option("--checkout", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="The repository checkout whose .github/mcp-factory.yml is checked.")
+@click.option(
+    "--checkout",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The repository checkout whose .github/mcp-factory.yml is checked.",
+)
 def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, checkout: str) -> int:
     """Check that this machine can run the bot: one table, exit 1 on any failure.
 
@@ -145,21 +185,42 @@ def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, che
     """
     from factory_bot.cli import doctor as checks
 
-    rows = checks.run(checkout=Path(checkout), forge=_ops_forge(forge_kind, repo, token_env, need_token=False),
-                      token_set=bool(os.environ.get(token_env)))
+    rows = checks.run(
+        checkout=Path(checkout),
+        forge=_ops_forge(forge_kind, repo, token_env, need_token=False),
+        token_set=bool(os.environ.get(token_env)),
+    )
     click.echo(checks.to_json(rows) if as_json else checks.table(rows))
     return 0 if checks.ok(rows) else 1
 
 
 @click.command()
 @_with_ops_options
-@click.option("--apply/--dry-run", "apply_changes", default=False, show_default=True,
-              help="--apply acts; by default only the plan is printed.")
-@click.option("--older-than", "older_than", type=click.FloatRange(min=0), default=24, show_default=True,
-              help="Hours before a branch without a PR, a build directory or an unfinished install is stale.")
+@click.option(
+    "--apply/--dry-run",
+    "apply_changes",
+    default=False,
+    show_default=True,
+    help="--apply acts; by default only the plan is printed.",
+)
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.FloatRange(min=0),
+    default=24,
+    show_default=True,
+    help="Hours before a branch without a PR, a build directory or an unfinished install is stale.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-def cleanup(forge_kind: str, repo: str | None, token_env: str, as_json: bool, apply_changes: bool,
-            older_than: float, quiet: bool) -> int:
+def cleanup(
+    forge_kind: str,
+    repo: str | None,
+    token_env: str,
+    as_json: bool,
+    apply_changes: bool,
+    older_than: float,
+    quiet: bool,
+) -> int:
     """Remove stale factory/* branches, bot PRs of closed requests, old build directories and toolchains.
 
     Dry run by default: prints the plan. Never deletes a tag, a release, the default branch or a branch with
@@ -174,28 +235,47 @@ def cleanup(forge_kind: str, repo: str | None, token_env: str, as_json: bool, ap
 
     forge = _ops_forge(forge_kind, repo, token_env, need_token=True)
     with tempfile.TemporaryDirectory(prefix="factory-cleanup-") as tmp:
-        result = cleaning.run(forge() if forge else None, Path(tmp), apply_changes=apply_changes,
-                              older_than_hours=older_than, say=progress(quiet or as_json))
+        result = cleaning.run(
+            forge() if forge else None,
+            Path(tmp),
+            apply_changes=apply_changes,
+            older_than_hours=older_than,
+            say=progress(quiet or as_json),
+        )
     if as_json:
         click.echo(json.dumps({k: v for k, v in result.items() if k != "text"}, indent=2))
     else:
-        click.echo(("cleaned up:\n" if apply_changes else "would clean up (dry run; --apply to act):\n")
-                   + result["text"])
+        click.echo(
+            ("cleaned up:\n" if apply_changes else "would clean up (dry run; --apply to act):\n") + result["text"]
+        )
     return 0
 
 
 @click.command()
 @click.argument("specs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--runs", type=click.IntRange(1, 50), default=5, show_default=True, help="Runs per measurement.")
-@click.option("--repo", "repo_size", type=click.IntRange(0, 500), default=50, show_default=True,
-              help="Size of the generated many-spec repository (0 skips it).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
-              show_default="cores", help="Parallel builds for the repository measurement.")
+@click.option(
+    "--repo",
+    "repo_size",
+    type=click.IntRange(0, 500),
+    default=50,
+    show_default=True,
+    help="Size of the generated many-spec repository (0 skips it).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=lambda: os.cpu_count() or 1,
+    show_default="cores",
+    help="Parallel builds for the repository measurement.",
+)
 @click.option("--no-cold", is_flag=True, help="Skip the cold (empty toolchain cache) builds.")
 @click.option("--quick", is_flag=True, help="CI mode: 1 run, calculator only, a 4-spec repository.")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
-def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold: bool, quick: bool,
-          as_json: bool) -> int:
+def bench(
+    specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold: bool, quick: bool, as_json: bool
+) -> int:
     """Measure build time per stage (cold and warm medians) against the tools' own floor.
 
     Prints per-stage medians, the floor on the same generated server (direct tsc, npm pack, one MCP round
@@ -213,11 +293,9 @@ def bench(specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold:
     paths = [Path(s) for s in specs] or [Path("specs/calculator.yaml")]
     if quick:
         runs, repo_size, paths = 1, min(repo_size, 4), paths[:1]
-    report = run_bench(paths, runs=runs, repo_size=repo_size, jobs=jobs, cold=not no_cold,
-                       say=progress(as_json))
+    report = run_bench(paths, runs=runs, repo_size=repo_size, jobs=jobs, cold=not no_cold, say=progress(as_json))
     click.echo(to_json(report) if as_json else format_report(report))
     return 0
-
 
 
 COMMANDS = [toolchain_command, sandbox_command, doctor, cleanup, bench]

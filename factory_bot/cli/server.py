@@ -16,18 +16,42 @@ from factory_bot.errors import FactoryError, SpecError
 
 @click.command()
 @click.argument("specs", nargs=-1, type=click.Path())
-@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
-              help="Where the server source, .tgz and build.json go.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the server source, .tgz and build.json go.",
+)
 @click.option("--request", help="Build from a plain-language request instead of a spec file (needs Claude).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=lambda: min(os.cpu_count() or 1, 4),
-              show_default="cores, at most 4", help="Servers built at once when given several specs.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=lambda: min(os.cpu_count() or 1, 4),
+    show_default="cores, at most 4",
+    help="Servers built at once when given several specs.",
+)
 @click.option("--force", is_flag=True, help="Rebuild even when a verified build of the same inputs exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build result as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-@click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
-              help="With --request: run the model's code even without a working sandbox (unconfined, as you).")
-def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, force: bool, as_json: bool,
-          quiet: bool, unsafe_no_sandbox: bool) -> int:
+@click.option(
+    "--unsafe-no-sandbox",
+    "unsafe_no_sandbox",
+    is_flag=True,
+    help="With --request: run the model's code even without a working sandbox (unconfined, as you).",
+)
+def build(
+    specs: tuple[str, ...],
+    out_dir: str,
+    request: str | None,
+    jobs: int,
+    force: bool,
+    as_json: bool,
+    quiet: bool,
+    unsafe_no_sandbox: bool,
+) -> int:
     """Render, compile, validate and pack servers from SPEC files (or every *.yaml in a directory).
 
     Writes OUT/<name>/ (server source), OUT/<name>-<version>.tgz (+ .sha256) and OUT/<name>.build.json.
@@ -67,8 +91,11 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
     prewarm_client()
     results = build_many(server_specs, out_dir, jobs=jobs, progress=say, use_cache=not force)
     if as_json:
-        payload = results[0].to_json() if len(results) == 1 else {
-            "ok": all(r.ok for r in results), "builds": [r.to_json() for r in results]}
+        payload = (
+            results[0].to_json()
+            if len(results) == 1
+            else {"ok": all(r.ok for r in results), "builds": [r.to_json() for r in results]}
+        )
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     elif len(results) == 1:
         print_summary(results[0])
@@ -78,8 +105,10 @@ def build(specs: tuple[str, ...], out_dir: str, request: str | None, jobs: int, 
         for result in results:
             state = "cached" if result.cached else ("ok" if result.ok else "FAILED")
             total = sum(result.timings.values()) if result.cached else result.timings.get("total", 0.0)
-            click.echo(f"  {state:<7} {result.spec.name} {result.spec.version}  {total:5.2f} s"
-                       + ("" if result.ok else f"  ({len(result.report.failures)} check(s) failed)"))
+            click.echo(
+                f"  {state:<7} {result.spec.name} {result.spec.version}  {total:5.2f} s"
+                + ("" if result.ok else f"  ({len(result.report.failures)} check(s) failed)")
+            )
         built_now = sum(1 for r in results if not r.cached)
         click.echo(f"{len(results)} servers: {built_now} built, {len(results) - built_now} reused")
     return 0 if all(r.ok for r in results) else EXIT_INVALID
@@ -93,7 +122,9 @@ def _load_all(paths: tuple[str, ...]):
         path = Path(raw)
         files += sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if not files:
-        raise FactoryError(f"no *.yaml specs in {', '.join(paths)}", hint="specs are YAML files such as specs/calculator.yaml")
+        raise FactoryError(
+            f"no *.yaml specs in {', '.join(paths)}", hint="specs are YAML files such as specs/calculator.yaml"
+        )
     loaded, problems = [], []
     for file in files:
         try:
@@ -109,8 +140,14 @@ def _load_all(paths: tuple[str, ...]):
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False),
-              help="The server source goes to OUT/<name>/.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The server source goes to OUT/<name>/.",
+)
 def render(spec: str, out_dir: str) -> int:
     """Render the TypeScript source of a server from SPEC, without building it.
 
@@ -129,8 +166,12 @@ def render(spec: str, out_dir: str) -> int:
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--server", "server_dir", type=click.Path(file_okay=False, exists=True),
-              help="A committed server directory to check for drift against SPEC first.")
+@click.option(
+    "--server",
+    "server_dir",
+    type=click.Path(file_okay=False, exists=True),
+    help="A committed server directory to check for drift against SPEC first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print checks as JSON on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> int:
@@ -175,15 +216,27 @@ def package(server_dir: str, out_dir: str, as_json: bool) -> int:
 
     directory = Path(server_dir)
     if not (directory / "dist" / "index.js").exists():
-        raise FactoryError(f"{directory}/dist/index.js does not exist",
-                           hint="build the server first: `factory-bot build SPEC`, or `npm run build` in it")
+        raise FactoryError(
+            f"{directory}/dist/index.js does not exist",
+            hint="build the server first: `factory-bot build SPEC`, or `npm run build` in it",
+        )
     manifest = json.loads((directory / "package.json").read_text())
     spec_stub = _spec_for_package(manifest, validate_data)
     result = pack(spec_stub, directory, Path(out_dir))
     checksum = write_checksum(result)
     if as_json:
-        click.echo(json.dumps({"tgz": str(result.tgz), "sha256": result.sha256, "size": result.size,
-                               "files": result.files, "snippets": result.snippets}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "tgz": str(result.tgz),
+                    "sha256": result.sha256,
+                    "size": result.size,
+                    "files": result.files,
+                    "snippets": result.snippets,
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(f"{result.tgz} ({result.size} bytes)\n{checksum}: {result.sha256}")
     return 0
@@ -194,30 +247,64 @@ def _spec_for_package(manifest: dict, validate_data):
     spec_path = Path("specs") / f"{manifest.get('name')}.yaml"
     if spec_path.exists():
         return load_spec(str(spec_path))
-    return validate_data({"name": manifest.get("name"), "version": manifest.get("version"),
-                          "description": manifest.get("description") or "-",
-                          "tools": [{"name": "placeholder", "description": "-",
-                                     "implementation": {"kind": "code", "code": "return null;"}}]},
-                         source="package.json")
+    return validate_data(
+        {
+            "name": manifest.get("name"),
+            "version": manifest.get("version"),
+            "description": manifest.get("description") or "-",
+            "tools": [
+                {"name": "placeholder", "description": "-", "implementation": {"kind": "code", "code": "return null;"}}
+            ],
+        },
+        source="package.json",
+    )
 
 
 @click.command()
 @click.option("--text", help="The request in plain language.")
-@click.option("--issue-body", "issue_body", type=click.Path(dir_okay=False, exists=True),
-              help="A file with an issue's markdown body: form sections, a spec YAML block, or free text.")
+@click.option(
+    "--issue-body",
+    "issue_body",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A file with an issue's markdown body: form sections, a spec YAML block, or free text.",
+)
 @click.option("--title", default="", help="The issue's title (with --issue-body).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the spec YAML to a file.")
 @click.option("--model", help="Claude model id (default: $FACTORY_BOT_MODEL, else a current Sonnet).")
-@click.option("--max-attempts", default=3, show_default=True, type=click.IntRange(1, 10),
-              help="Answers Claude may give before parsing fails; problems go back after each.")
-@click.option("--check", "depth", type=click.Choice(["none", "typecheck", "build"]), default="none",
-              show_default=True, help="Also compile (typecheck) or fully build (build: runs the generated "
-                                      "code and its examples) each answer, and send failures back to Claude.")
+@click.option(
+    "--max-attempts",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Answers Claude may give before parsing fails; problems go back after each.",
+)
+@click.option(
+    "--check",
+    "depth",
+    type=click.Choice(["none", "typecheck", "build"]),
+    default="none",
+    show_default=True,
+    help="Also compile (typecheck) or fully build (build: runs the generated "
+    "code and its examples) each answer, and send failures back to Claude.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a summary (source, attempts, usage, spec) as JSON.")
-@click.option("--unsafe-no-sandbox", "unsafe_no_sandbox", is_flag=True,
-              help="With --check build: run the answers' code even without a working sandbox.")
-def parse(text: str | None, issue_body: str | None, title: str, out_file: str | None, model: str | None,
-          max_attempts: int, depth: str, as_json: bool, unsafe_no_sandbox: bool) -> int:
+@click.option(
+    "--unsafe-no-sandbox",
+    "unsafe_no_sandbox",
+    is_flag=True,
+    help="With --check build: run the answers' code even without a working sandbox.",
+)
+def parse(
+    text: str | None,
+    issue_body: str | None,
+    title: str,
+    out_file: str | None,
+    model: str | None,
+    max_attempts: int,
+    depth: str,
+    as_json: bool,
+    unsafe_no_sandbox: bool,
+) -> int:
     """Turn a request (plain language, an issue body, or stdin) into a valid spec YAML.
 
     A spec YAML in the request is used as-is; only free text goes to Claude (needs ANTHROPIC_API_KEY).
@@ -257,8 +344,12 @@ def parse(text: str | None, issue_body: str | None, title: str, out_file: str | 
 
 @click.command()
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
-@click.option("--check", "check_file", type=click.Path(dir_okay=False, exists=True),
-              help="Exit 1 if this committed schema file differs from the model.")
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Exit 1 if this committed schema file differs from the model.",
+)
 def schema(out_file: str | None, check_file: str | None) -> int:
     """Print the JSON Schema of a spec file (for editors and for the model's structured output).
 
@@ -271,15 +362,16 @@ def schema(out_file: str | None, check_file: str | None) -> int:
     text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if check_file:
         if Path(check_file).read_text() != text:
-            raise FactoryError(f"{check_file} is out of date with the spec model",
-                               hint=f"regenerate it: factory-bot schema --out {check_file}")
+            raise FactoryError(
+                f"{check_file} is out of date with the spec model",
+                hint=f"regenerate it: factory-bot schema --out {check_file}",
+            )
         return 0
     if out_file:
         Path(out_file).write_text(text)
     else:
         click.echo(text, nl=False)
     return 0
-
 
 
 COMMANDS = [build, render, validate, package, parse, schema]

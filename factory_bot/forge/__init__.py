@@ -13,8 +13,13 @@ from factory_bot.forge.base import Forge
 KINDS = ("github", "local")
 
 
-def open(kind: str, repo: str | Path | None = None, *, releases: str | Path | None = None,  # noqa: A001
-         token_env: str = "GITHUB_TOKEN") -> Forge:
+def open(
+    kind: str,
+    repo: str | Path | None = None,
+    *,
+    releases: str | Path | None = None,  # noqa: A001
+    token_env: str = "GITHUB_TOKEN",
+) -> Forge:
     """The forge of `kind`: "local" is a git repository on disk at `repo` (default "."), "github" is the
     repository `repo` (owner/name, default $GITHUB_REPOSITORY) with the token in `$token_env`."""
     if kind == "local":

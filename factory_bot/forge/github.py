@@ -51,16 +51,29 @@ class GitHubForge(Forge):
 
     kind = "github"
 
-    def __init__(self, slug: str, *, token: str | None, base_url: str | None = None,
-                 retry: Retry | None = None, timeout: int = DEFAULT_TIMEOUT, bot_login: str | None = None) -> None:
+    def __init__(
+        self,
+        slug: str,
+        *,
+        token: str | None,
+        base_url: str | None = None,
+        retry: Retry | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        bot_login: str | None = None,
+    ) -> None:
         if not slug or slug.count("/") != 1:
-            raise ConfigError(f"repository {slug!r} is not owner/name",
-                              hint="set GITHUB_REPOSITORY or pass --repo owner/name")
+            raise ConfigError(
+                f"repository {slug!r} is not owner/name", hint="set GITHUB_REPOSITORY or pass --repo owner/name"
+            )
         self.slug = slug
         self._token = token
-        self._gh = Github(auth=Auth.Token(token) if token else None,
-                          base_url=(base_url or DEFAULT_API).rstrip("/"), retry=retry or default_retry(),
-                          per_page=100, timeout=timeout)
+        self._gh = Github(
+            auth=Auth.Token(token) if token else None,
+            base_url=(base_url or DEFAULT_API).rstrip("/"),
+            retry=retry or default_retry(),
+            per_page=100,
+            timeout=timeout,
+        )
         self._timeout = timeout
         self._repository: Any = None
         self._default_branch: str | None = None
@@ -69,12 +82,17 @@ class GitHubForge(Forge):
         self._own_login = bot_login
 
     @classmethod
-    def from_env(cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN",
-                 retry: Retry | None = None) -> GitHubForge:
+    def from_env(
+        cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN", retry: Retry | None = None
+    ) -> GitHubForge:
         """The repository and credentials an Actions job provides."""
-        return cls(slug or os.environ.get("GITHUB_REPOSITORY", ""), token=os.environ.get(token_env) or None,
-                   base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API, retry=retry,
-                   bot_login=os.environ.get("FACTORY_BOT_LOGIN") or None)
+        return cls(
+            slug or os.environ.get("GITHUB_REPOSITORY", ""),
+            token=os.environ.get(token_env) or None,
+            base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API,
+            retry=retry,
+            bot_login=os.environ.get("FACTORY_BOT_LOGIN") or None,
+        )
 
     @contextmanager
     def _api(self, doing: str) -> Iterator[None]:
@@ -83,9 +101,11 @@ class GitHubForge(Forge):
         except GithubException as exc:
             raise self._error(doing, exc) from None
         except requests.RequestException as exc:  # retries exhausted, connection refused, timeout
-            raise ForgeError(f"could not reach GitHub to {doing}: {self._why(exc)}",
-                             hint="GitHub is failing or unreachable; re-run the job later (every step is safe "
-                                  "to repeat: nothing is created twice)") from None
+            raise ForgeError(
+                f"could not reach GitHub to {doing}: {self._why(exc)}",
+                hint="GitHub is failing or unreachable; re-run the job later (every step is safe "
+                "to repeat: nothing is created twice)",
+            ) from None
 
     def _why(self, exc: requests.RequestException) -> str:
         """What went wrong, in words (requests reports an exhausted read-timeout retry as ConnectionError)."""
@@ -103,15 +123,18 @@ class GitHubForge(Forge):
         text = f"GitHub refused to {doing}: {exc.status} {message or ''}".strip()
         if isinstance(exc, RateLimitExceededExceedsMaxWait) or exc.status == 429:
             wait = getattr(exc, "wait", None)
-            return ForgeError(f"GitHub rate-limited the bot while trying to {doing}"
-                              + (f" and asked it to wait {wait:.0f}s" if wait else ""),
-                              hint="re-run the job later (every step is safe to repeat); too many requests "
-                                   "at once hit GitHub's secondary rate limits")
-        hint = {401: "the token is missing or expired",
-                403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
-                     "rate limit; re-run later",
-                404: f"check that {self.slug} exists and the token can see it"}.get(
-            exc.status, "re-run the job; every step is safe to repeat")
+            return ForgeError(
+                f"GitHub rate-limited the bot while trying to {doing}"
+                + (f" and asked it to wait {wait:.0f}s" if wait else ""),
+                hint="re-run the job later (every step is safe to repeat); too many requests "
+                "at once hit GitHub's secondary rate limits",
+            )
+        hint = {
+            401: "the token is missing or expired",
+            403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
+            "rate limit; re-run later",
+            404: f"check that {self.slug} exists and the token can see it",
+        }.get(exc.status, "re-run the job; every step is safe to repeat")
         redacted = text.replace(self._token, "***") if self._token else text
         return ForgeError(redacted, hint=hint)
 
@@ -236,19 +259,32 @@ class GitHubForge(Forge):
 
     @staticmethod
     def _issue(issue: Any) -> Issue:
-        return Issue(issue.number, issue.user.login if issue.user else "", issue.state,
-                     tuple(label.name for label in issue.labels))
+        return Issue(
+            issue.number,
+            issue.user.login if issue.user else "",
+            issue.state,
+            tuple(label.name for label in issue.labels),
+        )
 
     def issues_by(self, login: str, since: datetime) -> list[Issue]:
         with self._api(f"list the issues of {login}"):
-            return [self._issue(i) for i in self._repo.get_issues(state="all", creator=login, since=since)
-                    if i.pull_request is None]
+            return [
+                self._issue(i)
+                for i in self._repo.get_issues(state="all", creator=login, since=since)
+                if i.pull_request is None
+            ]
 
     def issue_events(self, issue: int) -> list[IssueEvent]:
         with self._api(f"read the history of #{issue}"):
-            return [IssueEvent(e.event, e.actor.login if e.actor else "", e.created_at,
-                               e.label.name if e.event in ("labeled", "unlabeled") and e.label else "")
-                    for e in self._repo.get_issue(issue).get_events()]
+            return [
+                IssueEvent(
+                    e.event,
+                    e.actor.login if e.actor else "",
+                    e.created_at,
+                    e.label.name if e.event in ("labeled", "unlabeled") and e.label else "",
+                )
+                for e in self._repo.get_issue(issue).get_events()
+            ]
 
     def get_issue(self, issue: int) -> Issue | None:
         try:
@@ -269,20 +305,28 @@ class GitHubForge(Forge):
     def access(self) -> Access:
         with self._api(f"read repository {self.slug}"):
             perms = self._repo.permissions
-            permissions = {name: bool(getattr(perms, name, False))
-                           for name in ("admin", "maintain", "push", "triage", "pull")} if perms else {}
+            permissions = (
+                {name: bool(getattr(perms, name, False)) for name in ("admin", "maintain", "push", "triage", "pull")}
+                if perms
+                else {}
+            )
             scopes = self._gh.oauth_scopes
         return Access(None, tuple(s for s in scopes if s) if scopes is not None else None, permissions)
 
     # -- releases --------------------------------------------------------------------------------
     @staticmethod
     def _asset(asset: GitReleaseAsset) -> Asset:
-        return Asset(asset.id, asset.name, asset.size, asset.browser_download_url,
-                     complete=asset.state == "uploaded")
+        return Asset(asset.id, asset.name, asset.size, asset.browser_download_url, complete=asset.state == "uploaded")
 
     def _release(self, release: GitRelease) -> Release:
-        return Release(release.id, release.tag_name, release.name or "", release.body or "", release.html_url,
-                       tuple(self._asset(a) for a in release.assets))
+        return Release(
+            release.id,
+            release.tag_name,
+            release.name or "",
+            release.body or "",
+            release.html_url,
+            tuple(self._asset(a) for a in release.assets),
+        )
 
     def list_releases(self) -> list[Release]:
         with self._api("list releases"):
@@ -336,12 +380,12 @@ class GitHubForge(Forge):
         """An asset already published under this name: fine when it holds these bytes, refused otherwise."""
         data = path.read_bytes()
         digest = getattr(asset, "digest", None)  # "sha256:…", on GitHub since 2025
-        same = (digest == f"sha256:{hashlib.sha256(data).hexdigest()}" if digest
-                else asset.size == len(data))
+        same = digest == f"sha256:{hashlib.sha256(data).hexdigest()}" if digest else asset.size == len(data)
         if not same:
-            raise ForgeError(f"release {tag} already has {asset.name} with different content; "
-                             "a published asset is never replaced",
-                             hint="bump the version in the spec to publish a changed package")
+            raise ForgeError(
+                f"release {tag} already has {asset.name} with different content; a published asset is never replaced",
+                hint="bump the version in the spec to publish a changed package",
+            )
         return self._asset(asset)
 
     def download_asset(self, asset: Asset) -> bytes:

@@ -13,5 +13,20 @@ from factory_bot.gitops.issue import issue_build, issue_gate, issue_parse, issue
 from factory_bot.gitops.release import on_push, push_build, push_publish
 from factory_bot.gitops.review import on_pr, pr_build, pr_publish, review_body
 
-__all__ = ["Builder", "Context", "Parser", "issue_build", "issue_gate", "issue_parse", "issue_publish", "on_issue",
-           "on_pr", "on_push", "pr_build", "pr_publish", "push_build", "push_publish", "review_body"]
+__all__ = [
+    "Builder",
+    "Context",
+    "Parser",
+    "issue_build",
+    "issue_gate",
+    "issue_parse",
+    "issue_publish",
+    "on_issue",
+    "on_pr",
+    "on_push",
+    "pr_build",
+    "pr_publish",
+    "push_build",
+    "push_publish",
+    "review_body",
+]

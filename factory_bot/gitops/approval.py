@@ -54,8 +54,10 @@ class Approval:
         return f"<!-- mcp-factory:approved sha256={self.sha256} by={self.by} via={self.via} -->"
 
     def sentence(self) -> str:
-        return (f"Approved by @{self.by} for the request as it reads now (sha256 `{self.sha256[:12]}`). An edit by "
-                "anyone who cannot start a build withdraws this approval until a maintainer approves again.")
+        return (
+            f"Approved by @{self.by} for the request as it reads now (sha256 `{self.sha256[:12]}`). An edit by "
+            "anyone who cannot start a build withdraws this approval until a maintainer approves again."
+        )
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,13 @@ def judge(policy: Policy, request: Request, forge: Forge, record: Record | None)
         changed = isinstance(record, Withdrawal) or (isinstance(record, Approval) and record.sha256 != digest)
         if request.command == "retry" and changed:
             return _withdrawn(policy, request, record, retry=True)
-        via = ("label" if request.action == "labeled" and request.label == label
-               else "command" if request.command else "event")
+        via = (
+            "label"
+            if request.action == "labeled" and request.label == label
+            else "command"
+            if request.command
+            else "event"
+        )
         return Approval(digest, request.sender, via)  # a maintainer's act approves the request as it reads now
     if isinstance(record, Withdrawal) or (isinstance(record, Approval) and record.sha256 != digest):
         return _withdrawn(policy, request, record)
@@ -107,11 +114,15 @@ def judge(policy: Policy, request: Request, forge: Forge, record: Record | None)
             return record
         return Decision(False, "who", *_who(policy), request.author)  # label removed, or the approver lost access
     if label in forge.labels(request.issue) and _labelled_by_maintainer(policy, forge, request.issue, label):
-        return Decision(False, "approval-unrecorded",
-                        f"the label `{label}` is on this issue, but the bot has no record of the request it "
-                        "approved (the label was added while no gate ran), so it cannot tell whether the "
-                        "request was edited since",
-                        _reapprove(label), request.author)
+        return Decision(
+            False,
+            "approval-unrecorded",
+            f"the label `{label}` is on this issue, but the bot has no record of the request it "
+            "approved (the label was added while no gate ran), so it cannot tell whether the "
+            "request was edited since",
+            _reapprove(label),
+            request.author,
+        )
     return Decision(False, "who", *_who(policy), request.author)
 
 
@@ -120,26 +131,34 @@ def _withdrawn(policy: Policy, request: Request, record: Record | None, *, retry
 
     label = policy.requesters.approval_label
     by = record.by if record is not None else "?"
-    editor = request.sender if request.action == "edited" and not retry else (
-        record.editor if isinstance(record, Withdrawal) else "-")
+    editor = (
+        request.sender
+        if request.action == "edited" and not retry
+        else (record.editor if isinstance(record, Withdrawal) else "-")
+    )
     edited = f" by @{editor}" if editor != "-" else ""
-    message = (f"@{by} approved this request as it read then; it was edited since{edited}, by someone who cannot "
-               "start a build, so that approval no longer covers it")
+    message = (
+        f"@{by} approved this request as it read then; it was edited since{edited}, by someone who cannot "
+        "start a build, so that approval no longer covers it"
+    )
     hint = _reapprove(label) + ("; `/factory retry` only re-runs an approved request" if retry else "")
-    return Decision(False, "approval-withdrawn", message, hint, request.author,
-                    withdrawal=Withdrawal(by, editor))
+    return Decision(False, "approval-withdrawn", message, hint, request.author, withdrawal=Withdrawal(by, editor))
 
 
 def _reapprove(label: str) -> str:
-    return (f"a maintainer who has read the request as it reads now approves it by commenting `/factory build` on "
-            f"this issue, or by removing and re-adding the label `{label}`")
+    return (
+        f"a maintainer who has read the request as it reads now approves it by commenting `/factory build` on "
+        f"this issue, or by removing and re-adding the label `{label}`"
+    )
 
 
 def _who(policy: Policy) -> tuple[str, str]:
-    return (f"in this repository only collaborators with {policy.requesters.permission} access (or people on its "
-            "allowlist) can start a build",
-            f"a maintainer can approve this request by adding the label `{policy.requesters.approval_label}` to "
-            "this issue or by commenting `/factory build`")
+    return (
+        f"in this repository only collaborators with {policy.requesters.permission} access (or people on its "
+        "allowlist) can start a build",
+        f"a maintainer can approve this request by adding the label `{policy.requesters.approval_label}` to "
+        "this issue or by commenting `/factory build`",
+    )
 
 
 def _labelled_by_maintainer(policy: Policy, forge: Forge, number: int, label: str) -> bool:

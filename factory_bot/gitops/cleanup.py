@@ -29,8 +29,15 @@ BRANCH_PREFIX = branch_for("")  # "factory/"
 CLOSES = re.compile(r"^Closes #(\d+)\s*$", re.MULTILINE)  # what pr_body.md.j2 writes
 PR_MARKER = "<!-- mcp-factory:pr "  # ... and the hidden marker it ends with
 # Directories the bot's commands create under the temp dir (a crash or kill can leave them behind).
-TEMP_PREFIXES = ("factory-flow-", "factory-validate-", "factory-bench-", "factory-release-", "factory-parse-",
-                 "mcp-factory-install-", "mcp-factory-home-")
+TEMP_PREFIXES = (
+    "factory-flow-",
+    "factory-validate-",
+    "factory-bench-",
+    "factory-release-",
+    "factory-parse-",
+    "mcp-factory-install-",
+    "mcp-factory-home-",
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +83,11 @@ def plan_forge(forge: Forge, workdir: Path, *, now: float | None = None, older_t
         shutil.rmtree(dest)
     repo = gitrepo.clone(remote, dest, branch=default)
     gitrepo.fetch(repo, f"+refs/heads/{BRANCH_PREFIX}*:refs/remotes/origin/{BRANCH_PREFIX}*")
-    branches = {ref.remote_head: ref.commit for ref in repo.remote("origin").refs
-                if ref.remote_head.startswith(BRANCH_PREFIX) and ref.remote_head != default}
+    branches = {
+        ref.remote_head: ref.commit
+        for ref in repo.remote("origin").refs
+        if ref.remote_head.startswith(BRANCH_PREFIX) and ref.remote_head != default
+    }
     # The bot's PRs carry its marker (pr_body.md.j2); a person's PR from a fork is never touched.
     pulls = {p.head: p for p in forge.list_pulls() if p.head.startswith(BRANCH_PREFIX) and PR_MARKER in p.body}
     plan = CleanupPlan()
@@ -86,15 +96,29 @@ def plan_forge(forge: Forge, workdir: Path, *, now: float | None = None, older_t
         pr = pulls.get(name)
         strangers = _foreign_authors(repo, default, name) if commit is not None else []
         if strangers:
-            plan.steps.append(Step("keep", name, f"has commits by {', '.join(strangers)}, not only the bot's",
-                                   commit.hexsha if commit else "", pr.number if pr else None))
+            plan.steps.append(
+                Step(
+                    "keep",
+                    name,
+                    f"has commits by {', '.join(strangers)}, not only the bot's",
+                    commit.hexsha if commit else "",
+                    pr.number if pr else None,
+                )
+            )
             continue
         if pr is not None:
             found = CLOSES.search(pr.body)
             issue = forge.get_issue(int(found[1])) if found else None
             if issue is None or issue.state != "closed":
-                plan.steps.append(Step("keep", name, f"pull request #{pr.number} is open for an open request",
-                                       commit.hexsha if commit else "", pr.number))
+                plan.steps.append(
+                    Step(
+                        "keep",
+                        name,
+                        f"pull request #{pr.number} is open for an open request",
+                        commit.hexsha if commit else "",
+                        pr.number,
+                    )
+                )
                 continue
             reason = f"its request #{issue.number} was closed"
             plan.steps.append(Step("close-pull", f"#{pr.number}", reason, pull=pr.number))
@@ -104,8 +128,14 @@ def plan_forge(forge: Forge, workdir: Path, *, now: float | None = None, older_t
         assert commit is not None
         age_hours = (now - commit.committed_date) / 3600
         if age_hours < older_than_hours:
-            plan.steps.append(Step("keep", name, f"no pull request, but only {age_hours:.0f} h old "
-                                   "(a publish may be opening it)", commit.hexsha))
+            plan.steps.append(
+                Step(
+                    "keep",
+                    name,
+                    f"no pull request, but only {age_hours:.0f} h old (a publish may be opening it)",
+                    commit.hexsha,
+                )
+            )
             continue
         plan.steps.append(Step("delete-branch", name, "no open pull request", commit.hexsha))
     return plan
@@ -118,8 +148,9 @@ def _foreign_authors(repo: gitrepo.Repo, default: str, branch: str) -> list[str]
 
 
 # -- this machine: build directories and toolchains ------------------------------------------------
-def plan_local(*, now: float | None = None, older_than_hours: float = 24, cache: Path | None = None,
-               temp: Path | None = None) -> CleanupPlan:
+def plan_local(
+    *, now: float | None = None, older_than_hours: float = 24, cache: Path | None = None, temp: Path | None = None
+) -> CleanupPlan:
     """Old toolchains (other than the current lockfile's), half-finished installs and old temp build dirs."""
     now = time.time() if now is None else now
     cache = cache or toolchain.cache_root()
@@ -138,8 +169,13 @@ def plan_local(*, now: float | None = None, older_than_hours: float = 24, cache:
         else:
             plan.steps.append(Step("remove-dir", str(path), f"an older toolchain (the current one is {current})"))
     for path in sorted(temp.iterdir()) if temp.is_dir() else []:
-        if path.name.startswith(TEMP_PREFIXES) and path.is_dir() and not path.is_symlink() \
-                and _older(path, now, older_than_hours) and path.stat().st_uid == os.getuid():
+        if (
+            path.name.startswith(TEMP_PREFIXES)
+            and path.is_dir()
+            and not path.is_symlink()
+            and _older(path, now, older_than_hours)
+            and path.stat().st_uid == os.getuid()
+        ):
             plan.steps.append(Step("remove-dir", str(path), f"a build directory older than {older_than_hours:g} h"))
     return plan
 
@@ -149,15 +185,19 @@ def _older(path: Path, now: float, hours: float) -> bool:
 
 
 # -- apply -----------------------------------------------------------------------------------------
-def apply(plan: CleanupPlan, forge: Forge | None, workdir: Path, say: Callable[[str], None] = lambda _m: None
-          ) -> list[Step]:
+def apply(
+    plan: CleanupPlan, forge: Forge | None, workdir: Path, say: Callable[[str], None] = lambda _m: None
+) -> list[Step]:
     """Carry out the plan; returns the steps done (a branch that moved since planning is left alone)."""
     done = []
     repo = gitrepo.open_clone(workdir / "cleanup-repo") if (workdir / "cleanup-repo").is_dir() else None
     for step in plan.actions:
         if step.action == "close-pull" and forge is not None and step.pull is not None:
-            forge.create_comment(step.pull, f"Closed by MCP Factory's cleanup: {step.reason}. Reopen the request "
-                                 "and comment `/factory retry` on it to build it again.")
+            forge.create_comment(
+                step.pull,
+                f"Closed by MCP Factory's cleanup: {step.reason}. Reopen the request "
+                "and comment `/factory retry` on it to build it again.",
+            )
             forge.close_pull(step.pull)
         elif step.action == "delete-branch" and forge is not None and repo is not None:
             if not _delete_branch(repo, forge, step):
@@ -186,17 +226,30 @@ def _delete_branch(repo: gitrepo.Repo, forge: Forge, step: Step) -> bool:
     return gitrepo.delete_branch(repo, forge.remote(), name, step.sha)
 
 
-def run(forge: Forge | None, workdir: Path, *, apply_changes: bool, older_than_hours: float = 24,
-        now: float | None = None, say: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def run(
+    forge: Forge | None,
+    workdir: Path,
+    *,
+    apply_changes: bool,
+    older_than_hours: float = 24,
+    now: float | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
     """Plan the whole cleanup (forge when configured, plus this machine) and apply it if asked."""
     plan = CleanupPlan()
     if forge is None:
-        plan.notes.append("forge: not configured (set GITHUB_REPOSITORY and GITHUB_TOKEN, or --forge local "
-                          "--repo PATH); only this machine is cleaned")
+        plan.notes.append(
+            "forge: not configured (set GITHUB_REPOSITORY and GITHUB_TOKEN, or --forge local "
+            "--repo PATH); only this machine is cleaned"
+        )
     else:
         forged = plan_forge(forge, workdir, now=now, older_than_hours=older_than_hours)
         plan.steps += forged.steps
     plan.steps += plan_local(now=now, older_than_hours=older_than_hours).steps
     done = apply(plan, forge, workdir, say) if apply_changes else []
-    return plan.to_json() | {"applied": apply_changes, "done": [asdict(s) for s in done],
-                             "text": plan.text(), "at": datetime.now().astimezone().isoformat(timespec="seconds")}
+    return plan.to_json() | {
+        "applied": apply_changes,
+        "done": [asdict(s) for s in done],
+        "text": plan.text(),
+        "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }

@@ -27,8 +27,9 @@ TRAILER = re.compile(r"^Factory-Issue: #(\d+)\s*$", re.MULTILINE)
 class Builder(Protocol):
     """The build stage: `pipeline.build` (tests pass a prebuilt stand-in)."""
 
-    def __call__(self, spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None
-                 ) -> BuildResult: ...
+    def __call__(
+        self, spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None
+    ) -> BuildResult: ...
 
 
 class Parser(Protocol):
@@ -37,8 +38,7 @@ class Parser(Protocol):
     def __call__(self, title: str, body: str) -> ParseResult: ...
 
 
-def _default_builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None
-                     ) -> BuildResult:
+def _default_builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None) -> BuildResult:
     from factory_bot.build.pipeline import build
 
     return build(spec, out_dir, progress=progress)
@@ -70,8 +70,10 @@ class Context:
     def get_forge(self) -> Forge:
         if self._forge is None:
             if self.forge is None:
-                raise ForgeError("this stage needs the forge but none was configured",
-                                 hint="pass --forge local --repo PATH, or set GITHUB_REPOSITORY and GITHUB_TOKEN")
+                raise ForgeError(
+                    "this stage needs the forge but none was configured",
+                    hint="pass --forge local --repo PATH, or set GITHUB_REPOSITORY and GITHUB_TOKEN",
+                )
             self._forge = self.forge()
         return self._forge
 
@@ -86,8 +88,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _failure(stage: str, exc: FactoryError) -> dict[str, Any]:
-    return {"ok": False, "stage": stage, "error": exc.message, "hint": exc.hint or "",
-            "exit_code": exc.exit_code}
+    return {"ok": False, "stage": stage, "error": exc.message, "hint": exc.hint or "", "exit_code": exc.exit_code}
 
 
 def _clone_default(ctx: Context, name: str) -> Path:

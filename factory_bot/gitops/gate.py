@@ -50,9 +50,16 @@ class Request:
         actor = comment.get("user") or event.get("sender") or {}
         words = str(comment.get("body") or "").strip().split(maxsplit=2)
         command = words[1] if len(words) > 1 and words[0] == "/factory" and words[1] in ("build", "retry") else ""
-        return cls(int(issue.get("number") or 0), author, str(actor.get("login") or author),
-                   str(issue.get("title") or ""), str(issue.get("body") or ""), str(event.get("action") or ""),
-                   str((event.get("label") or {}).get("name") or ""), command)
+        return cls(
+            int(issue.get("number") or 0),
+            author,
+            str(actor.get("login") or author),
+            str(issue.get("title") or ""),
+            str(issue.get("body") or ""),
+            str(event.get("action") or ""),
+            str((event.get("label") or {}).get("name") or ""),
+            command,
+        )
 
 
 @dataclass(frozen=True)
@@ -77,14 +84,18 @@ class Decision:
 
     def comment(self) -> str:
         """The one polite comment a refused request gets (edited in place on later refusals)."""
-        return (f"Thanks for the request, @{self.requester}! **MCP Factory** did not start a build: "
-                f"{self.message}.\n\n**What to do:** {self.hint}\n\n{self._record()}{POLICY_MARKER}")
+        return (
+            f"Thanks for the request, @{self.requester}! **MCP Factory** did not start a build: "
+            f"{self.message}.\n\n**What to do:** {self.hint}\n\n{self._record()}{POLICY_MARKER}"
+        )
 
     def accepted_comment(self) -> str:
         """What the gate's comment says once a request is let through (with the approval it went under)."""
         approved = f"{self.approval.sentence()}\n\n" if self.approval else ""
-        return (f"✅ **MCP Factory** accepted this request; it is being built now.\n\n{approved}{self._record()}"
-                f"{POLICY_MARKER}")
+        return (
+            f"✅ **MCP Factory** accepted this request; it is being built now.\n\n{approved}{self._record()}"
+            f"{POLICY_MARKER}"
+        )
 
 
 def check_size(policy: Policy, title: str, body: str) -> Decision | None:
@@ -99,17 +110,23 @@ def check_size(policy: Policy, title: str, body: str) -> Decision | None:
     if request.spec is not None:
         size = len(request.spec.text.encode("utf-8"))
         if size > limits.spec_bytes:
-            return Decision(False, "limits.spec_bytes", f"its spec YAML is {size} bytes and this repository's "
-                            f"limit (limits.spec_bytes) is {limits.spec_bytes}",
-                            "split the server into smaller servers or shorten descriptions and code, then edit "
-                            "the issue")
+            return Decision(
+                False,
+                "limits.spec_bytes",
+                f"its spec YAML is {size} bytes and this repository's limit (limits.spec_bytes) is {limits.spec_bytes}",
+                "split the server into smaller servers or shorten descriptions and code, then edit the issue",
+            )
         return None
     text = request.intent()
     if len(text) > limits.request_chars:
-        return Decision(False, "limits.request_chars", f"the request is {len(text)} characters and this "
-                        f"repository's limit (limits.request_chars) is {limits.request_chars}",
-                        "describe the server more briefly, or paste a spec YAML block instead "
-                        "(`factory-bot schema` lists its fields), then edit the issue")
+        return Decision(
+            False,
+            "limits.request_chars",
+            f"the request is {len(text)} characters and this "
+            f"repository's limit (limits.request_chars) is {limits.request_chars}",
+            "describe the server more briefly, or paste a spec YAML block instead "
+            "(`factory-bot schema` lists its fields), then edit the issue",
+        )
     return None
 
 
@@ -117,20 +134,27 @@ def check_spec(policy: Policy, spec: ServerSpec) -> None:
     """Raise PolicyError when a parsed spec exceeds the policy's tool or size limits."""
     limits = policy.limits
     if len(spec.tools) > limits.tools:
-        raise PolicyError(f"the spec has {len(spec.tools)} tools; this repository's limit (limits.tools) is "
-                          f"{limits.tools}", hint="split it into several servers, one request each")
+        raise PolicyError(
+            f"the spec has {len(spec.tools)} tools; this repository's limit (limits.tools) is {limits.tools}",
+            hint="split it into several servers, one request each",
+        )
     size = len(dump_spec(spec).encode("utf-8"))
     if size > limits.spec_bytes:
-        raise PolicyError(f"the spec is {size} bytes; this repository's limit (limits.spec_bytes) is "
-                          f"{limits.spec_bytes}", hint="shorten descriptions and code, or split the server")
+        raise PolicyError(
+            f"the spec is {size} bytes; this repository's limit (limits.spec_bytes) is {limits.spec_bytes}",
+            hint="shorten descriptions and code, or split the server",
+        )
 
 
 def count_requests(forge: Forge, login: str, since: datetime) -> tuple[int, datetime | None]:
     """How many runs the bot accepted on `login`'s issues since `since`, and the oldest of them."""
     times: list[datetime] = []
     for issue in forge.issues_by(login, since)[:MAX_SCANNED_ISSUES]:
-        times += [e.at for e in forge.issue_events(issue.number)
-                  if e.kind == "labeled" and e.label == ACCEPTED_LABEL and e.at >= since]
+        times += [
+            e.at
+            for e in forge.issue_events(issue.number)
+            if e.kind == "labeled" and e.label == ACCEPTED_LABEL and e.at >= since
+        ]
     return len(times), min(times, default=None)
 
 
@@ -159,11 +183,18 @@ def decide(policy: Policy, request: Request, forge: Forge, now: datetime) -> Dec
     used, oldest = count_requests(forge, author, now - window)
     if used >= policy.rate_limit.requests:
         again = (oldest + window) if oldest else now + window
-        return Decision(False, "rate-limit", f"@{author} has had {used} requests built in the last "
-                        f"{policy.rate_limit.hours} hours, this repository's limit (rate_limit.requests is "
-                        f"{policy.rate_limit.requests})",
-                        f"comment `/factory retry` on this issue after {again:%Y-%m-%d %H:%M} UTC, or ask a "
-                        "maintainer to add you to `rate_limit.exempt`", author, used, approval=approval)
+        return Decision(
+            False,
+            "rate-limit",
+            f"@{author} has had {used} requests built in the last "
+            f"{policy.rate_limit.hours} hours, this repository's limit (rate_limit.requests is "
+            f"{policy.rate_limit.requests})",
+            f"comment `/factory retry` on this issue after {again:%Y-%m-%d %H:%M} UTC, or ask a "
+            "maintainer to add you to `rate_limit.exempt`",
+            author,
+            used,
+            approval=approval,
+        )
     return Decision(True, rule, requester=author, used=used, approval=approval)
 
 

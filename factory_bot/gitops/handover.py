@@ -24,8 +24,16 @@ from factory_bot.spec.model import ServerSpec
 SHA256 = r"^[0-9a-f]{64}$"
 Text = Annotated[str, StringConstraints(max_length=4000)]
 # Every check a build runs; `examples` once per tool that has examples (pipeline.CHECK_ORDER names them too).
-ALWAYS_RUN = ("typescript", "bundle", "protocol", "protocol-legacy", "installed-bin", "http", "http-host-check",
-              "dependencies")
+ALWAYS_RUN = (
+    "typescript",
+    "bundle",
+    "protocol",
+    "protocol-legacy",
+    "installed-bin",
+    "http",
+    "http-host-check",
+    "dependencies",
+)
 
 
 class ReportedCheck(BaseModel):
@@ -67,8 +75,11 @@ class BuildReport(BaseModel):
             problems.append(f"these checks failed: {', '.join(failed)}")
         names = {c.name for c in self.checks}
         missing = [n for n in ALWAYS_RUN if n not in names]
-        missing += [f"examples ({t.name})" for t in spec.tools if t.examples and not any(
-            c.name == "examples" and c.tool == t.name for c in self.checks)]
+        missing += [
+            f"examples ({t.name})"
+            for t in spec.tools
+            if t.examples and not any(c.name == "examples" and c.tool == t.name for c in self.checks)
+        ]
         if missing:
             problems.append(f"these checks are missing: {', '.join(missing)}")
         if self.sha256 is None:
@@ -77,8 +88,9 @@ class BuildReport(BaseModel):
 
     def markdown(self) -> str:
         """The check table, every string escaped (ValidationReport.to_markdown)."""
-        return ValidationReport([Check(c.name, c.ok, c.seconds, c.message, c.tool, list(c.details))
-                                 for c in self.checks]).to_markdown()
+        return ValidationReport(
+            [Check(c.name, c.ok, c.seconds, c.message, c.tool, list(c.details)) for c in self.checks]
+        ).to_markdown()
 
 
 class Outcome(BaseModel):
@@ -110,12 +122,16 @@ def _load(path: Path, model: type[BaseModel], what: str) -> Any:
         data = json.loads(path.read_text(encoding="utf-8"))
         return model.model_validate(data)
     except OSError:
-        raise IntegrityError(f"the build job left no {path.name}",
-                             hint=f"see the build job's log; {what} is needed before anything is published") from None
+        raise IntegrityError(
+            f"the build job left no {path.name}",
+            hint=f"see the build job's log; {what} is needed before anything is published",
+        ) from None
     except (ValueError, ValidationError) as exc:
-        raise IntegrityError(f"{path.name} is not a report the bot writes (forged or garbled): {_why(exc)}",
-                             hint="possible tampering in the build job, where generated code runs; nothing was "
-                                  "published. Re-run the workflow and read the spec's code") from None
+        raise IntegrityError(
+            f"{path.name} is not a report the bot writes (forged or garbled): {_why(exc)}",
+            hint="possible tampering in the build job, where generated code runs; nothing was "
+            "published. Re-run the workflow and read the spec's code",
+        ) from None
 
 
 def _why(exc: Exception) -> str:

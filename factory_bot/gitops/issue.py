@@ -11,14 +11,7 @@ from factory_bot.errors import FactoryError, IntegrityError, PolicyError, Reques
 from factory_bot.forge import git as gitrepo
 from factory_bot.gitops import gate, handover, publish, versioning
 from factory_bot.gitops import policy as policies
-from factory_bot.gitops.common import (
-    TRAILER,
-    Context,
-    _clone_default,
-    _failure,
-    _report_failure,
-    _write_json,
-)
+from factory_bot.gitops.common import TRAILER, Context, _clone_default, _failure, _report_failure, _write_json
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from factory_bot.spec.model import ServerSpec
 
@@ -73,17 +66,23 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         if previous is not None:
             proposal = versioning.propose(previous, spec)
             if not proposal.changes and previous.version == spec.version:
-                raise RequestError(f"{spec.name} {spec.version} on the default branch already matches this request",
-                                   hint="edit the issue to change a tool; nothing to publish as it is")
+                raise RequestError(
+                    f"{spec.name} {spec.version} on the default branch already matches this request",
+                    hint="edit the issue to change a tool; nothing to publish as it is",
+                )
             if proposal.version:
                 spec = spec.model_copy(update={"version": proposal.version})
     except FactoryError as exc:
         _write_json(ctx.workdir / "outcome.json", _failure("parse", exc))
         raise
     (ctx.workdir / "spec.yaml").write_text(dump_spec(spec), encoding="utf-8")
-    request = handover.ParsedRequest(issue=int(issue["number"]), name=spec.name, version=spec.version,
-                                     source=getattr(result, "source", ""),
-                                     proposal=None if proposal is None else proposal.to_json()).model_dump(mode="json")
+    request = handover.ParsedRequest(
+        issue=int(issue["number"]),
+        name=spec.name,
+        version=spec.version,
+        source=getattr(result, "source", ""),
+        proposal=None if proposal is None else proposal.to_json(),
+    ).model_dump(mode="json")
     _write_json(ctx.workdir / "request.json", request)
     _write_json(ctx.workdir / "outcome.json", {"ok": True, "stage": "parse"})
     return request
@@ -104,8 +103,10 @@ def issue_build(ctx: Context) -> dict[str, Any]:
     _write_json(ctx.workdir / "build.json", summary)
     if not result.ok:
         failed = ", ".join(c.name for c in result.report.checks if not c.ok) or "packaging"
-        exc = ValidationFailed(f"the generated server failed validation: {failed}",
-                               hint="see the validation report; edit the issue to adjust the request")
+        exc = ValidationFailed(
+            f"the generated server failed validation: {failed}",
+            hint="see the validation report; edit the issue to adjust the request",
+        )
         _write_json(ctx.workdir / "outcome.json", _failure("build", exc))
         raise exc
     _write_json(ctx.workdir / "outcome.json", {"ok": True, "stage": "build"})
@@ -131,20 +132,34 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
             _report_failure(ctx.get_forge(), number, "publish", exc)
         raise
     if not outcome.ok or outcome.stage != "build":
-        return _failed(ctx, number, outcome.stage if not outcome.ok else "build",
-                       outcome.error or "the earlier stage did not finish (see the workflow run)", outcome.hint)
+        return _failed(
+            ctx,
+            number,
+            outcome.stage if not outcome.ok else "build",
+            outcome.error or "the earlier stage did not finish (see the workflow run)",
+            outcome.hint,
+        )
     if ctx.build_result is not None and ctx.build_result != "success":
         verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
-        return _failed(ctx, number, "build", f"the build job ended with {verdict}, though its outcome.json says "
-                       "it passed", "see the build job's log; edit the issue or comment `/factory retry`")
+        return _failed(
+            ctx,
+            number,
+            "build",
+            f"the build job ended with {verdict}, though its outcome.json says it passed",
+            "see the build job's log; edit the issue or comment `/factory retry`",
+        )
     spec = load_spec_file(ctx.workdir / "spec.yaml")
     try:
         report = handover.read_build_report(ctx.workdir / "build.json")
         problems = report.problems(spec)
         if problems:  # any file that says failed, or a report that does not add up, means failed
-            return _failed(ctx, number, "build", "the build job's report does not show a passed build: "
-                           + "; ".join(problems), "see the build job's log and its validation report; edit the "
-                           "issue to adjust the request")
+            return _failed(
+                ctx,
+                number,
+                "build",
+                "the build job's report does not show a passed build: " + "; ".join(problems),
+                "see the build job's log and its validation report; edit the issue to adjust the request",
+            )
         assert report.sha256 is not None
         made = trusted.make_package(spec, ctx.workdir / "trusted", progress=ctx.say)
         package = trusted.compare(made, report.sha256, where="the build job's report")
@@ -156,8 +171,14 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     request = handover.read_request(ctx.workdir / "request.json")
     proposal = (request.proposal or None) if request else None
     forge = ctx.get_forge()
-    plan = publish.plan_pull(spec, base=forge.default_branch, report_markdown=report.markdown(),
-                             issue=number, sha256=package.sha256, proposal=proposal)
+    plan = publish.plan_pull(
+        spec,
+        base=forge.default_branch,
+        report_markdown=report.markdown(),
+        issue=number,
+        sha256=package.sha256,
+        proposal=proposal,
+    )
     if ctx.dry_run:
         return {"ok": True, "dry_run": True, "plan": plan.summary(), "sha256": package.sha256}
     try:
@@ -166,10 +187,18 @@ def issue_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     except FactoryError as exc:
         _report_failure(forge, number, "publish", exc)
         raise
-    publish.report_status(forge, number, "pr-open", name=spec.name, version=spec.version,
-                          pull_url=pr.url, pull_number=pr.number)
-    return {"ok": True, "pull": pr.number, "url": pr.url, "branch": plan.branch, "pushed": pushed,
-            "sha256": package.sha256, "rebuild_seconds": round(made.seconds, 3)}
+    publish.report_status(
+        forge, number, "pr-open", name=spec.name, version=spec.version, pull_url=pr.url, pull_number=pr.number
+    )
+    return {
+        "ok": True,
+        "pull": pr.number,
+        "url": pr.url,
+        "branch": plan.branch,
+        "pushed": pushed,
+        "sha256": package.sha256,
+        "rebuild_seconds": round(made.seconds, 3),
+    }
 
 
 def _failed(ctx: Context, number: int, stage: str, reason: str, hint: str) -> dict[str, Any]:
@@ -209,9 +238,11 @@ def _check_name_free(ctx: Context, issue: dict[str, Any], name: str) -> None:
         if found and int(found[1]) != number:
             holder = f"{branch} is being built for #{found[1]}"
     if holder:
-        raise PolicyError(f"the server name {name!r} belongs to another request: {holder}",
-                          hint="pick another name (change `name:` in this issue's spec), or ask a maintainer "
-                               f"to request the change to {name}")
+        raise PolicyError(
+            f"the server name {name!r} belongs to another request: {holder}",
+            hint="pick another name (change `name:` in this issue's spec), or ask a maintainer "
+            f"to request the change to {name}",
+        )
 
 
 def on_issue(event: dict[str, Any], ctx: Context, stage: str | None = None) -> dict[str, Any]:

@@ -31,11 +31,15 @@ class Requesters(_Strict):
     """Who may start a build."""
 
     permission: Literal["read", "write", "admin"] = Field(
-        "write", description="Least repository permission a requester needs (checked through the API).")
+        "write", description="Least repository permission a requester needs (checked through the API)."
+    )
     allow: list[str] = Field(default_factory=list, description="Logins always allowed, whatever their permission.")
     approval_label: str = Field(
-        "mcp-server: approved", min_length=1, max_length=50,
-        description="A label a maintainer adds to let an outsider's request through.")
+        "mcp-server: approved",
+        min_length=1,
+        max_length=50,
+        description="A label a maintainer adds to let an outsider's request through.",
+    )
 
     @field_validator("allow")
     @classmethod
@@ -66,8 +70,12 @@ class RateLimit(_Strict):
 class Limits(_Strict):
     """Size limits; each may only be lowered below the bot's own."""
 
-    request_chars: int = Field(MAX_REQUEST_CHARS, ge=100, le=MAX_REQUEST_CHARS,
-                               description="Characters of plain-language request that go to the model.")
+    request_chars: int = Field(
+        MAX_REQUEST_CHARS,
+        ge=100,
+        le=MAX_REQUEST_CHARS,
+        description="Characters of plain-language request that go to the model.",
+    )
     tools: int = Field(MAX_TOOLS, ge=1, le=MAX_TOOLS, description="Tools per spec.")
     spec_bytes: int = Field(MAX_SPEC_BYTES, ge=1024, le=MAX_SPEC_BYTES, description="Bytes of spec YAML.")
 
@@ -108,8 +116,9 @@ def load_policy_text(text: str, *, source: str = POLICY_PATH) -> Policy:
         data = positioned_yaml().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise _invalid([SpecProblem("", f"malformed YAML: {exc.problem or exc}", mark.line + 1 if mark else None)],
-                       source) from None
+        raise _invalid(
+            [SpecProblem("", f"malformed YAML: {exc.problem or exc}", mark.line + 1 if mark else None)], source
+        ) from None
     except YAMLError as exc:
         raise _invalid([SpecProblem("", f"malformed YAML: {exc}")], source) from None
     if data is None:
@@ -133,5 +142,7 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
 
 def _invalid(problems: list[SpecProblem], source: str) -> ConfigError:
     lines = "\n".join(f"  {p.render(source)}" for p in problems)
-    return ConfigError(f"invalid policy file ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}",
-                       hint=f"fix the fields named above; {POLICY_PATH} in this repository documents each one")
+    return ConfigError(
+        f"invalid policy file ({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n{lines}",
+        hint=f"fix the fields named above; {POLICY_PATH} in this repository documents each one",
+    )

@@ -58,9 +58,14 @@ def _fence(text: Any) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "publish")),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True, autoescape=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "publish")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
     env.filters.update(md=md, fence=_fence, code=lambda name: f"`{name}`")
     env.globals.update(inputs=_inputs_cell, implementation=_implementation_cell)
     return env
@@ -79,8 +84,7 @@ def _implementation_cell(tool: Tool) -> str:
 
 
 def _model_tools(spec: ServerSpec) -> list[str]:
-    return [t.name for t in spec.tools
-            if t.implementation.kind == "code" and t.implementation.written_by == "model"]
+    return [t.name for t in spec.tools if t.implementation.kind == "code" and t.implementation.written_by == "model"]
 
 
 def render_text(template: str, **context: Any) -> str:
@@ -90,8 +94,16 @@ def render_text(template: str, **context: Any) -> str:
 
 def status_body(state: str, **context: Any) -> str:
     """The one status comment on a request issue, for `state` (one of STATES)."""
-    defaults = {"name": "", "version": "", "pull_url": "", "pull_number": "", "release_url": "",
-                "failed_stage": "", "reason": "", "hint": ""}
+    defaults = {
+        "name": "",
+        "version": "",
+        "pull_url": "",
+        "pull_number": "",
+        "release_url": "",
+        "failed_stage": "",
+        "reason": "",
+        "hint": "",
+    }
     return render_text("status_comment.md.j2", state=state, marker=STATUS_MARKER, **(defaults | context))
 
 
@@ -124,20 +136,40 @@ class PullPlan:
         return data
 
 
-def plan_pull(spec: ServerSpec, *, base: str, report_markdown: str, issue: int | None = None,
-              sha256: str | None = None, proposal: dict[str, Any] | None = None) -> PullPlan:
+def plan_pull(
+    spec: ServerSpec,
+    *,
+    base: str,
+    report_markdown: str,
+    issue: int | None = None,
+    sha256: str | None = None,
+    proposal: dict[str, Any] | None = None,
+) -> PullPlan:
     """The branch, files and texts that publish `spec` (already validated) as a pull request."""
     files = {f"specs/{spec.name}.yaml": dump_spec(spec)}
     files |= {f"servers/{spec.name}/{rel}": text for rel, text in render_server(spec).items()}
-    body = render_text("pr_body.md.j2", spec=spec, issue=issue, report=report_markdown.strip(),
-                       model_tools=_model_tools(spec), proposal=proposal, sha256=sha256,
-                       marker=f"<!-- mcp-factory:pr {spec.name} -->")
+    body = render_text(
+        "pr_body.md.j2",
+        spec=spec,
+        issue=issue,
+        report=report_markdown.strip(),
+        model_tools=_model_tools(spec),
+        proposal=proposal,
+        sha256=sha256,
+        marker=f"<!-- mcp-factory:pr {spec.name} -->",
+    )
     trailer = f"\n\nFactory-Issue: #{issue}" if issue else ""
     return PullPlan(
-        server=spec.name, version=spec.version, branch=branch_for(spec.name), base=base, files=files,
+        server=spec.name,
+        version=spec.version,
+        branch=branch_for(spec.name),
+        base=base,
+        files=files,
         replace_dirs=(f"servers/{spec.name}",),
         commit_message=f"{spec.name} {spec.version}: generated MCP server{trailer}",
-        title=f"MCP server {spec.name} {spec.version}", body=body, issue=issue,
+        title=f"MCP server {spec.name} {spec.version}",
+        body=body,
+        issue=issue,
     )
 
 
@@ -146,8 +178,15 @@ def apply_pull(plan: PullPlan, forge: Forge, workspace: Path) -> tuple[PullReque
     remote = forge.remote()
     shutil.rmtree(workspace / "repo", ignore_errors=True)  # a re-run in the same workdir starts afresh
     repo = gitrepo.clone(remote, workspace / "repo")
-    _, pushed = gitrepo.publish_branch(repo, remote, base=plan.base, branch=plan.branch, files=plan.files,
-                                      replace_dirs=list(plan.replace_dirs), message=plan.commit_message)
+    _, pushed = gitrepo.publish_branch(
+        repo,
+        remote,
+        base=plan.base,
+        branch=plan.branch,
+        files=plan.files,
+        replace_dirs=list(plan.replace_dirs),
+        message=plan.commit_message,
+    )
     existing = forge.find_pull(plan.branch)
     if existing is None:
         return forge.create_pull(head=plan.branch, base=plan.base, title=plan.title, body=plan.body), pushed
@@ -177,15 +216,28 @@ class ReleasePlan:
         return any(s == f"upload:{self.assets[0]}" for s in self.steps)
 
 
-def plan_release(spec: ServerSpec, *, commit: str, tags: dict[str, str], release: Release | None,
-                 tagged_spec: ServerSpec | None = None) -> ReleasePlan:
+def plan_release(
+    spec: ServerSpec,
+    *,
+    commit: str,
+    tags: dict[str, str],
+    release: Release | None,
+    tagged_spec: ServerSpec | None = None,
+) -> ReleasePlan:
     """What is missing for `spec`'s version: tag, release, assets (a half-finished release is completed)."""
     tag = tag_for(spec.name, spec.version)
     assets = release_assets(spec)
     if tag in tags and tagged_spec is not None and tagged_spec != spec:
-        return ReleasePlan(spec.name, spec.version, tag, tags[tag], (), assets,
-                           note=f"specs/{spec.name}.yaml changed since {tag} but its version did not: "
-                                "bump the version to release the change")
+        return ReleasePlan(
+            spec.name,
+            spec.version,
+            tag,
+            tags[tag],
+            (),
+            assets,
+            note=f"specs/{spec.name}.yaml changed since {tag} but its version did not: "
+            "bump the version to release the change",
+        )
     steps = [] if tag in tags else ["tag"]
     if release is None:
         steps.append("release")
@@ -196,17 +248,22 @@ def plan_release(spec: ServerSpec, *, commit: str, tags: dict[str, str], release
 
 
 def release_notes(spec: ServerSpec, *, sha256: str, download_url: str) -> str:
-    return render_text("release_notes.md.j2", spec=spec, tgz_name=tgz_name(spec), sha256=sha256,
-                       install=clients.install_command(spec, download_url), snippets=clients.snippets(spec),
-                       model_tools=_model_tools(spec))
+    return render_text(
+        "release_notes.md.j2",
+        spec=spec,
+        tgz_name=tgz_name(spec),
+        sha256=sha256,
+        install=clients.install_command(spec, download_url),
+        snippets=clients.snippets(spec),
+        model_tools=_model_tools(spec),
+    )
 
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def apply_release(plan: ReleasePlan, spec: ServerSpec, forge: Forge, repo: Any, *,
-                  tgz: Path | None) -> Release | None:
+def apply_release(plan: ReleasePlan, spec: ServerSpec, forge: Forge, repo: Any, *, tgz: Path | None) -> Release | None:
     """Carry out the steps of `plan`; `tgz` is the built package when an upload of it is pending."""
     if not plan.steps:
         return forge.get_release(plan.tag)
@@ -220,16 +277,17 @@ def apply_release(plan: ReleasePlan, spec: ServerSpec, forge: Forge, repo: Any, 
             tgz = Path(tmp) / plan.assets[0]
             tgz.write_bytes(forge.download_asset(release.asset(plan.assets[0])))  # type: ignore[arg-type]
         if tgz is None:
-            raise ForgeError(f"{plan.tag} needs its package but none was built",
-                             hint="run `factory-bot on-push --stage build` before the publish stage")
+            raise ForgeError(
+                f"{plan.tag} needs its package but none was built",
+                hint="run `factory-bot on-push --stage build` before the publish stage",
+            )
         digest = sha256_of(tgz)
         notes = release_notes(spec, sha256=digest, download_url=forge.download_url(plan.tag, plan.assets[0]))
         if release is None:
             release = forge.create_release(tag=plan.tag, name=f"{spec.name} {spec.version}", body=notes)
         checksum = Path(tmp) / plan.assets[1]
         checksum.write_text(f"{digest}  {plan.assets[0]}\n", encoding="utf-8")
-        for name, path, kind in ((plan.assets[0], tgz, "application/gzip"),
-                                 (plan.assets[1], checksum, "text/plain")):
+        for name, path, kind in ((plan.assets[0], tgz, "application/gzip"), (plan.assets[1], checksum, "text/plain")):
             if release.asset(name) is None:
                 forge.upload_asset(release, path, name=name, content_type=kind)
         if release.body != notes:
@@ -239,5 +297,6 @@ def apply_release(plan: ReleasePlan, spec: ServerSpec, forge: Forge, repo: Any, 
 
 def plans_json(plans: list[Any]) -> str:
     """A dry run's output: every plan as JSON."""
-    return json.dumps([p.summary() if hasattr(p, "summary") else dataclasses.asdict(p) for p in plans],
-                      indent=2, sort_keys=True)
+    return json.dumps(
+        [p.summary() if hasattr(p, "summary") else dataclasses.asdict(p) for p in plans], indent=2, sort_keys=True
+    )

@@ -24,8 +24,7 @@ from factory_bot.spec.model import ServerSpec
 
 TAG = re.compile(r"^(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)-v(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$")
 INDEX_FILES = ("registry.json", "REGISTRY.md")
-CLIENTS = {"claude-desktop": "claude_desktop_config.json", "claude-code": "claude mcp add",
-           "mcp-json": ".mcp.json"}
+CLIENTS = {"claude-desktop": "claude_desktop_config.json", "claude-code": "claude mcp add", "mcp-json": ".mcp.json"}
 
 
 class RegistryError(FactoryError):
@@ -61,21 +60,30 @@ class Server:
         for entry in self.versions:
             if entry.version == wanted:
                 return entry
-        raise RegistryError(f"{self.name} has no version {wanted}",
-                            hint=f"versions: {', '.join(v.version for v in self.versions)}")
+        raise RegistryError(
+            f"{self.name} has no version {wanted}", hint=f"versions: {', '.join(v.version for v in self.versions)}"
+        )
 
 
-def _version(spec: ServerSpec, tag: str, commit: str, release: Release | None,
-             known: dict[str, Any]) -> Version:
+def _version(spec: ServerSpec, tag: str, commit: str, release: Release | None, known: dict[str, Any]) -> Version:
     package = tgz_name(spec)
     asset = release.asset(package) if release else None
     match = SHA_LINE.search(release.body) if release else None
     url = asset.url if asset else known.get("download_url")
     sha = match.group(1) if match else known.get("sha256")
-    return Version(spec.version, tag, commit, spec.description, [t.name for t in spec.tools], package,
-                   download_url=url, sha256=sha, released=bool(asset) or bool(known.get("released")),
-                   install=clients.install_command(spec, url) if url else "",
-                   snippets=clients.snippets(spec))
+    return Version(
+        spec.version,
+        tag,
+        commit,
+        spec.description,
+        [t.name for t in spec.tools],
+        package,
+        download_url=url,
+        sha256=sha,
+        released=bool(asset) or bool(known.get("released")),
+        install=clients.install_command(spec, url) if url else "",
+        snippets=clients.snippets(spec),
+    )
 
 
 def _committed_index(repo: gitrepo.Repo) -> dict[tuple[str, str], dict[str, Any]]:
@@ -91,8 +99,9 @@ def read(repo_dir: str | Path, releases: list[Release] | None = None) -> list[Se
     """Every published server in the clone at `repo_dir` (its tags), enriched by `releases` if given."""
     repo = gitrepo.open_clone(repo_dir)
     if repo is None:
-        raise RegistryError(f"{repo_dir} is not a git clone of a factory repository",
-                            hint="run inside a clone, or pass --repo PATH") from None
+        raise RegistryError(
+            f"{repo_dir} is not a git clone of a factory repository", hint="run inside a clone, or pass --repo PATH"
+        ) from None
     by_tag = {r.tag: r for r in releases or []}
     known = _committed_index(repo)
     found: dict[str, list[tuple[Version, ServerSpec]]] = {}
@@ -124,8 +133,10 @@ def find(servers: list[Server], name: str) -> Server:
     for server in servers:
         if server.name == name:
             return server
-    raise RegistryError(f"no server named {name!r} has been released",
-                        hint="`factory-bot registry list` shows what has; fetch tags with `git fetch --tags`")
+    raise RegistryError(
+        f"no server named {name!r} has been released",
+        hint="`factory-bot registry list` shows what has; fetch tags with `git fetch --tags`",
+    )
 
 
 def install_text(server: Server, client: str, version: str | None = None) -> str:
@@ -134,20 +145,34 @@ def install_text(server: Server, client: str, version: str | None = None) -> str
         raise RegistryError(f"unknown client {client!r}", hint=f"use one of: {', '.join(CLIENTS)}")
     entry = server.version(version)
     if not entry.install:
-        raise RegistryError(f"{server.name} {entry.version} has no downloadable package yet",
-                            hint="its release is not finished; the next release run completes it")
+        raise RegistryError(
+            f"{server.name} {entry.version} has no downloadable package yet",
+            hint="its release is not finished; the next release run completes it",
+        )
     lines = [f"# 1. install {server.name} {entry.version}", entry.install]
     if entry.sha256:
         lines.insert(1, f"# sha256 {entry.sha256}")
-    where = {"claude-desktop": "add to claude_desktop_config.json", "claude-code": "run",
-             "mcp-json": "add to .mcp.json in your project"}[client]
+    where = {
+        "claude-desktop": "add to claude_desktop_config.json",
+        "claude-code": "run",
+        "mcp-json": "add to .mcp.json in your project",
+    }[client]
     lines += ["", f"# 2. {where}", entry.snippets[CLIENTS[client]]]
     return "\n".join(lines) + "\n"
 
 
 def index_json(servers: list[Server]) -> str:
-    data = {"servers": [{"name": s.name, "description": s.description, "latest": s.latest,
-                         "versions": [asdict(v) for v in s.versions]} for s in servers]}
+    data = {
+        "servers": [
+            {
+                "name": s.name,
+                "description": s.description,
+                "latest": s.latest,
+                "versions": [asdict(v) for v in s.versions],
+            }
+            for s in servers
+        ]
+    }
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=True) + "\n"
 
 

@@ -55,8 +55,10 @@ def push_build(ctx: Context) -> dict[str, Any]:
         (out / "spec.yaml").write_text(dump_spec(spec), encoding="utf-8")
         _write_json(out / "build.json", result.to_json())
         if not result.ok:
-            raise ValidationFailed(f"{spec.name} {spec.version} failed validation on the default branch",
-                                   hint="fix the spec in a pull request; the review check shows the report")
+            raise ValidationFailed(
+                f"{spec.name} {spec.version} failed validation on the default branch",
+                hint="fix the spec in a pull request; the review check shows the report",
+            )
         built.append(tag)
     _write_json(ctx.workdir / "release.json", {"built": built})
     return {"ok": True, "built": built}
@@ -68,18 +70,23 @@ def _verified_package(ctx: Context, spec: ServerSpec, tag: str) -> Path:
     read: what is uploaded is this rebuild."""
     out = ctx.workdir / "release" / tag
     if not (out / "build.json").exists():
-        raise ForgeError(f"no valid build of {tag} in {out}",
-                         hint="run `factory-bot on-push --stage build` first (it builds what is unreleased)")
+        raise ForgeError(
+            f"no valid build of {tag} in {out}",
+            hint="run `factory-bot on-push --stage build` first (it builds what is unreleased)",
+        )
     report = handover.read_build_report(out / "build.json")
     spec_file = out / "spec.yaml"
     if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != dump_spec(spec):
-        raise PolicyError(f"the build of {tag} was made from a different spec than the default branch holds",
-                          hint="re-run the release workflow so build and publish see the same commit")
+        raise PolicyError(
+            f"the build of {tag} was made from a different spec than the default branch holds",
+            hint="re-run the release workflow so build and publish see the same commit",
+        )
     problems = report.problems(spec)
     if problems:
-        raise ValidationFailed(f"the build job's report for {tag} does not show a passed build: "
-                               + "; ".join(problems),
-                               hint="see the build job's log; fix the spec in a pull request")
+        raise ValidationFailed(
+            f"the build job's report for {tag} does not show a passed build: " + "; ".join(problems),
+            hint="see the build job's log; fix the spec in a pull request",
+        )
     assert report.sha256 is not None
     made = trusted.make_package(spec, ctx.workdir / "trusted" / tag, progress=ctx.say)
     package = trusted.compare(made, report.sha256, where=f"the build job's report for {tag}")
@@ -101,13 +108,25 @@ def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     plans, done = [], []
     for spec in _specs_at(clone):
         tag = publish.tag_for(spec.name, spec.version)
-        plan = publish.plan_release(spec, commit=head, tags=tags, release=forge.get_release(tag),
-                                    tagged_spec=_spec_at_ref(repo, tag, spec.name) if tag in tags else None)
+        plan = publish.plan_release(
+            spec,
+            commit=head,
+            tags=tags,
+            release=forge.get_release(tag),
+            tagged_spec=_spec_at_ref(repo, tag, spec.name) if tag in tags else None,
+        )
         plans.append(plan)
         if plan.note and not ctx.dry_run and (issue := _requesting_issue(repo, spec.name)):
-            _report_failure(forge, issue, "release", PolicyError(
-                plan.note, hint=f"open a pull request that raises `version:` in specs/{spec.name}.yaml; "
-                                f"the tag {tag} stays where it is"))
+            _report_failure(
+                forge,
+                issue,
+                "release",
+                PolicyError(
+                    plan.note,
+                    hint=f"open a pull request that raises `version:` in specs/{spec.name}.yaml; "
+                    f"the tag {tag} stays where it is",
+                ),
+            )
         if ctx.dry_run or not plan.steps:
             continue
         issue = _requesting_issue(repo, spec.name)
@@ -120,8 +139,9 @@ def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
             raise
         done.append(tag)
         if issue and release:
-            publish.report_status(forge, issue, "released", name=spec.name, version=spec.version,
-                                  release_url=release.url)
+            publish.report_status(
+                forge, issue, "released", name=spec.name, version=spec.version, release_url=release.url
+            )
     refused = [p.note for p in plans if p.note]  # a released version never changes: say so, fail the job
     summary: dict[str, Any] = {"ok": not refused, "plans": [p.summary() for p in plans], "released": done}
     if refused:
@@ -130,8 +150,13 @@ def push_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         return summary | {"dry_run": True}
     gitrepo.fetch(repo, "+refs/tags/*:refs/tags/*")
     files = registry.index_files(registry.read(clone, forge.list_releases()))
-    sha = gitrepo.commit_to_branch(repo, forge.remote(), branch=forge.default_branch, files=files,
-                                  message="registry: refresh REGISTRY.md and registry.json [skip ci]")
+    sha = gitrepo.commit_to_branch(
+        repo,
+        forge.remote(),
+        branch=forge.default_branch,
+        files=files,
+        message="registry: refresh REGISTRY.md and registry.json [skip ci]",
+    )
     return summary | {"index_commit": sha}
 
 

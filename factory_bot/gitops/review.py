@@ -23,16 +23,20 @@ def _pr_trees(event: dict[str, Any], ctx: Context) -> tuple[Path, Path | None]:
     """
     pr = event["pull_request"]
     head_dir, base_dir = ctx.workdir / "pr-head", ctx.workdir / "pr-base"
-    for directory, url, sha in ((head_dir, pr["head"]["repo"]["clone_url"], pr["head"]["sha"]),
-                                (base_dir, pr["base"]["repo"]["clone_url"], pr["base"]["sha"])):
+    for directory, url, sha in (
+        (head_dir, pr["head"]["repo"]["clone_url"], pr["head"]["sha"]),
+        (base_dir, pr["base"]["repo"]["clone_url"], pr["base"]["sha"]),
+    ):
         if directory.exists() or _export_from_checkout(ctx.checkout, sha, directory):
             continue
         if not gitrepo.fetch_commit(directory, url, sha):
             if directory == base_dir:
                 return head_dir, None
-            raise ForgeError(f"cannot fetch the pull request's head {sha[:12]}",
-                             hint="check that the head repository is readable, or check it out with "
-                                  "fetch-depth: 0 and pass --checkout") from None
+            raise ForgeError(
+                f"cannot fetch the pull request's head {sha[:12]}",
+                hint="check that the head repository is readable, or check it out with "
+                "fetch-depth: 0 and pass --checkout",
+            ) from None
     return head_dir, base_dir
 
 
@@ -92,21 +96,34 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
             continue
         entry["version"] = spec.version
         if spec.name != name:
-            servers.append(entry | {"ok": False, "findings": [
-                f"specs/{name}.yaml declares the server {spec.name!r}: a spec's file name and its name must agree "
-                f"(rename the file to specs/{spec.name}.yaml, or set name: {name})"]})
+            servers.append(
+                entry
+                | {
+                    "ok": False,
+                    "findings": [
+                        f"specs/{name}.yaml declares the server {spec.name!r}: a spec's file name and its name must agree "
+                        f"(rename the file to specs/{spec.name}.yaml, or set name: {name})"
+                    ],
+                }
+            )
             ok = False
             continue
         problems = drift(spec, read_tree(head / "servers" / name))
         entry["findings"] += [f"drift: servers/{name}/{p}" for p in problems] or [
-            f"servers/{name}/ matches what the spec generates"]
-        previous = load_spec_file(base / "specs" / f"{name}.yaml") if base and (
-            base / "specs" / f"{name}.yaml").exists() else None
+            f"servers/{name}/ matches what the spec generates"
+        ]
+        previous = (
+            load_spec_file(base / "specs" / f"{name}.yaml")
+            if base and (base / "specs" / f"{name}.yaml").exists()
+            else None
+        )
         if previous is not None:
             proposal = versioning.propose(previous, spec)
             if proposal.version:
-                entry["findings"].append(f"version: the spec changed but {spec.version} is not enough; "
-                                         f"use {proposal.version} ({'; '.join(proposal.reasons)})")
+                entry["findings"].append(
+                    f"version: the spec changed but {spec.version} is not enough; "
+                    f"use {proposal.version} ({'; '.join(proposal.reasons)})"
+                )
                 problems.append("version")
         result = ctx.builder(spec, ctx.workdir / "review" / name, progress=ctx.say)
         entry["checks"] = result.report.to_json()
@@ -122,24 +139,54 @@ def review_body(review: dict[str, Any]) -> str:
     from factory_bot.text import md
 
     # review.json comes from the job that ran generated code: names, findings and checks are all escaped.
-    servers = [s | {"name": md(str(s.get("name", "?")), cell=True), "version": md(str(s.get("version", "")), cell=True),
-                    "findings": [md(str(f)) for f in s.get("findings", [])],
-                    "report": _report_from(s) if s.get("checks") else ""} for s in review.get("servers", [])]
-    return publish.render_text("review_comment.md.j2", ok=review.get("ok", False), servers=servers,
-                               marker=publish.REVIEW_MARKER)
+    servers = [
+        s
+        | {
+            "name": md(str(s.get("name", "?")), cell=True),
+            "version": md(str(s.get("version", "")), cell=True),
+            "findings": [md(str(f)) for f in s.get("findings", [])],
+            "report": _report_from(s) if s.get("checks") else "",
+        }
+        for s in review.get("servers", [])
+    ]
+    return publish.render_text(
+        "review_comment.md.j2", ok=review.get("ok", False), servers=servers, marker=publish.REVIEW_MARKER
+    )
 
 
 def pr_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Stage publish: post or refresh the one review comment from review.json."""
     review = _read_json(ctx.workdir / "review.json")
     if not review:
-        review = {"ok": False, "servers": [{"name": "?", "version": "", "report": "", "ok": False,
-                                            "findings": ["the check job left no report (see the workflow run)"]}]}
+        review = {
+            "ok": False,
+            "servers": [
+                {
+                    "name": "?",
+                    "version": "",
+                    "report": "",
+                    "ok": False,
+                    "findings": ["the check job left no report (see the workflow run)"],
+                }
+            ],
+        }
     if ctx.build_result is not None and ctx.build_result != "success" and review.get("ok") is not False:
         # review.json came from the job that ran the PR's code; how that job ended did not.
         verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
-        review = {"ok": False, "servers": [{"name": "?", "version": "", "report": "", "ok": False, "findings": [
-            f"the check job ended with {verdict}, though its review.json says it passed (see the workflow run)"]}]}
+        review = {
+            "ok": False,
+            "servers": [
+                {
+                    "name": "?",
+                    "version": "",
+                    "report": "",
+                    "ok": False,
+                    "findings": [
+                        f"the check job ended with {verdict}, though its review.json says it passed (see the workflow run)"
+                    ],
+                }
+            ],
+        }
     number = int(event["pull_request"]["number"])
     body = review_body(review)
     if not ctx.dry_run:

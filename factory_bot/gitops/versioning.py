@@ -96,8 +96,12 @@ def diff(old: ServerSpec, new: ServerSpec) -> list[Change]:
             changes.append(Change("major", f"tool {name}, input {param} removed"))
         for param in after.input.keys() - before.input.keys():
             required = not after.input[param].optional
-            changes.append(Change("major" if required else "minor",
-                                  f"tool {name}, new {'required' if required else 'optional'} input {param}"))
+            changes.append(
+                Change(
+                    "major" if required else "minor",
+                    f"tool {name}, new {'required' if required else 'optional'} input {param}",
+                )
+            )
         for param in before.input.keys() & after.input.keys():
             changes += _param_changes(name, param, before.input[param], after.input[param])
         if _strip_text(before.output_schema()) != _strip_text(after.output_schema()):

@@ -23,7 +23,9 @@ FORM_FIELDS = {
     "env": "Environment and APIs",
     "acknowledge": "Generated code",
 }
-ACKNOWLEDGEMENT = "I understand that the server's code will be generated (possibly written by Claude) and must be reviewed"
+ACKNOWLEDGEMENT = (
+    "I understand that the server's code will be generated (possibly written by Claude) and must be reviewed"
+)
 NO_RESPONSE = "_No response_"
 
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
@@ -93,7 +95,8 @@ def read_issue(title: str, body: str) -> IssueRequest:
             request.other_sections.append((heading, value))
     request.acknowledged = _acknowledged(request.fields["acknowledge"]) if "acknowledge" in request.fields else None
     request.spec = _form_spec(request.fields.get("spec", "")) or _find_spec(
-        "\n\n".join([request.preamble, *(t for _, t in request.other_sections)]), in_form=False)
+        "\n\n".join([request.preamble, *(t for _, t in request.other_sections)]), in_form=False
+    )
     if request.spec is None:
         for key in ("purpose", "tools", "env"):
             request.spec = request.spec or _find_spec(request.fields.get(key, ""), in_form=False)

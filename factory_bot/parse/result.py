@@ -101,7 +101,7 @@ class ParseFailed(RequestError):
         super().__init__(
             f"no valid spec after {len(attempts)} attempt(s); the last answer's problems:\n{listed}",
             hint="make the request more precise (name the tools, their inputs and outputs), allow more attempts, "
-                 "or write the spec YAML yourself (`factory-bot schema` lists every field)",
+            "or write the spec YAML yourself (`factory-bot schema` lists every field)",
         )
 
 

@@ -35,8 +35,11 @@ def load_spec_file(path: str | Path) -> ServerSpec:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SpecError([SpecProblem("", f"cannot read the file: {exc.strerror}")], source=str(path),
-                        hint="check the path; example specs live in specs/") from exc
+        raise SpecError(
+            [SpecProblem("", f"cannot read the file: {exc.strerror}")],
+            source=str(path),
+            hint="check the path; example specs live in specs/",
+        ) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -49,7 +52,8 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
     if len(text.encode("utf-8")) > MAX_SPEC_BYTES:
         raise SpecError(
             [SpecProblem("", f"the spec is {len(text.encode())} bytes; the limit is {MAX_SPEC_BYTES}")],
-            source=source, hint="split the server into smaller servers, or shorten long descriptions and code",
+            source=source,
+            hint="split the server into smaller servers, or shorten long descriptions and code",
         )
     fast = _load_fast(text)
     if fast is not None:
@@ -62,17 +66,24 @@ def load_spec_text(text: str, *, source: str = "<spec>") -> ServerSpec:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
-        raise SpecError([SpecProblem("", f"malformed YAML: {problem}", line)], source=source,
-                        hint="check indentation and quoting on that line (a value with ': ' or '#' needs quotes)",
-                        ) from exc
+        raise SpecError(
+            [SpecProblem("", f"malformed YAML: {problem}", line)],
+            source=source,
+            hint="check indentation and quoting on that line (a value with ': ' or '#' needs quotes)",
+        ) from exc
     except YAMLError as exc:
         raise SpecError([SpecProblem("", f"malformed YAML: {exc}")], source=source) from exc
     if refused is not None:
-        raise SpecError([refused], source=source, hint="write the value out in full, without &anchors, *aliases "
-                                                       f"or more than {MAX_YAML_DEPTH} levels of nesting")
+        raise SpecError(
+            [refused],
+            source=source,
+            hint="write the value out in full, without &anchors, *aliases "
+            f"or more than {MAX_YAML_DEPTH} levels of nesting",
+        )
     if not isinstance(data, dict):
-        raise SpecError([SpecProblem("", "the spec must be a YAML mapping with name, version, description, tools")],
-                        source=source)
+        raise SpecError(
+            [SpecProblem("", "the spec must be a YAML mapping with name, version, description, tools")], source=source
+        )
     return validate_data(data, source=source)
 
 
@@ -89,8 +100,7 @@ def _refuse_hostile_structure(yaml: YAML, text: str) -> SpecProblem | None:
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
-                return SpecProblem("", f"the YAML nests deeper than {MAX_YAML_DEPTH} levels",
-                                   event.start_mark.line + 1)
+                return SpecProblem("", f"the YAML nests deeper than {MAX_YAML_DEPTH} levels", event.start_mark.line + 1)
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
     return None
@@ -135,8 +145,9 @@ def plain(node: Any) -> Any:
     return node
 
 
-def located_problems(exc: ValidationError, data: Any, model_at: Callable[[list[Any]], type[BaseModel] | None]
-                     ) -> list[SpecProblem]:
+def located_problems(
+    exc: ValidationError, data: Any, model_at: Callable[[list[Any]], type[BaseModel] | None]
+) -> list[SpecProblem]:
     """Every error of a validation of YAML `data`, named by field path and line; an unknown field comes with
     the fields allowed there (`model_at` says which model a location points into). The spec and the policy
     file both report through this."""
@@ -170,10 +181,17 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     from factory_bot.spec.params import Param
 
     model: type[BaseModel] | None = ServerSpec
-    nested = {("ServerSpec", "tools"): m.Tool, ("ServerSpec", "env"): m.EnvVar,
-              ("Tool", "input"): Param, ("Tool", "output"): Param, ("Tool", "annotations"): m.Annotations,
-              ("Tool", "examples"): m.Example, ("Example", "upstream"): m.UpstreamReply,
-              ("Param", "items"): Param, ("Param", "properties"): Param}
+    nested = {
+        ("ServerSpec", "tools"): m.Tool,
+        ("ServerSpec", "env"): m.EnvVar,
+        ("Tool", "input"): Param,
+        ("Tool", "output"): Param,
+        ("Tool", "annotations"): m.Annotations,
+        ("Tool", "examples"): m.Example,
+        ("Example", "upstream"): m.UpstreamReply,
+        ("Param", "items"): Param,
+        ("Param", "properties"): Param,
+    }
     expecting_key = False
     for part in loc:
         if model is None:

@@ -285,8 +285,7 @@ class ServerSpec(StrictModel):
             env = self.base_url_env(impl)
             if bases.setdefault(env, impl.base_url) != impl.base_url:
                 raise ValueError(
-                    f"tool {tool.name}: {env} already overrides {bases[env]}; give this base_url "
-                    "its own base_url_env"
+                    f"tool {tool.name}: {env} already overrides {bases[env]}; give this base_url its own base_url_env"
                 )
         return self
 
