@@ -1,5 +1,5 @@
 """`python -m factory_bot` is `factory-bot`."""
 
-from .cli import main
+from factory_bot.cli.app import main
 
 main()

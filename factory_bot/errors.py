@@ -72,8 +72,15 @@ class CommandError(FactoryError):
 
     exit_code = 3
 
-    def __init__(self, command: list[str], *, returncode: int | None, output: str, hint: str | None = None,
-                 timed_out: bool = False) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        *,
+        returncode: int | None,
+        output: str,
+        hint: str | None = None,
+        timed_out: bool = False,
+    ) -> None:
         self.command = command
         self.returncode = returncode
         self.output = output

@@ -9,8 +9,9 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
 
-from .errors import CommandError
+from factory_bot.errors import CommandError
 
 # Variables generated code may see. Everything else (tokens, API keys, cloud credentials) stays out.
 _PASS_THROUGH = ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "TMPDIR")
@@ -57,6 +58,40 @@ def tool_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not any(s in k.upper() for s in _SECRETISH)} | {"NO_COLOR": "1"}
 
 
+def start(
+    command: Sequence[str | Path],
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bool = False,
+    stdout: bool = True,
+    stderr: Literal["pipe", "merge", "discard"] = "pipe",
+    hint: str | None = None,
+) -> subprocess.Popen[str]:
+    """Start a long-running child (tsc in the background, a server under test) in its own session.
+
+    The caller talks to it through the pipes asked for and ends it with `kill_group`, which takes whatever it
+    spawned too. A missing program raises CommandError, like `run`.
+    """
+    argv = [str(c) for c in command]
+    try:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else tool_env(),
+            text=True,
+            encoding="utf-8",
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+            stderr={"pipe": subprocess.PIPE, "merge": subprocess.STDOUT, "discard": subprocess.DEVNULL}[stderr],
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError(
+            argv, returncode=None, output=str(exc), hint=hint or f"install {argv[0]} and make sure it is on PATH"
+        ) from exc
+
+
 def run(
     command: Sequence[str | Path],
     *,
@@ -66,32 +101,31 @@ def run(
     check: bool = True,
     hint: str | None = None,
     input: str | None = None,
+    merge_stderr: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command to completion; on failure or timeout raise CommandError with the output's tail.
 
     The child gets its own process group, and a timeout kills the whole group, so a command that
-    spawns children cannot outlive its deadline.
+    spawns children cannot outlive its deadline. With merge_stderr=False, stdout and stderr stay apart
+    (for a child whose last stdout line is its answer).
     """
     argv = [str(c) for c in command]
+    proc = start(argv, cwd=cwd, env=env, stdin=input is not None, stderr="merge" if merge_stderr else "pipe", hint=hint)
     try:
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=dict(env) if env is not None else tool_env(), text=True,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        raise CommandError(argv, returncode=None, output=str(exc),
-                           hint=hint or f"install {argv[0]} and make sure it is on PATH") from exc
-    try:
-        output, _ = proc.communicate(input=input, timeout=timeout)
+        output, errors = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        output, _ = proc.communicate()
-        raise CommandError(argv, returncode=None, output=output or "", timed_out=True,
-                           hint=hint or f"it ran longer than {timeout:g} s") from None
-    result = subprocess.CompletedProcess(argv, proc.returncode, output, "")
+        output, errors = proc.communicate()
+        raise CommandError(
+            argv,
+            returncode=None,
+            output=(output or "") + (errors or ""),
+            timed_out=True,
+            hint=hint or f"it ran longer than {timeout:g} s",
+        ) from None
+    result = subprocess.CompletedProcess(argv, proc.returncode, output, errors or "")
     if check and proc.returncode != 0:
-        raise CommandError(argv, returncode=proc.returncode, output=output, hint=hint)
+        raise CommandError(argv, returncode=proc.returncode, output=output + (errors or ""), hint=hint)
     return result
 
 

@@ -13,8 +13,10 @@ import math
 import re
 from typing import Any
 
-TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>&&|\|\||==|!=|<=|>=|[<>!()\[\],.*])"
-                   r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))")
+TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>&&|\|\||==|!=|<=|>=|[<>!()\[\],.*])"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))"
+)
 
 
 class ExpressionError(Exception):
@@ -207,11 +209,16 @@ def evaluate(text: str, context: dict[str, Any], status: dict[str, bool] | None 
         "contains": _contains,
         "startsWith": lambda s, p: str(_loose(s or "")).startswith(str(_loose(p))),
         "endsWith": lambda s, p: str(_loose(s or "")).endswith(str(_loose(p))),
-        "fromJSON": lambda s: json.loads(s), "toJSON": lambda v: json.dumps(v, indent=2),
+        "fromJSON": lambda s: json.loads(s),
+        "toJSON": lambda v: json.dumps(v, indent=2),
     }
     if status is not None:
-        functions |= {"success": lambda: status["success"], "failure": lambda: status["failure"],
-                      "cancelled": lambda: status["cancelled"], "always": lambda: True}
+        functions |= {
+            "success": lambda: status["success"],
+            "failure": lambda: status["failure"],
+            "cancelled": lambda: status["cancelled"],
+            "always": lambda: True,
+        }
     return _Parser(text, context, functions).parse()
 
 
@@ -232,6 +239,7 @@ def condition(text: str | bool | None, context: dict[str, Any], status: dict[str
 
 def interpolate(text: Any, context: dict[str, Any]) -> str:
     """A value with ${{ }} parts, as GitHub substitutes it (null becomes '', booleans true/false)."""
+
     def one(match: re.Match[str]) -> str:
         value = evaluate(match.group(1), context)
         if value is None:
@@ -241,4 +249,5 @@ def interpolate(text: Any, context: dict[str, Any]) -> str:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return value if isinstance(value, str) else json.dumps(value)
+
     return re.sub(r"\$\{\{(.*?)\}\}", one, str(text), flags=re.S)

@@ -23,8 +23,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from .actions_expressions import ExpressionError, condition, evaluate, interpolate  # noqa: F401 (re-exported)
-from .actions_steps import (ActionError, StepResult, action_of, check_inputs, checkout, download, remove_auth,
-                            upload)
+from .actions_steps import ActionError, StepResult, action_of, check_inputs, checkout, download, remove_auth, upload
 from .fakes.github_permissions import token_permissions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,8 +43,18 @@ SHELLS = {  # https://docs.github.com/en/actions/reference/workflows-and-actions
 
 # The keys this runner honours; any other key of a workflow, job or step raises (it would be silently ignored).
 WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "jobs", "run-name"}  # YAML 1.1 reads `on` as True
-JOB_KEYS = {"name", "runs-on", "timeout-minutes", "permissions", "needs", "if", "outputs", "steps", "env",
-            "concurrency"}
+JOB_KEYS = {
+    "name",
+    "runs-on",
+    "timeout-minutes",
+    "permissions",
+    "needs",
+    "if",
+    "outputs",
+    "steps",
+    "env",
+    "concurrency",
+}
 STEP_KEYS = {"name", "id", "uses", "with", "run", "shell", "env", "if", "continue-on-error", "timeout-minutes"}
 
 
@@ -122,10 +131,14 @@ class Runner:
         # Other events: the last commit on the default branch, which GitHub reads from its own storage.
         branch = (self.event.get("repository") or {}).get("default_branch", "main")
         where = ["--git-dir", str(self.git_dir)] if self.git_dir else []
-        command = [*where, "rev-parse", f"refs/heads/{branch}"] if self.git_dir else [
-            "ls-remote", self.repo, f"refs/heads/{branch}"]
-        out = subprocess.run(["git", *command], capture_output=True, text=True,
-                             env=os.environ | {"GIT_TERMINAL_PROMPT": "0"})
+        command = (
+            [*where, "rev-parse", f"refs/heads/{branch}"]
+            if self.git_dir
+            else ["ls-remote", self.repo, f"refs/heads/{branch}"]
+        )
+        out = subprocess.run(
+            ["git", *command], capture_output=True, text=True, env=os.environ | {"GIT_TERMINAL_PROMPT": "0"}
+        )
         return out.stdout.split("\t")[0].strip() if out.returncode == 0 else ""
 
     def _ref(self) -> str:
@@ -136,10 +149,19 @@ class Runner:
         return f"refs/heads/{(self.event.get('repository') or {}).get('default_branch', 'main')}"
 
     def github(self, token: str, workspace: Path | None = None) -> dict[str, Any]:
-        return {"event_name": self.event_name, "event": self.event, "token": token, "sha": self.sha,
-                "repository": self.env.get("GITHUB_REPOSITORY", ""), "ref": self._ref(),
-                "workspace": str(workspace or ""), "action_path": "", "run_id": "1", "run_attempt": "1",
-                "server_url": self.env.get("GITHUB_SERVER_URL", "")}
+        return {
+            "event_name": self.event_name,
+            "event": self.event,
+            "token": token,
+            "sha": self.sha,
+            "repository": self.env.get("GITHUB_REPOSITORY", ""),
+            "ref": self._ref(),
+            "workspace": str(workspace or ""),
+            "action_path": "",
+            "run_id": "1",
+            "run_attempt": "1",
+            "server_url": self.env.get("GITHUB_SERVER_URL", ""),
+        }
 
     def run(self) -> dict[str, JobResult]:
         (self.root / "event.json").write_text(json.dumps(self.event))
@@ -170,16 +192,29 @@ class Runner:
         ancestors = [done[a].result for a in self._ancestors(job_id)]
         # Status functions of a job's `if:`: success() needs every needed job to have succeeded (a skipped
         # one skips its dependants), failure() is true when any ancestor failed (docs: "Status check functions").
-        status = {"success": all(n["result"] == "success" for n in needs.values()) and "failure" not in ancestors,
-                  "failure": "failure" in ancestors, "cancelled": False}
+        status = {
+            "success": all(n["result"] == "success" for n in needs.values()) and "failure" not in ancestors,
+            "failure": "failure" in ancestors,
+            "cancelled": False,
+        }
         permissions = token_permissions(job["permissions"] if "permissions" in job else self.spec.get("permissions"))
         token = f"{self.token}_{self.path.stem}_{job_id}"
-        context = {"github": self.github(token), "needs": needs, "vars": {}, "inputs": {},
-                   "secrets": {"GITHUB_TOKEN": token} | self.secrets, "env": {}, "steps": {},
-                   "runner": {"os": "Linux", "arch": "X64", "temp": str(self.root / job_id / "temp")},
-                   "job": {"status": "success"}, "strategy": {}, "matrix": {}}
-        if (self.only and job_id not in self.only) or not condition(job.get("if"), _only(
-                context, "github", "needs", "vars", "inputs"), status):
+        context = {
+            "github": self.github(token),
+            "needs": needs,
+            "vars": {},
+            "inputs": {},
+            "secrets": {"GITHUB_TOKEN": token} | self.secrets,
+            "env": {},
+            "steps": {},
+            "runner": {"os": "Linux", "arch": "X64", "temp": str(self.root / job_id / "temp")},
+            "job": {"status": "success"},
+            "strategy": {},
+            "matrix": {},
+        }
+        if (self.only and job_id not in self.only) or not condition(
+            job.get("if"), _only(context, "github", "needs", "vars", "inputs"), status
+        ):
             return JobResult(job_id, "skipped")
         if self.grant:
             self.grant(token, permissions)
@@ -197,11 +232,19 @@ class Runner:
         checkouts: list[Path] = []
         for index, step in enumerate(job.get("steps", [])):
             name = step.get("name") or step.get("uses") or f"step {index}"
-            step_status = {"success": result.result == "success", "failure": result.result == "failure",
-                           "cancelled": False}
+            step_status = {
+                "success": result.result == "success",
+                "failure": result.result == "failure",
+                "cancelled": False,
+            }
             context["job"]["status"] = result.result
-            if not condition(step.get("if"), _only(context, "github", "needs", "strategy", "matrix", "job", "runner",
-                                                   "env", "vars", "steps", "inputs"), step_status):
+            if not condition(
+                step.get("if"),
+                _only(
+                    context, "github", "needs", "strategy", "matrix", "job", "runner", "env", "vars", "steps", "inputs"
+                ),
+                step_status,
+            ):
                 result.steps.append(StepResult(name, "skipped"))
                 if step.get("id"):
                     context["steps"][step["id"]] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}
@@ -212,8 +255,11 @@ class Runner:
             # continue-on-error: the step's outcome stays failure, its conclusion (and the job) success.
             tolerated = outcome.outcome == "failure" and _truthy_flag(step.get("continue-on-error"), context)
             if step.get("id"):
-                context["steps"][step["id"]] = {"outputs": outcome.outputs, "outcome": outcome.outcome,
-                                                "conclusion": "success" if tolerated else outcome.outcome}
+                context["steps"][step["id"]] = {
+                    "outputs": outcome.outputs,
+                    "outcome": outcome.outcome,
+                    "conclusion": "success" if tolerated else outcome.outcome,
+                }
             if outcome.outcome == "failure" and not tolerated:
                 result.result = "failure"
         result.persisted_token = any(_holds(c, token) for c in checkouts)
@@ -225,22 +271,40 @@ class Runner:
 
     # -- steps -------------------------------------------------------------------------------------
     def base_env(self, workspace: Path, files: dict[str, Path], output: Path) -> dict[str, str]:
-        keep = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")
-                and k not in ("ANTHROPIC_API_KEY",)}
+        keep = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_") and k not in ("ANTHROPIC_API_KEY",)}
         extra_path = [p for p in files["path"].read_text().splitlines() if p.strip()]
         path = os.pathsep.join([*reversed(extra_path), keep.get("PATH", "")])
         added = dict(line.split("=", 1) for line in files["env"].read_text().splitlines() if "=" in line)
-        return keep | self.env | added | {
-            "PATH": path, "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": self.event_name,
-            "GITHUB_EVENT_PATH": str(self.root / "event.json"), "GITHUB_WORKSPACE": str(workspace),
-            "GITHUB_SHA": self.sha, "GITHUB_REF": self._ref(),
-            "GITHUB_STEP_SUMMARY": str(files["summary"]), "GITHUB_OUTPUT": str(output),
-            "GITHUB_PATH": str(files["path"]), "GITHUB_ENV": str(files["env"]),
-            "RUNNER_TEMP": str(workspace.parent / "temp"),
-        }
+        return (
+            keep
+            | self.env
+            | added
+            | {
+                "PATH": path,
+                "CI": "true",
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_EVENT_NAME": self.event_name,
+                "GITHUB_EVENT_PATH": str(self.root / "event.json"),
+                "GITHUB_WORKSPACE": str(workspace),
+                "GITHUB_SHA": self.sha,
+                "GITHUB_REF": self._ref(),
+                "GITHUB_STEP_SUMMARY": str(files["summary"]),
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_PATH": str(files["path"]),
+                "GITHUB_ENV": str(files["env"]),
+                "RUNNER_TEMP": str(workspace.parent / "temp"),
+            }
+        )
 
-    def run_step(self, step: dict[str, Any], context: dict[str, Any], workspace: Path, files: dict[str, Path],
-                 job_env: dict[str, str], checkouts: list[Path]) -> StepResult:
+    def run_step(
+        self,
+        step: dict[str, Any],
+        context: dict[str, Any],
+        workspace: Path,
+        files: dict[str, Path],
+        job_env: dict[str, str],
+        checkouts: list[Path],
+    ) -> StepResult:
         uses = str(step.get("uses", ""))
         inputs = {k: interpolate(v, context) for k, v in (step.get("with") or {}).items()}
         env = job_env | {k: interpolate(v, context) for k, v in (step.get("env") or {}).items()}
@@ -271,8 +335,13 @@ class Runner:
     def _bot_source(self, workspace: Path) -> None:
         """Our workflows check out the repository that holds the action (`uses: ./`); a test repository does
         not, so the action's own tracked files are laid beside the checkout's (never over them)."""
-        tracked = subprocess.run(["git", "ls-files", "action.yml", "pyproject.toml", "factory_bot", "templates"],
-                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+        tracked = subprocess.run(
+            ["git", "ls-files", "action.yml", "pyproject.toml", "factory_bot", "templates"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
         for name in tracked:
             if (ROOT / name).is_file() and not (workspace / name).exists():
                 (workspace / name).parent.mkdir(parents=True, exist_ok=True)
@@ -291,8 +360,15 @@ class Runner:
         found = shutil.which("python3" if tool == "python" else "node")
         return StepResult(f"setup-{tool}", "success" if found else "failure", f"{tool}: {found}")
 
-    def shell(self, script: str, env: dict[str, str], workspace: Path, files: dict[str, Path],
-              shell: str | None = None, action_path: Path | None = None) -> StepResult:
+    def shell(
+        self,
+        script: str,
+        env: dict[str, str],
+        workspace: Path,
+        files: dict[str, Path],
+        shell: str | None = None,
+        action_path: Path | None = None,
+    ) -> StepResult:
         output = workspace.parent / "output.txt"
         output.write_text("")
         full_env = self.base_env(workspace, files, output) | env
@@ -300,15 +376,26 @@ class Runner:
             full_env["GITHUB_ACTION_PATH"] = str(action_path)
         if shell not in SHELLS:
             raise ActionError(f"the local runner does not emulate shell: {shell}")
-        proc = subprocess.run([*SHELLS[shell], "-c", script], cwd=workspace, env=full_env, capture_output=True,
-                              text=True, timeout=1800)
+        proc = subprocess.run(
+            [*SHELLS[shell], "-c", script], cwd=workspace, env=full_env, capture_output=True, text=True, timeout=1800
+        )
         outputs = dict(line.split("=", 1) for line in output.read_text().splitlines() if "=" in line)
-        return StepResult("run", "success" if proc.returncode == 0 else "failure",
-                          f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}", outputs,
-                          {name for name in SECRET_ENV if full_env.get(name)})
+        return StepResult(
+            "run",
+            "success" if proc.returncode == 0 else "failure",
+            f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}",
+            outputs,
+            {name for name in SECRET_ENV if full_env.get(name)},
+        )
 
-    def own_action(self, inputs: dict[str, str], context: dict[str, Any], workspace: Path, files: dict[str, Path],
-                   env: dict[str, str]) -> StepResult:
+    def own_action(
+        self,
+        inputs: dict[str, str],
+        context: dict[str, Any],
+        workspace: Path,
+        files: dict[str, Path],
+        env: dict[str, str],
+    ) -> StepResult:
         """The composite action, step by step, with its own `inputs` and `steps` contexts."""
         action = load_yaml(workspace / "action.yml")
         unknown = set(inputs) - set(action["inputs"])
@@ -320,8 +407,11 @@ class Runner:
         combined = StepResult("./", "success")
         for step in action["runs"]["steps"]:
             _known("step of", "action.yml", step, STEP_KEYS)
-            status = {"success": combined.outcome == "success", "failure": combined.outcome == "failure",
-                      "cancelled": False}
+            status = {
+                "success": combined.outcome == "success",
+                "failure": combined.outcome == "failure",
+                "cancelled": False,
+            }
             if not condition(step.get("if"), inner, status):
                 continue
             uses = str(step.get("uses", ""))
@@ -335,8 +425,11 @@ class Runner:
             combined.output += f"\n--- {step.get('name', uses)} [{result.outcome}]\n{result.output}"
             combined.secrets |= result.secrets
             if step.get("id"):
-                inner["steps"][step["id"]] = {"outputs": result.outputs, "outcome": result.outcome,
-                                              "conclusion": result.outcome}
+                inner["steps"][step["id"]] = {
+                    "outputs": result.outputs,
+                    "outcome": result.outcome,
+                    "conclusion": result.outcome,
+                }
             if result.outcome == "failure":
                 combined.outcome = "failure"
         # The action's outputs map its steps' outputs, as GitHub does for a composite action.

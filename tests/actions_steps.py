@@ -22,14 +22,48 @@ PINNED = {  # the versions emulated here; any other `uses:` of these actions is 
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
 }
 INPUTS = {  # each action.yml's `inputs:` at the pinned commit (a workflow passing anything else is a typo)
-    "actions/checkout": {"repository", "ref", "token", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user",
-                         "persist-credentials", "path", "clean", "filter", "sparse-checkout",
-                         "sparse-checkout-cone-mode", "fetch-depth", "fetch-tags", "show-progress", "reference",
-                         "lfs", "submodules", "set-safe-directory", "github-server-url"},
-    "actions/upload-artifact": {"name", "path", "if-no-files-found", "retention-days", "compression-level",
-                                "overwrite", "include-hidden-files"},
-    "actions/download-artifact": {"name", "artifact-ids", "path", "pattern", "merge-multiple", "github-token",
-                                  "repository", "run-id"},
+    "actions/checkout": {
+        "repository",
+        "ref",
+        "token",
+        "ssh-key",
+        "ssh-known-hosts",
+        "ssh-strict",
+        "ssh-user",
+        "persist-credentials",
+        "path",
+        "clean",
+        "filter",
+        "sparse-checkout",
+        "sparse-checkout-cone-mode",
+        "fetch-depth",
+        "fetch-tags",
+        "show-progress",
+        "reference",
+        "lfs",
+        "submodules",
+        "set-safe-directory",
+        "github-server-url",
+    },
+    "actions/upload-artifact": {
+        "name",
+        "path",
+        "if-no-files-found",
+        "retention-days",
+        "compression-level",
+        "overwrite",
+        "include-hidden-files",
+    },
+    "actions/download-artifact": {
+        "name",
+        "artifact-ids",
+        "path",
+        "pattern",
+        "merge-multiple",
+        "github-token",
+        "repository",
+        "run-id",
+    },
 }
 
 
@@ -69,8 +103,14 @@ def _flag(inputs: dict[str, str], name: str, default: bool) -> bool:
 
 # -- actions/checkout v4.2.2 ------------------------------------------------------------------------
 def _git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          env=os.environ | {"GIT_TERMINAL_PROMPT": "0"}, timeout=300)
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=os.environ | {"GIT_TERMINAL_PROMPT": "0"},
+        timeout=300,
+    )
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, ["git", *args], proc.stdout, proc.stderr)
     return proc.stdout.strip()
@@ -81,18 +121,18 @@ def _refspec(ref: str, commit: str) -> list[str]:
     upper = ref.upper()
     if commit:
         if upper.startswith("REFS/HEADS/"):
-            return [f"+{commit}:refs/remotes/origin/{ref[len('refs/heads/'):]}"]
+            return [f"+{commit}:refs/remotes/origin/{ref[len('refs/heads/') :]}"]
         if upper.startswith("REFS/PULL/"):
-            return [f"+{commit}:refs/remotes/pull/{ref[len('refs/pull/'):]}"]
+            return [f"+{commit}:refs/remotes/pull/{ref[len('refs/pull/') :]}"]
         if upper.startswith("REFS/TAGS/"):
             return [f"+{commit}:{ref}"]
         return [commit]
     if not upper.startswith("REFS/"):
         return [f"+refs/heads/{ref}*:refs/remotes/origin/{ref}*", f"+refs/tags/{ref}*:refs/tags/{ref}*"]
     if upper.startswith("REFS/HEADS/"):
-        return [f"+{ref}:refs/remotes/origin/{ref[len('refs/heads/'):]}"]
+        return [f"+{ref}:refs/remotes/origin/{ref[len('refs/heads/') :]}"]
     if upper.startswith("REFS/PULL/"):
-        return [f"+{ref}:refs/remotes/pull/{ref[len('refs/pull/'):]}"]
+        return [f"+{ref}:refs/remotes/pull/{ref[len('refs/pull/') :]}"]
     return [f"+{ref}:{ref}"]
 
 
@@ -102,10 +142,10 @@ def _checkout_target(repo: Path, ref: str, commit: str) -> list[str]:
     if not ref:
         return [commit]
     if upper.startswith("REFS/HEADS/"):
-        branch = ref[len("refs/heads/"):]
+        branch = ref[len("refs/heads/") :]
         return ["-B", branch, f"refs/remotes/origin/{branch}"]
     if upper.startswith("REFS/PULL/"):
-        return [f"refs/remotes/pull/{ref[len('refs/pull/'):]}"]
+        return [f"refs/remotes/pull/{ref[len('refs/pull/') :]}"]
     if upper.startswith("REFS/TAGS/"):
         return [ref]
     if upper.startswith("REFS/"):
@@ -114,8 +154,9 @@ def _checkout_target(repo: Path, ref: str, commit: str) -> list[str]:
         return ["-B", ref, f"refs/remotes/origin/{ref}"]
     if _git(repo, "tag", "--list", ref):
         return [f"refs/tags/{ref}"]
-    raise subprocess.CalledProcessError(1, ["git", "checkout", ref], "",
-                                        f"A branch or tag with the name '{ref}' could not be found")
+    raise subprocess.CalledProcessError(
+        1, ["git", "checkout", ref], "", f"A branch or tag with the name '{ref}' could not be found"
+    )
 
 
 def auth_key(url: str) -> str | None:
@@ -152,7 +193,7 @@ def checkout(inputs: dict[str, str], *, workspace: Path, url: str, github: dict[
         if depth == 0:  # getRefSpecForAllHistory: every branch and tag
             specs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
             if ref.upper().startswith("REFS/PULL/"):
-                specs.append(f"+{commit or ref}:refs/remotes/pull/{ref[len('refs/pull/'):]}")
+                specs.append(f"+{commit or ref}:refs/remotes/pull/{ref[len('refs/pull/') :]}")
             _git(dest, *fetch, "--no-tags", "origin", *specs)
             if commit and _git(dest, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}") != commit:
                 _git(dest, *fetch, "--no-tags", "origin", *_refspec(ref, commit))
@@ -184,9 +225,9 @@ def _segment(part: str) -> str:
             out += "[^/]*"
         elif char == "?":
             out += "[^/]"
-        elif char == "[" and "]" in part[i + 1:]:
+        elif char == "[" and "]" in part[i + 1 :]:
             end = part.index("]", i + 1)
-            out += "[" + re.escape(part[i + 1:end]).replace("\\-", "-") + "]"
+            out += "[" + re.escape(part[i + 1 : end]).replace("\\-", "-") + "]"
             i = end
         else:
             out += re.escape(char)
@@ -286,12 +327,19 @@ def upload(inputs: dict[str, str], *, workspace: Path, store: Path, artifacts: d
     files, root = find_files(inputs["path"], workspace, include_hidden=_flag(inputs, "include-hidden-files", False))
     if not files:
         message = f"No files were found with the provided path: {inputs['path']}. No artifacts will be uploaded."
-        return StepResult("upload", "failure" if mode == "error" else "success",
-                          {"error": message, "warn": f"::warning::{message}", "ignore": message}[mode])
+        return StepResult(
+            "upload",
+            "failure" if mode == "error" else "success",
+            {"error": message, "warn": f"::warning::{message}", "ignore": message}[mode],
+        )
     if name in artifacts:
         if not _flag(inputs, "overwrite", False):  # README: a second upload of one name fails (409 Conflict)
-            return StepResult("upload", "failure", "Failed to CreateArtifact: (409) Conflict: an artifact with "
-                                                   "this name already exists on the workflow run")
+            return StepResult(
+                "upload",
+                "failure",
+                "Failed to CreateArtifact: (409) Conflict: an artifact with "
+                "this name already exists on the workflow run",
+            )
         shutil.rmtree(artifacts.pop(name))  # overwrite: true deletes the old artifact first
     target = store / name
     for file in files:
@@ -319,5 +367,6 @@ def download(inputs: dict[str, str], *, workspace: Path, artifacts: dict[str, Pa
     for artifact, source in chosen.items():
         dest = base if name or merge else base / artifact
         shutil.copytree(source, dest, dirs_exist_ok=True)
-    return StepResult("download", "success", f"Total of {len(chosen)} artifact(s) downloaded",
-                      {"download-path": str(base)})
+    return StepResult(
+        "download", "success", f"Total of {len(chosen)} artifact(s) downloaded", {"download-path": str(base)}
+    )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot.pipeline import BuildResult, build
-from factory_bot.spec import ServerSpec
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build.pipeline import BuildResult, build
+from factory_bot.spec.loader import load_spec_file
+from factory_bot.spec.model import ServerSpec
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "specs"

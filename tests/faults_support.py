@@ -7,16 +7,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from factory_bot import flows, trusted
-from factory_bot.build_report import ALWAYS_RUN
-from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.spec import ServerSpec
-from factory_bot.spec_yaml import dump_spec, load_spec_text
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
+from factory_bot.gitops.handover import ALWAYS_RUN
+from factory_bot.spec.loader import dump_spec, load_spec_text
+from factory_bot.spec.model import ServerSpec
 from tests.fakes.github_api import FakeGitHub
 
 TOKEN = "ghs_fault0test0token0never0shown"
-BOB = {"GIT_AUTHOR_NAME": "Bob", "GIT_AUTHOR_EMAIL": "bob@example.com",
-       "GIT_COMMITTER_NAME": "Bob", "GIT_COMMITTER_EMAIL": "bob@example.com"}
+BOB = {
+    "GIT_AUTHOR_NAME": "Bob",
+    "GIT_AUTHOR_EMAIL": "bob@example.com",
+    "GIT_COMMITTER_NAME": "Bob",
+    "GIT_COMMITTER_EMAIL": "bob@example.com",
+}
 SMALL = """\
 name: echo-box
 version: 1.0.0
@@ -37,8 +43,9 @@ tools:
 
 
 def forge_for(github: FakeGitHub, **retry: float) -> GitHubForge:
-    return GitHubForge(github.slug, token=TOKEN, base_url=github.url, retry=default_retry(**{"backoff": 0, **retry}),
-                       timeout=5)
+    return GitHubForge(
+        github.slug, token=TOKEN, base_url=github.url, retry=default_retry(**{"backoff": 0, **retry}), timeout=5
+    )
 
 
 def built_request(workdir: Path, issue: int, spec_text: str = SMALL) -> Path:
@@ -47,9 +54,11 @@ def built_request(workdir: Path, issue: int, spec_text: str = SMALL) -> Path:
     spec = load_spec_text(spec_text)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "spec.yaml").write_text(dump_spec(spec), encoding="utf-8")
-    for name, data in {"build.json": honest_report(spec, workdir / "build"),
-                       "outcome.json": {"ok": True, "stage": "build"},
-                       "request.json": {"issue": issue, "name": spec.name, "version": spec.version}}.items():
+    for name, data in {
+        "build.json": honest_report(spec, workdir / "build"),
+        "outcome.json": {"ok": True, "stage": "build"},
+        "request.json": {"issue": issue, "name": spec.name, "version": spec.version},
+    }.items():
         (workdir / name).write_text(json.dumps(data), encoding="utf-8")
     return workdir
 
@@ -59,13 +68,32 @@ def honest_report(spec: ServerSpec, out: Path) -> dict[str, Any]:
     sha256; the package is made the way the build makes it, and the server is never run."""
     made = trusted.make_package(spec, out)
     assert made.package is not None, made.bundle
-    checks = [{"name": name, "ok": True, "seconds": 0.1, "message": "passed", "tool": None, "details": []}
-              for name in ALWAYS_RUN]
-    checks += [{"name": "examples", "ok": True, "seconds": 0.1, "message": f"{len(t.examples)}/{len(t.examples)} "
-                "examples pass", "tool": t.name, "details": []} for t in spec.tools if t.examples]
-    return {"ok": True, "name": spec.name, "version": spec.version, "tools": [t.name for t in spec.tools],
-            "sha256": made.package.sha256, "tgz": str(made.package.tgz), "checks": checks,
-            "report_markdown": "| Check | Result |\n| --- | --- |\n"}
+    checks = [
+        {"name": name, "ok": True, "seconds": 0.1, "message": "passed", "tool": None, "details": []}
+        for name in ALWAYS_RUN
+    ]
+    checks += [
+        {
+            "name": "examples",
+            "ok": True,
+            "seconds": 0.1,
+            "message": f"{len(t.examples)}/{len(t.examples)} examples pass",
+            "tool": t.name,
+            "details": [],
+        }
+        for t in spec.tools
+        if t.examples
+    ]
+    return {
+        "ok": True,
+        "name": spec.name,
+        "version": spec.version,
+        "tools": [t.name for t in spec.tools],
+        "sha256": made.package.sha256,
+        "tgz": str(made.package.tgz),
+        "checks": checks,
+        "report_markdown": "| Check | Result |\n| --- | --- |\n",
+    }
 
 
 def publish_context(github: FakeGitHub, workdir: Path) -> flows.Context:

@@ -55,10 +55,14 @@ class Ledger:
             expected = {s: lvl for s, lvl in scopes.items() if (workflow, job, s) not in ALLOWED_UNUSED}
             for scope, level in expected.items():
                 if used.get(scope) != level:
-                    problems.append(f"{workflow} {job}: declares {scope}: {level}, the stories used "
-                                    f"{used.get(scope, 'none')}")
-            problems += [f"{workflow} {job}: used {s}: {lvl} without declaring it (the fake should have refused)"
-                         for s, lvl in used.items() if LEVEL[scopes.get(s, "none")] < LEVEL[lvl]]
+                    problems.append(
+                        f"{workflow} {job}: declares {scope}: {level}, the stories used {used.get(scope, 'none')}"
+                    )
+            problems += [
+                f"{workflow} {job}: used {s}: {lvl} without declaring it (the fake should have refused)"
+                for s, lvl in used.items()
+                if LEVEL[scopes.get(s, "none")] < LEVEL[lvl]
+            ]
         assert not problems, "\n".join(problems)
 
 

@@ -6,7 +6,7 @@ import fcntl
 import subprocess
 from pathlib import Path
 
-from factory_bot.toolchain import cache_root
+from factory_bot.build.toolchain import cache_root
 
 
 def ensure_npm_packages(*packages: str) -> Path:
@@ -18,8 +18,22 @@ def ensure_npm_packages(*packages: str) -> Path:
     with open(prefix / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # xdist workers share one install
         if not marker.exists():
-            subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error",
-                            "--prefix", str(prefix), *packages], check=True, capture_output=True, timeout=600)
+            subprocess.run(
+                [
+                    "npm",
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                    "--loglevel=error",
+                    "--prefix",
+                    str(prefix),
+                    *packages,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
             marker.write_text("\n".join(packages))
     return prefix / "node_modules"
 

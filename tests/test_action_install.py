@@ -23,8 +23,16 @@ def test_the_action_installs_the_bot_and_its_toolchain_on_a_fresh_runner(github,
     cache = tmp_path / "empty-toolchain-cache"  # never the shared cache: this test installs into its own
     schedule = {"schedule": "23 4 * * *", "repository": github.repo_json()}
 
-    jobs = run(github, tmp_path, "maintenance.yml", "schedule", schedule, only=("health",), install=True,
-               env={"FACTORY_BOT_CACHE": str(cache), "PIP_NO_INPUT": "1"})
+    jobs = run(
+        github,
+        tmp_path,
+        "maintenance.yml",
+        "schedule",
+        schedule,
+        only=("health",),
+        install=True,
+        env={"FACTORY_BOT_CACHE": str(cache), "PIP_NO_INPUT": "1"},
+    )
 
     assert_ok(jobs, "health")
     [root] = tmp_path.glob("run-maintenance.yml-*")

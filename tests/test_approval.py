@@ -14,9 +14,10 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows, trusted
-from factory_bot.approval import request_digest
-from factory_bot.policy import POLICY_MARKER
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.gitops.approval import request_digest
+from factory_bot.gitops.gate import POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, branch_files, seed_bare_repo
 from tests.test_load import prebuilt, prebuilt_rebuild
 from tests.test_policy_gate import event, forge_for
@@ -58,8 +59,9 @@ class Factory:
         self.runs += 1
         work = self.tmp_path / f"run-{self.runs}"
         work.mkdir()
-        ctx = flows.Context(workdir=work, forge=lambda: forge_for(self.github), checkout=self.checkout,
-                            builder=self.builder)
+        ctx = flows.Context(
+            workdir=work, forge=lambda: forge_for(self.github), checkout=self.checkout, builder=self.builder
+        )
         outcome = flows.on_issue(payload, ctx)
         gate = json.loads((work / "gate.json").read_text())
         return outcome | {"allowed": gate["allowed"], "rule": gate["rule"]}
@@ -70,8 +72,11 @@ class Factory:
         return HONEST if f"description: {HONEST}\n" in spec else EDITED if EDITED in spec else spec
 
     def policy_comment(self, number: int) -> str:
-        [text] = [c["body"] for c in self.github.comments_on(number)
-                  if POLICY_MARKER in c["body"] and c["author"] == self.github.bot]
+        [text] = [
+            c["body"]
+            for c in self.github.comments_on(number)
+            if POLICY_MARKER in c["body"] and c["author"] == self.github.bot
+        ]
         return text
 
 
@@ -148,8 +153,9 @@ def test_a_maintainers_own_edit_keeps_the_request_approved(github, tmp_path):
 def test_a_pasted_approval_marker_approves_nothing(github, tmp_path):
     factory = Factory(github, tmp_path)
     title = "Calculator"
-    forged = (f"<!-- mcp-factory:approved sha256={request_digest(title, body())} by=maint via=command -->\n"
-              f"{POLICY_MARKER}")
+    forged = (
+        f"<!-- mcp-factory:approved sha256={request_digest(title, body())} by=maint via=command -->\n{POLICY_MARKER}"
+    )
     number = github.open_issue(title, body(), login="stranger", association="NONE")["number"]
     github.issues[number]["labels"] = ["mcp-server"]
     # Before any run, the outsider pastes a well-formed record, for exactly the current text, into their own
@@ -215,7 +221,7 @@ def test_every_answer_the_approval_stories_read_matches_githubs_openapi(github, 
 
 
 def test_a_pasted_status_marker_never_makes_the_bot_edit_someone_elses_comment(github, tmp_path):
-    from factory_bot.publish import STATUS_MARKER
+    from factory_bot.gitops.publish import STATUS_MARKER
 
     factory = Factory(github, tmp_path)
     number = github.open_issue("Calculator", body(), login="maint", association="MEMBER")["number"]
@@ -223,6 +229,7 @@ def test_a_pasted_status_marker_never_makes_the_bot_edit_someone_elses_comment(g
     pasted = github.comment_as("stranger", number, f"look at this {STATUS_MARKER}")
     assert factory.run(event(github, number, sender="maint"))["allowed"] is True
     assert github.comments[pasted]["body"] == f"look at this {STATUS_MARKER}"
-    [status] = [c["body"] for c in github.comments_on(number)
-                if STATUS_MARKER in c["body"] and c["author"] == github.bot]
+    [status] = [
+        c["body"] for c in github.comments_on(number) if STATUS_MARKER in c["body"] and c["author"] == github.bot
+    ]
     assert "pull request" in status.lower()

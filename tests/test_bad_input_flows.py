@@ -13,15 +13,16 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import FactoryError
-from factory_bot.forge.github import GitHubForge, default_retry
-from tests.faults_support import SMALL
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.faults_support import SMALL
 
 TOKEN = "ghs_bad0input0token0never0shown"
 POLICY = "rate_limit:\n  exempt: [alice, bob]\nrequesters:\n  allow: [bob]\n"
-TOOL = SMALL[SMALL.index("  - name: echo"):]
+TOOL = SMALL[SMALL.index("  - name: echo") :]
 
 
 def yaml_request(spec: str) -> str:
@@ -42,20 +43,28 @@ def bomb() -> str:
 
 def many_tools(count: int) -> str:
     tools = "".join(TOOL.replace("name: echo", f"name: echo{i}") for i in range(count))
-    return yaml_request(SMALL[:SMALL.index("  - name: echo")] + tools)
+    return yaml_request(SMALL[: SMALL.index("  - name: echo")] + tools)
 
 
 def issue_form(spec: str) -> str:
-    return ("### Server name\n\necho-box\n\n### What should the server do?\n\nEcho.\n\n### Spec YAML\n\n"
-            f"```yaml\n{spec}```\n\n### Generated code\n\n- [X] I understand\n")
+    return (
+        "### Server name\n\necho-box\n\n### What should the server do?\n\nEcho.\n\n### Spec YAML\n\n"
+        f"```yaml\n{spec}```\n\n### Generated code\n\n- [X] I understand\n"
+    )
 
 
 # (id, issue body, fragments the status comment must show: what is wrong and where)
 HOSTILE: list[tuple[str, str, list[str]]] = [
-    ("malformed-yaml", swap("description: Echoes text.", "description: Echoes: text: here"),
-     ["malformed YAML", "request:3"]),
-    ("unknown-field-typo", swap("description: Echoes text.", "descripton: Echoes text."),
-     ["unknown field 'descripton'", "did you mean 'description'"]),
+    (
+        "malformed-yaml",
+        swap("description: Echoes text.", "description: Echoes: text: here"),
+        ["malformed YAML", "request:3"],
+    ),
+    (
+        "unknown-field-typo",
+        swap("description: Echoes text.", "descripton: Echoes text."),
+        ["unknown field 'descripton'", "did you mean 'description'"],
+    ),
     ("unknown-nested-field", swap("    input:\n", "    inputs:\n"), ["unknown field 'inputs'", "request:7"]),
     ("invalid-server-name", swap("name: echo-box", "name: Echo Box!"), ["request:1: name", "kebab-case"]),
     ("path-traversal-server-name", swap("name: echo-box", "name: ../x"), ["'../x'", "kebab-case"]),
@@ -64,33 +73,66 @@ HOSTILE: list[tuple[str, str, list[str]]] = [
     ("traversal-in-input-name", swap("      text: {type", "      ../../x: {type"), ["tools[0].input"]),
     ("nul-in-server-name", swap("name: echo-box", 'name: "echo\\0box"'), ["request:1: name"]),
     ("duplicate-tools", yaml_request(SMALL + TOOL), ["two tools are named 'echo'"]),
-    ("duplicate-yaml-keys", swap("version: 1.0.0\n", "version: 1.0.0\nversion: 9.9.9\n"),
-     ["malformed YAML", "duplicate key"]),
-    ("wrong-type", yaml_request("name: echo-box\nversion: 1.0.0\ndescription: x\ntools: all of them\n"),
-     ["request:4: tools", "valid list"]),
+    (
+        "duplicate-yaml-keys",
+        swap("version: 1.0.0\n", "version: 1.0.0\nversion: 9.9.9\n"),
+        ["malformed YAML", "duplicate key"],
+    ),
+    (
+        "wrong-type",
+        yaml_request("name: echo-box\nversion: 1.0.0\ndescription: x\ntools: all of them\n"),
+        ["request:4: tools", "valid list"],
+    ),
     ("not-semver", swap("version: 1.0.0", "version: '1.0'"), ["semantic versioning"]),
     ("giant-tool-count", many_tools(51), ["tools", "at most 50"]),
-    ("giant-description", swap("description: Echoes text.", "description: " + "x" * 5000),
-     ["request:3: description", "at most 4000"]),
-    ("giant-code", swap("        return text;\n", "        return text;\n" + "        // padding line\n" * 1500),
-     ["tools[0].implementation.code", "at most 20000"]),
+    (
+        "giant-description",
+        swap("description: Echoes text.", "description: " + "x" * 5000),
+        ["request:3: description", "at most 4000"],
+    ),
+    (
+        "giant-code",
+        swap("        return text;\n", "        return text;\n" + "        // padding line\n" * 1500),
+        ["tools[0].implementation.code", "at most 20000"],
+    ),
     ("giant-body", yaml_request(SMALL) + "x" * 300_001, ["the limit is 300000"]),
     ("yaml-bomb", bomb(), ["aliases", "request:2"]),
-    ("deep-nesting", swap("description: Echoes text.", "description: " + "[" * 3000 + "]" * 3000),
-     ["nests deeper than 64", "request:3"]),
-    ("example-contradicts-input", swap("{input: {text: hi}, output: hi}", "{input: {text: 5}, output: hi}"),
-     ["tools[0]: examples[0].input", "not of type 'string'"]),
-    ("example-contradicts-output", swap("{input: {text: hi}, output: hi}", "{input: {text: hi}, output: 5}"),
-     ["tools[0]: examples[0].output", "not of type 'string'"]),
-    ("trojan-source-raw", swap("        return text;", "        return text; /* \u202e } \u2066 */"),
-     ["U+202E", "Trojan Source", "request:13"]),
-    ("trojan-source-escaped", swap("      code: |\n        return text;\n", '      code: "return text; /* \\u2066 */"\n'),
-     ["U+2066", "Trojan Source", "tools[0].implementation.code"]),
-    ("zero-width-in-code", swap("      code: |\n        return text;\n", '      code: "return te\\u200bxt;"\n'),
-     ["U+200B", "tools[0].implementation.code"]),
+    (
+        "deep-nesting",
+        swap("description: Echoes text.", "description: " + "[" * 3000 + "]" * 3000),
+        ["nests deeper than 64", "request:3"],
+    ),
+    (
+        "example-contradicts-input",
+        swap("{input: {text: hi}, output: hi}", "{input: {text: 5}, output: hi}"),
+        ["tools[0]: examples[0].input", "not of type 'string'"],
+    ),
+    (
+        "example-contradicts-output",
+        swap("{input: {text: hi}, output: hi}", "{input: {text: hi}, output: 5}"),
+        ["tools[0]: examples[0].output", "not of type 'string'"],
+    ),
+    (
+        "trojan-source-raw",
+        swap("        return text;", "        return text; /* \u202e } \u2066 */"),
+        ["U+202E", "Trojan Source", "request:13"],
+    ),
+    (
+        "trojan-source-escaped",
+        swap("      code: |\n        return text;\n", '      code: "return text; /* \\u2066 */"\n'),
+        ["U+2066", "Trojan Source", "tools[0].implementation.code"],
+    ),
+    (
+        "zero-width-in-code",
+        swap("      code: |\n        return text;\n", '      code: "return te\\u200bxt;"\n'),
+        ["U+200B", "tools[0].implementation.code"],
+    ),
     ("spec-hidden-in-html-comment", "<!--\n" + yaml_request(SMALL) + "-->\nbuild it", ["ANTHROPIC_API_KEY"]),
-    ("form-spec-field-invalid", issue_form(SMALL.replace("name: echo-box", "name: ../../etc")),
-     ["issue form's Spec YAML", "'../../etc'"]),
+    (
+        "form-spec-field-invalid",
+        issue_form(SMALL.replace("name: echo-box", "name: ../../etc")),
+        ["issue form's Spec YAML", "'../../etc'"],
+    ),
 ]
 
 
@@ -108,16 +150,17 @@ def never_build(*_args: Any, **_kwargs: Any) -> Any:
 
 def context(github: FakeGitHub, workdir: Path, builder: Any = never_build) -> flows.Context:
     workdir.mkdir(parents=True, exist_ok=True)
-    return flows.Context(workdir=workdir, builder=builder,
-                         forge=lambda: GitHubForge(github.slug, token=TOKEN, base_url=github.url,
-                                                   retry=default_retry(backoff=0)))
+    return flows.Context(
+        workdir=workdir,
+        builder=builder,
+        forge=lambda: GitHubForge(github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0)),
+    )
 
 
 def published(github: FakeGitHub) -> dict[str, Any]:
     """Everything a request could create or move: refs (branches, tags), PRs, releases, assets."""
     refs = git.Repo(github.bare).git.for_each_ref("--format=%(refname) %(objectname)")
-    return {"refs": refs, "pulls": dict(github.pulls), "releases": dict(github.releases),
-            "assets": dict(github.assets)}
+    return {"refs": refs, "pulls": dict(github.pulls), "releases": dict(github.releases), "assets": dict(github.assets)}
 
 
 def status_of(github: FakeGitHub, number: int) -> str:
@@ -127,7 +170,8 @@ def status_of(github: FakeGitHub, number: int) -> str:
 
 @pytest.mark.parametrize(("body", "expected"), [pytest.param(b, e, id=i) for i, b, e in HOSTILE])
 def test_a_hostile_request_is_answered_with_its_located_problem_and_changes_nothing(
-        github: FakeGitHub, tmp_path: Path, body: str, expected: list[str]):
+    github: FakeGitHub, tmp_path: Path, body: str, expected: list[str]
+):
     issue = github.open_issue("A server", body)
     before = published(github)
 
@@ -155,26 +199,39 @@ def add_spec_on_main(github: FakeGitHub, tmp_path: Path, message: str) -> None:
     (tmp_path / "maintainer" / "specs").mkdir()
     (tmp_path / "maintainer" / "specs" / "echo-box.yaml").write_text(SMALL)
     work.git.add("specs")
-    work.git.commit("-m", message, env={"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
-                                        "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"})
+    work.git.commit(
+        "-m",
+        message,
+        env={
+            "GIT_AUTHOR_NAME": "Alice",
+            "GIT_AUTHOR_EMAIL": "alice@example.com",
+            "GIT_COMMITTER_NAME": "Alice",
+            "GIT_COMMITTER_EMAIL": "alice@example.com",
+        },
+    )
     work.git.push("origin", "HEAD:refs/heads/main")
 
 
 def bobs_request(github: FakeGitHub) -> int:
     """An outsider (allowed to ask by the policy, not a maintainer) asks for `echo-box`, changed."""
-    return github.open_issue("Mine now", yaml_request(SMALL.replace("Echoes text.", "Bob's echo.")), login="bob",
-                             association="CONTRIBUTOR")["number"]
+    return github.open_issue(
+        "Mine now", yaml_request(SMALL.replace("Echoes text.", "Bob's echo.")), login="bob", association="CONTRIBUTOR"
+    )["number"]
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("holder", "shown"), [
-    ("another issue's merged server", "specs/echo-box.yaml was requested in #41"),
-    ("a server added by hand", "specs/echo-box.yaml was added by a maintainer"),
-    ("another issue's open pull request", "factory/echo-box is being built for #1"),
-])
+@pytest.mark.parametrize(
+    ("holder", "shown"),
+    [
+        ("another issue's merged server", "specs/echo-box.yaml was requested in #41"),
+        ("a server added by hand", "specs/echo-box.yaml was added by a maintainer"),
+        ("another issue's open pull request", "factory/echo-box is being built for #1"),
+    ],
+)
 def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_changes(
-        github: FakeGitHub, tmp_path: Path, holder: str, shown: str):
-    from factory_bot.pipeline import build
+    github: FakeGitHub, tmp_path: Path, holder: str, shown: str
+):
+    from factory_bot.build.pipeline import build
 
     if holder == "another issue's merged server":
         add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
@@ -197,7 +254,7 @@ def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_chang
 
 @pytest.mark.e2e
 def test_a_maintainer_may_update_a_server_another_issue_created(github: FakeGitHub, tmp_path: Path):
-    from factory_bot.pipeline import build
+    from factory_bot.build.pipeline import build
 
     add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
     number = github.open_issue("Louder", yaml_request(SMALL.replace("Echoes text.", "Echoes loudly.")))["number"]

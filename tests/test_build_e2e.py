@@ -15,9 +15,9 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from factory_bot import validate
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.build import protocol
+from factory_bot.build.pipeline import build
+from factory_bot.spec.loader import load_spec_text
 
 from .conftest import EXAMPLE_SPECS
 
@@ -25,13 +25,30 @@ pytestmark = pytest.mark.e2e
 
 
 def npm_install_global(tgz: Path, prefix: Path) -> Path:
-    subprocess.run(["npm", "install", "-g", "--prefix", str(prefix), "--no-audit", "--no-fund", "--ignore-scripts",
-                    "--prefer-offline", "--loglevel=error", str(tgz)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "-g",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefer-offline",
+            "--loglevel=error",
+            str(tgz),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     return prefix / "bin"
 
 
-async def call(command: str, tool: str, arguments: dict[str, Any], *, env: dict[str, str] | None = None,
-               mode: str = "auto") -> Any:
+async def call(
+    command: str, tool: str, arguments: dict[str, Any], *, env: dict[str, str] | None = None, mode: str = "auto"
+) -> Any:
     async with Client(StdioServerParameters(command=command, env=env), mode=mode) as client:
         return await client.call_tool(tool, arguments)
 
@@ -44,8 +61,16 @@ def test_every_bundled_spec_builds_into_a_valid_package(name: str, built) -> Non
     assert result.tgz is not None and result.tgz.name == f"{name}-{result.spec.version}.tgz"
     assert (result.tgz.parent / f"{result.tgz.name}.sha256").read_text().startswith(result.sha256)
     names = {c.name for c in result.report.checks}
-    assert {"typescript", "bundle", "protocol", "protocol-legacy", "installed-bin", "http", "http-host-check",
-            "dependencies"} <= names
+    assert {
+        "typescript",
+        "bundle",
+        "protocol",
+        "protocol-legacy",
+        "installed-bin",
+        "http",
+        "http-host-check",
+        "dependencies",
+    } <= names
     examples = [c for c in result.report.checks if c.name == "examples"]
     assert len(examples) == sum(1 for t in result.spec.tools if t.examples)
 
@@ -110,8 +135,14 @@ def test_weather_http_tools_call_the_api_their_base_url_env_points_at(built, tmp
     try:
         bin_dir = npm_install_global(built("weather").tgz, tmp_path / "prefix")
         env = {"WEATHER_API_BASE_URL": api.url, "WEATHER_GEOCODING_BASE_URL": api.url}
-        weather = anyio.run(lambda: _call_args([str(bin_dir / "weather")], "current_weather",
-                                               {"latitude": 47.37, "longitude": 8.55, "unit": "fahrenheit"}, env))
+        weather = anyio.run(
+            lambda: _call_args(
+                [str(bin_dir / "weather")],
+                "current_weather",
+                {"latitude": 47.37, "longitude": 8.55, "unit": "fahrenheit"},
+                env,
+            )
+        )
         assert weather.is_error is False
         assert json.loads(weather.content[0].text)["current_weather"]["temperature"] == 21.5
         city = anyio.run(lambda: _call_args([str(bin_dir / "weather")], "find_city", {"name": "Zürich & Co"}, env))
@@ -152,10 +183,13 @@ def test_a_compile_error_in_a_tools_code_is_reported_against_that_tool(tmp_path:
     assert result.tgz is None and not list(tmp_path.glob("*.tgz"))
 
 
-WRONG_EXAMPLE = BROKEN.replace("output: {type: number}", "output: {type: string}") + """\
+WRONG_EXAMPLE = (
+    BROKEN.replace("output: {type: number}", "output: {type: string}")
+    + """\
     examples:
       - {input: {text: hi}, output: "hi"}
 """
+)
 
 
 def test_an_example_that_fails_fails_the_build_and_nothing_is_packaged(tmp_path: Path) -> None:
@@ -185,7 +219,7 @@ tools:
 
 
 def test_a_tool_that_hangs_is_killed_with_its_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validate, "CALL_TIMEOUT", 2.0)
+    monkeypatch.setattr(protocol, "CALL_TIMEOUT", 2.0)
     before = _sleepers()
     result = build(load_spec_text(HANGS), tmp_path)
     [failure] = [c for c in result.report.failures if c.name == "examples"]

@@ -12,15 +12,24 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import cleanup, toolchain
+from factory_bot.build import toolchain
 from factory_bot.forge import git as gitops
+from factory_bot.gitops import cleanup
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.test_policy_gate import forge_for
 
-BOT = {"GIT_AUTHOR_NAME": gitops.BOT_NAME, "GIT_AUTHOR_EMAIL": gitops.BOT_EMAIL,
-       "GIT_COMMITTER_NAME": gitops.BOT_NAME, "GIT_COMMITTER_EMAIL": gitops.BOT_EMAIL}
-ALICE = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
-         "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
+BOT = {
+    "GIT_AUTHOR_NAME": gitops.BOT_NAME,
+    "GIT_AUTHOR_EMAIL": gitops.BOT_EMAIL,
+    "GIT_COMMITTER_NAME": gitops.BOT_NAME,
+    "GIT_COMMITTER_EMAIL": gitops.BOT_EMAIL,
+}
+ALICE = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+}
 DAY = 24 * 3600
 
 
@@ -30,8 +39,15 @@ def github(tmp_path: Path):
         yield fake
 
 
-def push_branch(bare: Path, work: Path, name: str, *, by: dict[str, str] = BOT, age_days: float = 3,
-                then_by: dict[str, str] | None = None) -> str:
+def push_branch(
+    bare: Path,
+    work: Path,
+    name: str,
+    *,
+    by: dict[str, str] = BOT,
+    age_days: float = 3,
+    then_by: dict[str, str] | None = None,
+) -> str:
     """A branch off main with one commit by `by` (and optionally one more by `then_by`), `age_days` old."""
     repo = git.Repo(work) if work.exists() else git.Repo.clone_from(str(bare), work)
     repo.git.fetch("origin")
@@ -55,11 +71,18 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     open_issue = github.open_issue("Open request", "x")["number"]
     closed_issue = github.open_issue("Closed request", "x")["number"]
     closed_by_hand = github.open_issue("Closed, but a person worked on its branch", "x")["number"]
-    for name, issue, then_by in (("factory/open-one", open_issue, None), ("factory/closed-one", closed_issue, None),
-                                 ("factory/closed-handmade", closed_by_hand, ALICE)):
+    for name, issue, then_by in (
+        ("factory/open-one", open_issue, None),
+        ("factory/closed-one", closed_issue, None),
+        ("factory/closed-handmade", closed_by_hand, ALICE),
+    ):
         push_branch(github.bare, work, name, then_by=then_by)
-        forge.create_pull(head=name, base="main", title=name,
-                          body=f"## {name}\n\nCloses #{issue}\n\n<!-- mcp-factory:pr {name[8:]} -->\n")
+        forge.create_pull(
+            head=name,
+            base="main",
+            title=name,
+            body=f"## {name}\n\nCloses #{issue}\n\n<!-- mcp-factory:pr {name[8:]} -->\n",
+        )
     # A person's pull request (no bot marker) for a closed issue, from a branch named like the bot's: left alone.
     push_branch(github.bare, work, "factory/lookalike", by=ALICE, age_days=0)
     lookalike = forge.create_pull(head="factory/lookalike", base="main", title="mine", body=f"Closes #{closed_issue}")
@@ -79,10 +102,18 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     steps = {(s.action, s.target) for s in plan.steps}
     pr_closed = next(n for n, p in github.pulls.items() if p["head"] == "factory/closed-one")
     assert {s for s in steps if s[0] != "keep"} == {
-        ("close-pull", f"#{pr_closed}"), ("delete-branch", "factory/closed-one"), ("delete-branch", "factory/orphan")}
+        ("close-pull", f"#{pr_closed}"),
+        ("delete-branch", "factory/closed-one"),
+        ("delete-branch", "factory/orphan"),
+    }
     kept = {s.target: s.reason for s in plan.steps if s.action == "keep"}
-    assert set(kept) == {"factory/open-one", "factory/fresh", "factory/hand-made", "factory/closed-handmade",
-                         "factory/lookalike"}
+    assert set(kept) == {
+        "factory/open-one",
+        "factory/fresh",
+        "factory/hand-made",
+        "factory/closed-handmade",
+        "factory/lookalike",
+    }
     assert "alice@example.com" in kept["factory/hand-made"] and "alice@example.com" in kept["factory/closed-handmade"]
     assert remote_refs(github.bare) == before  # planning changes nothing
 
@@ -155,8 +186,13 @@ def test_the_command_is_a_dry_run_unless_told_to_apply(tmp_path: Path):
     env |= {"FACTORY_BOT_CACHE": str(cache), "TMPDIR": str(_aged(temp, 0))}
 
     def factory_bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "factory_bot", "cleanup", *args], env=env, text=True,
-                              capture_output=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "factory_bot", "cleanup", *args],
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     dry = factory_bot()
     assert dry.returncode == 0, dry.stderr

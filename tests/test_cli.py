@@ -10,14 +10,15 @@ from pathlib import Path
 import click
 import pytest
 
-from factory_bot.cli import cli
+from factory_bot.cli.app import cli
 
 from .conftest import REPO, SPECS
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "factory_bot", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "factory_bot", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
 
 
 def all_commands(group: click.Group = cli, prefix: str = "") -> list[tuple[str, click.Command]]:
@@ -59,7 +60,6 @@ def test_a_bad_spec_exits_2_with_file_line_and_a_hint(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists(), "nothing is rendered from a spec that breaks the rules"
 
 
-
 def test_building_a_directory_reports_every_bad_spec_with_its_own_file(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text((SPECS / "calculator.yaml").read_text().replace("version: 1.0.0", "version: one"))
     (tmp_path / "b.yaml").write_text((SPECS / "weather.yaml").read_text().replace("name: weather", "name: Weather"))
@@ -67,6 +67,7 @@ def test_building_a_directory_reports_every_bad_spec_with_its_own_file(tmp_path:
     assert result.returncode == 2 and "2 problems" in result.stderr
     assert f"{tmp_path / 'a.yaml'}:3: version:" in result.stderr and f"{tmp_path / 'b.yaml'}:2: name:" in result.stderr
     assert not (tmp_path / "out").exists()
+
 
 def test_a_missing_spec_file_exits_2(tmp_path: Path) -> None:
     result = run("build", str(tmp_path / "nope.yaml"))
@@ -104,10 +105,20 @@ def test_build_writes_server_tgz_checksum_and_build_json(tmp_path: Path) -> None
     assert report == json.loads((tmp_path / "calculator.build.json").read_text())
     assert Path(report["tgz"]) == tmp_path / "calculator-1.0.0.tgz"
     assert (tmp_path / "calculator-1.0.0.tgz.sha256").read_text().split()[0] == report["sha256"]
-    assert json.loads(report["snippets"]["claude_desktop_config.json"])["mcpServers"]["calculator"]["command"] == "calculator"
+    assert (
+        json.loads(report["snippets"]["claude_desktop_config.json"])["mcpServers"]["calculator"]["command"]
+        == "calculator"
+    )
     assert report["snippets"]["claude mcp add"] == "claude mcp add calculator -- calculator"
-    assert {c["name"] for c in report["checks"]} >= {"typescript", "protocol", "protocol-legacy", "examples",
-                                                      "installed-bin", "http", "dependencies"}
+    assert {c["name"] for c in report["checks"]} >= {
+        "typescript",
+        "protocol",
+        "protocol-legacy",
+        "examples",
+        "installed-bin",
+        "http",
+        "dependencies",
+    }
     assert all({"ok", "seconds", "message"} <= set(c) for c in report["checks"])
 
 
@@ -138,7 +149,7 @@ def test_validate_reports_drift_in_a_committed_server(tmp_path: Path) -> None:
     divide.write_text(divide.read_text().replace("Division by zero", "nope"))
     result = run("validate", str(SPECS / "calculator.yaml"), "--server", str(tmp_path / "calculator"), "--json")
     report = json.loads(result.stdout)
-    assert result.returncode == 1 and report["drift"] == ["src/tools/divide.ts differs from what the spec renders"]
+    assert result.returncode == 1 and report["drift"] == ["src/tools/divide.ts: differs from what the spec generates"]
 
 
 @pytest.mark.e2e
@@ -160,9 +171,23 @@ def test_build_from_a_sentence_parses_with_claude_writes_the_spec_and_builds(tmp
 
     with FakeMessagesAPI([tool_use("submit_spec", spec)]) as api:
         env = os.environ | {"ANTHROPIC_API_KEY": "sk-test", "ANTHROPIC_BASE_URL": api.url}
-        result = subprocess.run([sys.executable, "-m", "factory_bot", "build", "--request",
-                                 "convert temperatures and lengths", "--out", str(tmp_path), "--json"],
-                                capture_output=True, text=True, timeout=600, env=env)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "factory_bot",
+                "build",
+                "--request",
+                "convert temperatures and lengths",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "unit-converter"
     written = (tmp_path / "unit-converter.spec.yaml").read_text()
@@ -173,6 +198,11 @@ def test_build_from_a_sentence_without_a_key_says_what_to_do(tmp_path: Path) -> 
     import os
 
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    result = subprocess.run([sys.executable, "-m", "factory_bot", "build", "--request", "a weather server",
-                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "factory_bot", "build", "--request", "a weather server", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert result.returncode == 2 and "ANTHROPIC_API_KEY" in result.stderr and "yaml" in result.stderr.lower()

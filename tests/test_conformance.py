@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build.pipeline import build
+from factory_bot.spec.loader import load_spec_file
 
 from .npm_tools import ensure_npm_packages, node22
 
@@ -45,11 +45,16 @@ NOT_APPLICABLE = {
     "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
     "server-sse-polling": "stateless server: no session id, no server-initiated SSE streams",
     "server-sse-multiple-streams": "stateless server: no session id, no server-initiated SSE streams",
-    "resources-list": "tools-only server", "resources-read-text": "tools-only server",
-    "resources-read-binary": "tools-only server", "resources-templates-read": "tools-only server",
-    "resources-subscribe": "tools-only server", "resources-unsubscribe": "tools-only server",
-    "prompts-list": "tools-only server", "prompts-get-simple": "tools-only server",
-    "prompts-get-with-args": "tools-only server", "prompts-get-embedded-resource": "tools-only server",
+    "resources-list": "tools-only server",
+    "resources-read-text": "tools-only server",
+    "resources-read-binary": "tools-only server",
+    "resources-templates-read": "tools-only server",
+    "resources-subscribe": "tools-only server",
+    "resources-unsubscribe": "tools-only server",
+    "prompts-list": "tools-only server",
+    "prompts-get-simple": "tools-only server",
+    "prompts-get-with-args": "tools-only server",
+    "prompts-get-embedded-resource": "tools-only server",
     "prompts-get-with-image": "tools-only server",
 }
 FIXTURE = Path(__file__).parent / "fixtures" / "conformance.yaml"
@@ -68,8 +73,9 @@ def server_url(tmp_path_factory: pytest.TempPathFactory):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen(["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)],
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        ["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)], stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         time.sleep(0.05)
@@ -80,17 +86,23 @@ def server_url(tmp_path_factory: pytest.TempPathFactory):
 
 def test_every_server_scenario_is_either_run_or_excused(suite: list[str]) -> None:
     listed = subprocess.run([*suite, "list", "--server"], capture_output=True, text=True, timeout=120).stdout
-    scenarios = {line.strip().removeprefix("- ").split(" ")[0] for line in listed.splitlines()
-                 if line.strip().startswith("- ")}
+    scenarios = {
+        line.strip().removeprefix("- ").split(" ")[0] for line in listed.splitlines() if line.strip().startswith("- ")
+    }
     assert scenarios, listed
     assert scenarios == set(APPLICABLE) | set(NOT_APPLICABLE), "a new scenario appeared: decide whether it applies"
 
 
 @pytest.mark.parametrize("scenario", APPLICABLE)
-def test_generated_server_passes_conformance_scenario(scenario: str, suite: list[str], server_url: str,
-                                                       tmp_path: Path) -> None:
-    run = subprocess.run([*suite, "server", "--url", server_url, "--scenario", scenario, "-o", str(tmp_path)],
-                         capture_output=True, text=True, timeout=180)
+def test_generated_server_passes_conformance_scenario(
+    scenario: str, suite: list[str], server_url: str, tmp_path: Path
+) -> None:
+    run = subprocess.run(
+        [*suite, "server", "--url", server_url, "--scenario", scenario, "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     checks = [c for f in tmp_path.rglob("checks.json") for c in json.loads(f.read_text())]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert checks and all(c["status"] == "SUCCESS" for c in checks), checks

@@ -20,11 +20,19 @@ MODEL_KEY = "sk-ant-doctor-key-never-shown-0123456789"
 
 
 def doctor(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL", "ANTHROPIC_API_KEY")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL", "ANTHROPIC_API_KEY")
+    }
     base["FACTORY_BOT_CACHE"] = str(tmp_path / "cache")  # empty: the toolchain row warns, nothing fails
-    return subprocess.run([sys.executable, "-m", "factory_bot", "doctor", "--checkout", str(ROOT), *args],
-                          env=base | (env or {}), text=True, capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "factory_bot", "doctor", "--checkout", str(ROOT), *args],
+        env=base | (env or {}),
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def rows(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, str]]:
@@ -58,7 +66,10 @@ def test_an_invalid_policy_file_fails_with_its_line(tmp_path: Path):
     result = doctor(tmp_path, "--json", "--checkout", str(checkout))
     assert result.returncode == 1
     policy = rows(result)["policy"]
-    assert policy["status"] == "FAIL" and ".github/mcp-factory.yml:2: rate_limit.request: unknown field" in policy["detail"]
+    assert (
+        policy["status"] == "FAIL"
+        and ".github/mcp-factory.yml:2: rate_limit.request: unknown field" in policy["detail"]
+    )
 
 
 def test_without_node_the_doctor_fails(tmp_path: Path):

@@ -12,15 +12,33 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factory_bot.pipeline import build
-from factory_bot.render import js, md, render_server
-from factory_bot.spec import ServerSpec
+from factory_bot.build.pipeline import build
+from factory_bot.build.render import render_server
+from factory_bot.spec.model import ServerSpec
+from factory_bot.text import js, md
 
 HOSTILE = [
-    "*/ alert(1) /*", "`${process.exit(1)}`", "${env.SECRET}", "</script><script>x</script>", "\"'\\\"",
-    "back\\slash\\\\", "line\nbreak\r\nand\ttab", "\u202etxt.exe", "zero\u200bwidth\u2060joiner\ufeff",
-    "\u2028line separator\u2029", "emoji 🧪🔥", "العربية", "\x00nul\x07bell\x1b[31m", "-->", "{{ jinja }}",
-    "{% raw %}", "# heading", "| pipe |", "<!-- comment -->", "\\u0041", "'; DROP TABLE tools; --",
+    "*/ alert(1) /*",
+    "`${process.exit(1)}`",
+    "${env.SECRET}",
+    "</script><script>x</script>",
+    '"\'\\"',
+    "back\\slash\\\\",
+    "line\nbreak\r\nand\ttab",
+    "\u202etxt.exe",
+    "zero\u200bwidth\u2060joiner\ufeff",
+    "\u2028line separator\u2029",
+    "emoji 🧪🔥",
+    "العربية",
+    "\x00nul\x07bell\x1b[31m",
+    "-->",
+    "{{ jinja }}",
+    "{% raw %}",
+    "# heading",
+    "| pipe |",
+    "<!-- comment -->",
+    "\\u0041",
+    "'; DROP TABLE tools; --",
 ]
 INVISIBLE = {"Cc", "Cf", "Co", "Cs", "Zl", "Zp"}
 
@@ -55,22 +73,43 @@ def test_markdown_text_has_no_invisible_characters_and_no_raw_markup(text: str) 
 def hostile_spec(strings: list[str]) -> ServerSpec:
     """A spec with the strings in every place a spec string can go, and an echo tool whose examples carry them."""
     enum = list(dict.fromkeys(s for s in strings if s))[:5] or ["x"]
-    return ServerSpec.model_validate({
-        "name": "hostile", "version": "1.0.0", "description": strings[0] or "d",
-        "env": [{"name": "HOSTILE_SETTING", "description": strings[-1], "default": strings[1 % len(strings)]}],
-        "tools": [
-            {"name": "echo", "title": strings[-1] or None, "description": "Echo: " + strings[0],
-             "input": {"text": {"type": "string", "description": strings[1 % len(strings)]},
-                       "choice": {"type": "string", "enum": enum, "default": enum[0], "description": strings[-1]}},
-             "output": {"type": "object", "properties": {"text": {"type": "string"}, "choice": {"type": "string"}}},
-             "implementation": {"kind": "code", "code": "return { text, choice };"},
-             "examples": [{"input": {"text": s, "choice": enum[i % len(enum)]},
-                           "output": {"text": s, "choice": enum[i % len(enum)]}} for i, s in enumerate(strings[:20])]},
-            {"name": "setting", "description": "The HOSTILE_SETTING default, as the server sees it.",
-             "implementation": {"kind": "code", "code": "return env.HOSTILE_SETTING;"},
-             "examples": [{"input": {}, "output": strings[1 % len(strings)]}]},
-        ],
-    })
+    return ServerSpec.model_validate(
+        {
+            "name": "hostile",
+            "version": "1.0.0",
+            "description": strings[0] or "d",
+            "env": [{"name": "HOSTILE_SETTING", "description": strings[-1], "default": strings[1 % len(strings)]}],
+            "tools": [
+                {
+                    "name": "echo",
+                    "title": strings[-1] or None,
+                    "description": "Echo: " + strings[0],
+                    "input": {
+                        "text": {"type": "string", "description": strings[1 % len(strings)]},
+                        "choice": {"type": "string", "enum": enum, "default": enum[0], "description": strings[-1]},
+                    },
+                    "output": {
+                        "type": "object",
+                        "properties": {"text": {"type": "string"}, "choice": {"type": "string"}},
+                    },
+                    "implementation": {"kind": "code", "code": "return { text, choice };"},
+                    "examples": [
+                        {
+                            "input": {"text": s, "choice": enum[i % len(enum)]},
+                            "output": {"text": s, "choice": enum[i % len(enum)]},
+                        }
+                        for i, s in enumerate(strings[:20])
+                    ],
+                },
+                {
+                    "name": "setting",
+                    "description": "The HOSTILE_SETTING default, as the server sees it.",
+                    "implementation": {"kind": "code", "code": "return env.HOSTILE_SETTING;"},
+                    "examples": [{"input": {}, "output": strings[1 % len(strings)]}],
+                },
+            ],
+        }
+    )
 
 
 def assert_visible_source(files: dict[str, str]) -> None:
@@ -88,8 +127,12 @@ def test_the_hostile_corpus_survives_into_a_compiling_server_and_back_through_th
 
 
 @pytest.mark.e2e
-@settings(max_examples=4, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(strings=st.lists(any_text, min_size=2, max_size=8))
 def test_any_strings_survive_into_a_compiling_server_and_back(strings: list[str], tmp_path_factory) -> None:
     spec = hostile_spec(strings)

@@ -31,8 +31,10 @@ def _examples() -> dict[str, list[dict[str, Any]]]:
     for path in EXAMPLES:
         if path.is_file():
             return {entry["name"]: entry["examples"] for entry in json.loads(path.read_text())}
-    message = ("npm package @octokit/webhooks-examples is not installed: "
-               "npm install --no-audit --no-fund --prefix .ci @octokit/webhooks-examples@7.6.1")
+    message = (
+        "npm package @octokit/webhooks-examples is not installed: "
+        "npm install --no-audit --no-fund --prefix .ci @octokit/webhooks-examples@7.6.1"
+    )
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
@@ -51,14 +53,22 @@ def label(payload: dict[str, Any], name: str) -> dict[str, Any]:
     return payload
 
 
-def runs(workflow: str, job: str, event_name: str, payload: dict[str, Any],
-         needs: dict[str, str] | None = None) -> bool:
+def runs(
+    workflow: str, job: str, event_name: str, payload: dict[str, Any], needs: dict[str, str] | None = None
+) -> bool:
     """Whether GitHub would start `job` of `workflow` for this event."""
     spec = load_yaml(ROOT / ".github" / "workflows" / workflow)
-    context = {"github": {"event_name": event_name, "event": payload, "repository": payload["repository"]["full_name"]},
-               "needs": {k: {"result": v} for k, v in (needs or {}).items()}, "secrets": {}, "vars": {}}
-    status = {"success": all(v == "success" for v in (needs or {}).values()),
-              "failure": any(v == "failure" for v in (needs or {}).values()), "cancelled": False}
+    context = {
+        "github": {"event_name": event_name, "event": payload, "repository": payload["repository"]["full_name"]},
+        "needs": {k: {"result": v} for k, v in (needs or {}).items()},
+        "secrets": {},
+        "vars": {},
+    }
+    status = {
+        "success": all(v == "success" for v in (needs or {}).values()),
+        "failure": any(v == "failure" for v in (needs or {}).values()),
+        "cancelled": False,
+    }
     return condition(spec["jobs"][job].get("if"), context, status)
 
 
@@ -162,6 +172,7 @@ def test_a_review_comment_is_posted_for_a_branch_of_this_repository_but_not_for_
     payload = example("pull_request", "opened")
     assert payload["pull_request"]["head"]["repo"]["full_name"] == payload["repository"]["full_name"]
     assert runs("review.yml", "comment", "pull_request", payload, {"check": "failure"})
-    payload["pull_request"]["head"]["repo"] = dict(payload["pull_request"]["head"]["repo"],
-                                                   full_name="stranger/Hello-World")
+    payload["pull_request"]["head"]["repo"] = dict(
+        payload["pull_request"]["head"]["repo"], full_name="stranger/Hello-World"
+    )
     assert not runs("review.yml", "comment", "pull_request", payload, {"check": "success"})

@@ -70,14 +70,25 @@ def github(tmp_path):
         yield fake
 
 
-def run(fake: FakeGitHub, tmp_path: Path, workflow: str, event_name: str, payload: dict[str, Any],
-        **options: Any) -> dict[str, JobResult]:
+def run(
+    fake: FakeGitHub, tmp_path: Path, workflow: str, event_name: str, payload: dict[str, Any], **options: Any
+) -> dict[str, JobResult]:
     root = tmp_path / f"run-{Path(workflow).name}-{len(list(tmp_path.glob('run-*')))}"
     root.mkdir()
-    runner = Runner(workflow, event_name, payload, repo=fake.clone_url, root=root, token=TOKEN,
-                    env={"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": fake.slug, "GITHUB_SERVER_URL": fake.url}
-                    | options.pop("env", {}), secrets={"ANTHROPIC_API_KEY": MODEL_KEY}, grant=fake.grant,
-                    git_dir=fake.bare, **options)
+    runner = Runner(
+        workflow,
+        event_name,
+        payload,
+        repo=fake.clone_url,
+        root=root,
+        token=TOKEN,
+        env={"GITHUB_API_URL": fake.url, "GITHUB_REPOSITORY": fake.slug, "GITHUB_SERVER_URL": fake.url}
+        | options.pop("env", {}),
+        secrets={"ANTHROPIC_API_KEY": MODEL_KEY},
+        grant=fake.grant,
+        git_dir=fake.bare,
+        **options,
+    )
     return runner.run()
 
 
@@ -134,9 +145,15 @@ def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(git
     [pr] = github.pulls.values()
     assert pr["head"] == "factory/unit-converter" and pr["base"] == "main"
     assert "unit-converter" in status_comment(github, number)
-    assert git(github.bare, "ls-tree", "-r", "--name-only", "factory/unit-converter", "--", "specs", "servers") \
-        .count("unit-converter") >= 3
-    assert "| examples (`convert_temperature`) | ✅ pass |" in jobs["build"].summary  # the build table is in the job summary
+    assert (
+        git(github.bare, "ls-tree", "-r", "--name-only", "factory/unit-converter", "--", "specs", "servers").count(
+            "unit-converter"
+        )
+        >= 3
+    )
+    assert (
+        "| examples (`convert_temperature`) | ✅ pass |" in jobs["build"].summary
+    )  # the build table is in the job summary
     assert "Pull request #" in jobs["publish"].summary
 
     # Trust split, observed: who could read which secret, and who talked to GitHub.
@@ -148,13 +165,16 @@ def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(git
     tokens = [job.token.encode() for job in jobs.values() if job.token]
     for artifact in (tmp_path).glob("run-*/artifacts/**/*"):
         if artifact.is_file():
-            assert not any(t in artifact.read_bytes() for t in tokens) and MODEL_KEY.encode() not in artifact.read_bytes()
+            assert (
+                not any(t in artifact.read_bytes() for t in tokens) and MODEL_KEY.encode() not in artifact.read_bytes()
+            )
 
     # 2. The requester comments `/factory retry`: the same branch and PR are updated, no second PR.
     retry = example("issue_comment", "created")
     retry.update(issue=fake_issue_with_label(github, number), repository=github.repo_json())
-    retry["comment"] = dict(retry["comment"], body="/factory retry", author_association="NONE",
-                            user=github.issue_json(number)["user"])
+    retry["comment"] = dict(
+        retry["comment"], body="/factory retry", author_association="NONE", user=github.issue_json(number)["user"]
+    )
     jobs = run(github, tmp_path, "requests.yml", "issue_comment", retry)
     ledger.add("requests.yml", github, jobs)
     assert_ok(jobs, "parse", "build", "publish")
@@ -203,8 +223,19 @@ def fake_issue_with_label(fake: FakeGitHub, number: int) -> dict[str, Any]:
 
 def merge(bare: Path, branch: str, where: Path) -> None:
     git(bare.parent, "clone", "--quiet", str(bare), str(where))
-    git(where, "-c", "user.name=Alice", "-c", "user.email=alice@example.com", "merge", "--no-ff", "--quiet",
-        f"origin/{branch}", "-m", f"Merge {branch}")
+    git(
+        where,
+        "-c",
+        "user.name=Alice",
+        "-c",
+        "user.email=alice@example.com",
+        "merge",
+        "--no-ff",
+        "--quiet",
+        f"origin/{branch}",
+        "-m",
+        f"Merge {branch}",
+    )
     git(where, "push", "--quiet", "origin", "main")
 
 
@@ -235,13 +266,28 @@ def test_the_nightly_cleanup_closes_the_pull_request_of_a_closed_request_and_del
     git(tmp_path, "clone", "--quiet", str(github.bare), str(work))
     (work / "specs" / "calc.yaml").write_text("name: calc\n")
     git(work, "add", ".")
-    git(work, "-c", "user.name=mcp-factory[bot]", "-c", "user.email=mcp-factory-bot@users.noreply.github.com",
-        "commit", "--quiet", "-m", "Add calc")
+    git(
+        work,
+        "-c",
+        "user.name=mcp-factory[bot]",
+        "-c",
+        "user.email=mcp-factory-bot@users.noreply.github.com",
+        "commit",
+        "--quiet",
+        "-m",
+        "Add calc",
+    )
     git(work, "push", "--quiet", "origin", "HEAD:refs/heads/factory/calc")
     github._numbers += 1
     pull = github._numbers
-    github.pulls[pull] = {"id": github._id(), "head": "factory/calc", "base": "main", "title": "MCP server calc",
-                          "body": f"Closes #{issue}\n\n<!-- mcp-factory:pr calc -->", "state": "open"}
+    github.pulls[pull] = {
+        "id": github._id(),
+        "head": "factory/calc",
+        "base": "main",
+        "title": "MCP server calc",
+        "body": f"Closes #{issue}\n\n<!-- mcp-factory:pr calc -->",
+        "state": "open",
+    }
     schedule = {"schedule": "23 4 * * *", "repository": github.repo_json()}
 
     jobs = run(github, tmp_path, "maintenance.yml", "schedule", schedule, only=("cleanup",))
@@ -259,8 +305,9 @@ def test_the_nightly_cleanup_closes_the_pull_request_of_a_closed_request_and_del
         ledger.check("maintenance.yml", ("cleanup",), file=wider)
 
 
-@pytest.mark.parametrize("job, scope", [("gate", "issues"), ("gate", "contents"), ("parse", "contents"),
-                                        ("publish", "issues")])
+@pytest.mark.parametrize(
+    "job, scope", [("gate", "issues"), ("gate", "contents"), ("parse", "contents"), ("publish", "issues")]
+)
 def test_a_job_that_loses_a_scope_it_uses_fails_with_githubs_403(github, tmp_path, job, scope):
     spec = (ROOT / "specs" / "unit-converter.yaml").read_text().replace("version: 1.0.0", "version: one")
     payload = request_issue(github, spec, "unit-converter")
@@ -275,7 +322,7 @@ def test_a_job_that_loses_a_scope_it_uses_fails_with_githubs_403(github, tmp_pat
 
 
 def test_a_plain_language_request_is_parsed_by_claude_in_the_only_job_holding_the_key(github, tmp_path):
-    from factory_bot.spec_yaml import load_spec_file
+    from factory_bot.spec.loader import load_spec_file
 
     from .fakes.messages_api import FakeMessagesAPI, tool_use
 
@@ -289,8 +336,15 @@ def test_a_plain_language_request_is_parsed_by_claude_in_the_only_job_holding_th
     payload.update(issue=github.issue_json(issue["number"]), repository=github.repo_json())
 
     with FakeMessagesAPI([tool_use("submit_spec", spec)]) as claude:
-        jobs = run(github, tmp_path, "requests.yml", "issues", payload, env={"ANTHROPIC_BASE_URL": claude.url},
-                   only=("gate", "parse"))
+        jobs = run(
+            github,
+            tmp_path,
+            "requests.yml",
+            "issues",
+            payload,
+            env={"ANTHROPIC_BASE_URL": claude.url},
+            only=("gate", "parse"),
+        )
         root = next(tmp_path.glob("run-*"))
 
     assert_ok(jobs, "parse")

@@ -24,9 +24,10 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import Exchange, FakeGitHub, merge_branch, seed_bare_repo
 
 OPENAPI_VERSION = "23.0.2"
@@ -39,8 +40,21 @@ def openapi_file() -> Path:
     target = cache / "node_modules" / "@octokit" / "openapi" / "generated" / "api.github.com.json"
     if not target.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(cache),
-                        f"@octokit/openapi@{OPENAPI_VERSION}"], check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+                str(cache),
+                f"@octokit/openapi@{OPENAPI_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return target
 
 
@@ -89,15 +103,19 @@ def check(exchange: Exchange) -> None:
     _, registry = description()
     validator = jsonschema.Draft202012Validator(_rebase(schema), registry=registry)
     errors = sorted(validator.iter_errors(exchange.body), key=lambda e: list(e.absolute_path))
-    assert not errors, (f"{exchange.method} {exchange.path} → {exchange.status}: "
-                        f"{'/'.join(map(str, errors[0].absolute_path))}: {errors[0].message}")
+    assert not errors, (
+        f"{exchange.method} {exchange.path} → {exchange.status}: "
+        f"{'/'.join(map(str, errors[0].absolute_path))}: {errors[0].message}"
+    )
 
 
 def _rebase(node: Any) -> Any:
     """Point local `#/components/...` references at the registered description."""
     if isinstance(node, dict):
-        return {k: ("urn:github" + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase(v))
-                for k, v in node.items()}
+        return {
+            k: ("urn:github" + v if k == "$ref" and isinstance(v, str) and v.startswith("#") else _rebase(v))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rebase(v) for v in node]
     return node
@@ -105,6 +123,7 @@ def _rebase(node: Any) -> Any:
 
 def copying_builder(results: Callable[[str], Any]) -> Callable[..., Any]:
     """A builder that hands out one real build of each example spec (the stories here are about the API)."""
+
     def build(spec: Any, out_dir: Path, *, progress: Any = None) -> Any:
         result = results(spec.name)
         assert result.spec == spec, "this test only builds the example specs as they are"
@@ -113,17 +132,19 @@ def copying_builder(results: Callable[[str], Any]) -> Callable[..., Any]:
         shutil.copytree(result.server_dir, server_dir, symlinks=True, dirs_exist_ok=True)
         tgz = out_dir / result.tgz.name
         shutil.copyfile(result.tgz, tgz)
-        return dataclasses.replace(result, server_dir=server_dir,
-                                   package=dataclasses.replace(result.package, tgz=tgz))
+        return dataclasses.replace(result, server_dir=server_dir, package=dataclasses.replace(result.package, tgz=tgz))
+
     return build
 
 
 @pytest.mark.e2e
 def test_every_answer_of_the_fake_in_the_stories_matches_githubs_openapi(tmp_path: Path, built: Any) -> None:
     with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as github:
+
         def context(name: str) -> flows.Context:
-            forge = lambda: GitHubForge(github.slug, token="t", base_url=github.url,  # noqa: E731
-                                        retry=default_retry(backoff=0))
+            forge = lambda: GitHubForge(  # noqa: E731
+                github.slug, token="t", base_url=github.url, retry=default_retry(backoff=0)
+            )
             return flows.Context(workdir=tmp_path / name, forge=forge, builder=copying_builder(built))
 
         spec_text = (SPECS / "calculator.yaml").read_text()

@@ -13,7 +13,7 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
@@ -22,7 +22,9 @@ from tests.faults_support import BOB, SMALL, TOKEN, built_request, publish_conte
 BRANCH = "factory/echo-box"
 
 
-def push_as(bare: Path, work: Path, env: dict[str, str], *, branch: str = BRANCH, text: str = "a person's note\n") -> str:
+def push_as(
+    bare: Path, work: Path, env: dict[str, str], *, branch: str = BRANCH, text: str = "a person's note\n"
+) -> str:
     """Clone `bare`, commit one file on `branch` as `env`'s identity, push it; the new sha."""
     repo = git.Repo.clone_from(str(bare), work, branch=branch)
     (work / "NOTES.md").write_text(text)
@@ -40,13 +42,21 @@ def bot_env() -> dict[str, str]:
 def publish(repo_dir: Path, bare: Path, *, text: str) -> tuple[str, bool]:
     remote = gitops.GitRemote(str(bare))
     repo = gitops.clone(remote, repo_dir)
-    return gitops.publish_branch(repo, remote, base="main", branch=BRANCH,
-                                 files={"specs/echo-box.yaml": text}, replace_dirs=[], message="echo-box 1.0.0")
+    return gitops.publish_branch(
+        repo,
+        remote,
+        base="main",
+        branch=BRANCH,
+        files={"specs/echo-box.yaml": text},
+        replace_dirs=[],
+        message="echo-box 1.0.0",
+    )
 
 
 @pytest.mark.parametrize("pusher", ["another bot run", "a person"])
-def test_a_push_that_lands_between_read_and_write_is_seen_and_judged_again(tmp_path: Path, pusher: str,
-                                                                           monkeypatch: pytest.MonkeyPatch):
+def test_a_push_that_lands_between_read_and_write_is_seen_and_judged_again(
+    tmp_path: Path, pusher: str, monkeypatch: pytest.MonkeyPatch
+):
     bare = seed_bare_repo(tmp_path / "origin.git")
     first, _ = publish(tmp_path / "run1", bare, text="one\n")
     identity = bot_env() if pusher == "another bot run" else BOB
@@ -95,9 +105,24 @@ def test_a_person_s_commit_on_the_bot_branch_stops_the_bot_and_the_issue_says_so
         event_file = tmp_path / "event.json"
         event_file.write_text(json.dumps(event))
         env = os.environ | {"GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": github.slug}
-        run = subprocess.run(["factory-bot", "on-issue", "--stage", "publish", "--workdir", str(work2),
-                              "--event", str(event_file), "-q"], capture_output=True, text=True, env=env,
-                             timeout=300, cwd=tmp_path)
+        run = subprocess.run(
+            [
+                "factory-bot",
+                "on-issue",
+                "--stage",
+                "publish",
+                "--workdir",
+                str(work2),
+                "--event",
+                str(event_file),
+                "-q",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert run.returncode == 3, run.stderr
         assert "by Bob" in run.stderr and "hint:" in run.stderr and TOKEN not in run.stderr + run.stdout
         assert git.Repo(bare).commit(BRANCH).hexsha == human

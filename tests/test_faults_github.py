@@ -13,15 +13,16 @@ from types import SimpleNamespace
 import pytest
 import urllib3.util.retry
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge.github import GitHubForge
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.faults_support import (TOKEN, built_request, forge_for, publish_context, status_of,
-                                  yaml_request, SMALL)
+from tests.faults_support import SMALL, TOKEN, built_request, forge_for, publish_context, status_of, yaml_request
 
-SECONDARY = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-             "If you reach out to GitHub Support for help, please include the request ID ABCD:1234.")
+SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID ABCD:1234."
+)
 REPO_PATH = r"^/repos/acme/mcp-servers$"
 
 
@@ -40,8 +41,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return taken
 
 
-def test_a_5xx_outlasting_the_retries_is_a_clear_error_after_bounded_backoff(github: FakeGitHub,
-                                                                              sleeps: list[float]):
+def test_a_5xx_outlasting_the_retries_is_a_clear_error_after_bounded_backoff(github: FakeGitHub, sleeps: list[float]):
     github.fail("GET", r"/releases$", status=502, times=50)
     with pytest.raises(ForgeError) as caught:
         forge_for(github, backoff=1, total=3).list_releases()
@@ -64,18 +64,24 @@ def test_retry_after_is_waited_out_exactly(github: FakeGitHub, sleeps: list[floa
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_a_secondary_rate_limit_without_retry_after_waits_a_minute_as_documented(github: FakeGitHub,
-                                                                                 sleeps: list[float], status: int):
+def test_a_secondary_rate_limit_without_retry_after_waits_a_minute_as_documented(
+    github: FakeGitHub, sleeps: list[float], status: int
+):
     github.fail("GET", REPO_PATH, status=status, message=SECONDARY)
     assert forge_for(github).default_branch == "main"
     assert sleeps == [60]
 
 
-def test_a_rate_limit_longer_than_a_job_should_wait_fails_at_once_with_a_hint(github: FakeGitHub,
-                                                                              sleeps: list[float]):
+def test_a_rate_limit_longer_than_a_job_should_wait_fails_at_once_with_a_hint(github: FakeGitHub, sleeps: list[float]):
     reset = str(int(time.time()) + 3 * 3600)
-    github.fail("GET", REPO_PATH, status=403, message="API rate limit exceeded for installation ID 1.",
-                headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}, times=5)
+    github.fail(
+        "GET",
+        REPO_PATH,
+        status=403,
+        message="API rate limit exceeded for installation ID 1.",
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+        times=5,
+    )
     with pytest.raises(ForgeError) as caught:
         forge_for(github).list_releases()
     assert "rate-limited" in str(caught.value) and "re-run the job later" in (caught.value.hint or "")
@@ -89,18 +95,24 @@ def test_a_rate_limit_longer_than_a_job_should_wait_fails_at_once_with_a_hint(gi
 
 def test_a_request_that_is_never_answered_times_out_and_is_retried(github: FakeGitHub):
     github.fail("GET", REPO_PATH, hang=30)
-    forge = GitHubForge(github.slug, token=TOKEN, base_url=github.url,
-                        retry=forge_for(github)._gh.requester._Requester__retry, timeout=1)  # type: ignore[attr-defined]
+    forge = GitHubForge(
+        github.slug,
+        token=TOKEN,
+        base_url=github.url,
+        retry=forge_for(github)._gh.requester._Requester__retry,
+        timeout=1,
+    )  # type: ignore[attr-defined]
     assert forge.default_branch == "main"
     assert github.faults[0].times == 0
 
 
 def test_a_github_that_never_answers_is_a_clear_error_not_a_hang(github: FakeGitHub):
-    from factory_bot.forge.github import default_retry
+    from factory_bot.forge.github_retry import default_retry
 
     github.fail("GET", REPO_PATH, hang=30, times=10)
-    forge = GitHubForge(github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0, total=2),
-                        timeout=1)
+    forge = GitHubForge(
+        github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0, total=2), timeout=1
+    )
     with pytest.raises(ForgeError) as caught:
         forge.list_releases()
     assert "no answer within 1s, after retrying" in str(caught.value)
@@ -123,8 +135,9 @@ def test_when_github_keeps_failing_the_status_comment_says_so_and_what_to_do(git
     assert not github.pulls
 
     github.faults.clear()  # GitHub is back: the re-run finishes, in the same comment
-    outcome = flows.on_issue(github.issue_event(issue["number"]), publish_context(github, tmp_path / "work"),
-                             stage="publish")
+    outcome = flows.on_issue(
+        github.issue_event(issue["number"]), publish_context(github, tmp_path / "work"), stage="publish"
+    )
     assert list(github.pulls) == [outcome["pull"]]
     assert status_of(github, issue["number"]).startswith(":white_check_mark:")
 

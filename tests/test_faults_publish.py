@@ -13,12 +13,12 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
+from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from factory_bot.forge.github import GitHubForge
 from factory_bot.forge.local import LocalForge
-from factory_bot.pipeline import build
 from tests.fakes.github_api import FakeGitHub, merge_branch, seed_bare_repo
 from tests.faults_support import BOB, SMALL, forge_for, status_of, yaml_request
 
@@ -45,7 +45,9 @@ def merged_request(github: FakeGitHub, tmp_path: Path) -> tuple[int, str]:
     """An issue turned into a PR and merged: (issue number, main's sha)."""
     issue = github.open_issue("Echo", yaml_request(SMALL))
     opened = flows.on_issue(github.issue_event(issue["number"]), context(github, tmp_path / "issue"))
-    return issue["number"], merge_branch(github.bare, "factory/echo-box", message=f"Merge pull request #{opened['pull']}")
+    return issue["number"], merge_branch(
+        github.bare, "factory/echo-box", message=f"Merge pull request #{opened['pull']}"
+    )
 
 
 def assets(github: FakeGitHub) -> dict[str, dict[str, Any]]:
@@ -56,7 +58,8 @@ def assets(github: FakeGitHub) -> dict[str, dict[str, Any]]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("dies_at", ["echo-box-1.0.0.tgz", "echo-box-1.0.0.tgz.sha256"])
 def test_a_run_killed_between_creating_the_release_and_its_uploads_is_completed_by_the_next(
-        github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_at: str):
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_at: str
+):
     number, main_sha = merged_request(github, tmp_path)
     upload = GitHubForge.upload_asset
 
@@ -84,8 +87,9 @@ def test_a_run_killed_between_creating_the_release_and_its_uploads_is_completed_
 
 
 @pytest.mark.e2e
-def test_a_released_version_never_moves_and_a_changed_spec_without_a_bump_is_refused(github: FakeGitHub,
-                                                                                        tmp_path: Path):
+def test_a_released_version_never_moves_and_a_changed_spec_without_a_bump_is_refused(
+    github: FakeGitHub, tmp_path: Path
+):
     number, main_sha = merged_request(github, tmp_path)
     flows.on_push(github.push_event(main_sha), context(github, tmp_path / "push1"))
     tag_sha = git.Repo(github.bare).commit(TAG).hexsha
@@ -122,8 +126,7 @@ def test_the_bot_changes_main_only_through_pull_requests_and_its_index(github: F
 
 
 @pytest.mark.e2e
-def test_two_runs_for_the_same_issue_at_once_open_one_pr_and_one_status_comment(github: FakeGitHub,
-                                                                                 tmp_path: Path):
+def test_two_runs_for_the_same_issue_at_once_open_one_pr_and_one_status_comment(github: FakeGitHub, tmp_path: Path):
     issue = github.open_issue("Echo", yaml_request(SMALL))
     event = github.issue_event(issue["number"])
     start = threading.Barrier(2, timeout=60)
@@ -147,7 +150,9 @@ def test_two_runs_for_the_same_issue_at_once_open_one_pr_and_one_status_comment(
     assert len(github.pulls) == 1 and {o["pull"] for o in outcomes} == set(github.pulls)
     assert status_of(github, issue["number"]).startswith(":white_check_mark:")
     head = git.Repo(github.bare).commit("factory/echo-box")
-    assert head.author.email == gitops.GitRemote("").env()["GIT_AUTHOR_EMAIL"] and head.parents[0] == git.Repo(github.bare).commit("main")
+    assert head.author.email == gitops.GitRemote("").env()["GIT_AUTHOR_EMAIL"] and head.parents[0] == git.Repo(
+        github.bare
+    ).commit("main")
 
 
 def test_a_published_asset_is_never_replaced_with_different_bytes(github: FakeGitHub, tmp_path: Path):
@@ -161,12 +166,14 @@ def test_a_published_asset_is_never_replaced_with_different_bytes(github: FakeGi
         release = forge.create_release(tag="x-v1.0.0", name="x 1.0.0", body="notes")
         (tmp_path / "a.tgz").write_bytes(b"the published package")
         first = forge.upload_asset(release, tmp_path / "a.tgz", name="x-1.0.0.tgz", content_type="application/gzip")
-        again = forge.upload_asset(forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="x-1.0.0.tgz",
-                                   content_type="application/gzip")
+        again = forge.upload_asset(
+            forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="x-1.0.0.tgz", content_type="application/gzip"
+        )
         assert again.id == first.id
         (tmp_path / "a.tgz").write_bytes(b"something else, same name")
         with pytest.raises(ForgeError, match="never replaced") as caught:
-            forge.upload_asset(forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="x-1.0.0.tgz",
-                               content_type="application/gzip")
+            forge.upload_asset(
+                forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="x-1.0.0.tgz", content_type="application/gzip"
+            )
         assert "bump the version" in (caught.value.hint or "")
         assert forge.download_asset(forge.get_release("x-v1.0.0").asset("x-1.0.0.tgz")) == b"the published package"

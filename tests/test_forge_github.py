@@ -9,7 +9,8 @@ import pytest
 
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
-from factory_bot.forge.github import GitHubForge, default_retry
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_forge0test0token0do0not0print"
@@ -49,15 +50,24 @@ def test_creating_what_already_exists_is_treated_as_done(github: FakeGitHub, tmp
     assert forge.create_release(tag="x-v1.0.0", name="x 1.0.0", body="notes").id == first.id
     (tmp_path / "a.tgz").write_bytes(b"package")
     asset = forge.upload_asset(first, tmp_path / "a.tgz", name="a.tgz", content_type="application/gzip")
-    again = forge.upload_asset(forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="a.tgz",
-                               content_type="application/gzip")
+    again = forge.upload_asset(
+        forge.get_release("x-v1.0.0"), tmp_path / "a.tgz", name="a.tgz", content_type="application/gzip"
+    )
     assert again.id == asset.id and forge.download_asset(asset) == b"package"
     assert len(github.releases) == 1 and len(github.assets) == 1
     # Moving a released tag is refused.
     (tmp_path / "w" / "f").write_text("x")
     work.git.add("f")
-    work.git.commit("-m", "later", env={"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b",
-                                        "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"})
+    work.git.commit(
+        "-m",
+        "later",
+        env={
+            "GIT_AUTHOR_NAME": "a",
+            "GIT_AUTHOR_EMAIL": "a@b",
+            "GIT_COMMITTER_NAME": "a",
+            "GIT_COMMITTER_EMAIL": "a@b",
+        },
+    )
     with pytest.raises(ForgeError, match="immutable"):
         gitops.push_tag(work, forge.remote(), tag="x-v1.0.0", sha=work.head.commit.hexsha, message="x")
 
@@ -78,10 +88,12 @@ def test_git_gets_the_token_per_command_and_never_keeps_it_on_disk(github: FakeG
     remote = forge_for(github).remote()
     env = remote.env()
     assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader" and env["GIT_CONFIG_VALUE_0"].startswith(
-        "Authorization: Basic ")
+        "Authorization: Basic "
+    )
     assert TOKEN not in remote.url and TOKEN not in repr(remote)
     repo = gitops.clone(remote, tmp_path / "clone")
     assert "extraheader" not in (tmp_path / "clone" / ".git" / "config").read_text().lower()
-    assert remote.redact(f"failed with {TOKEN} and {env['GIT_CONFIG_VALUE_0'].split()[-1]}") == \
-        "failed with *** and ***"
+    assert (
+        remote.redact(f"failed with {TOKEN} and {env['GIT_CONFIG_VALUE_0'].split()[-1]}") == "failed with *** and ***"
+    )
     assert repo.head.commit.message.startswith("Start")

@@ -21,10 +21,10 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from factory_bot import pipeline
-from factory_bot.pipeline import build_many
-from factory_bot.spec_yaml import load_spec_text
-from factory_bot.stub import StubUpstream
+from factory_bot.build import pipeline
+from factory_bot.build.pipeline import build_many
+from factory_bot.build.stub import StubUpstream
+from factory_bot.spec.loader import load_spec_text
 
 from .test_build_e2e import npm_install_global
 
@@ -181,23 +181,47 @@ def test_an_installed_server_never_repeats_its_token_and_never_leaves_the_endpoi
     errlog = tmp_path / "stderr.txt"
     try:
         env = {"REPO_API_BASE_URL": api.url, "REPO_API_TOKEN": SECRET}
-        echoed, walked, slow = anyio.run(calls, str(bin_dir / "repo-reader"), env, errlog,
-                                         [{"owner": "acme", "repo": "tools"}, {"owner": "..", "repo": ".."},
-                                          {"owner": "slow", "repo": "x"}])
-        [bad_header] = anyio.run(calls, str(bin_dir / "repo-reader"),  # fetch would quote the value
-                                 {"REPO_API_BASE_URL": api.url, "REPO_API_TOKEN": f"{SECRET}\n"},
-                                 tmp_path / "stderr-2.txt", [{"owner": "acme", "repo": "tools"}])
-        [refused_host] = anyio.run(calls, str(bin_dir / "repo-reader"),
-                                   {"REPO_API_BASE_URL": f"http://127.0.0.1:{closed_port()}", "REPO_API_TOKEN": SECRET},
-                                   tmp_path / "stderr-3.txt", [{"owner": "acme", "repo": "tools"}])
-        [in_url] = anyio.run(calls, str(bin_dir / "repo-reader"),
-                             {"REPO_API_BASE_URL": api.url.replace("//", f"//me:{SECRET}@"), "REPO_API_TOKEN": "x" * 8},
-                             tmp_path / "stderr-4.txt", [{"owner": "acme", "repo": "tools"}])
+        echoed, walked, slow = anyio.run(
+            calls,
+            str(bin_dir / "repo-reader"),
+            env,
+            errlog,
+            [{"owner": "acme", "repo": "tools"}, {"owner": "..", "repo": ".."}, {"owner": "slow", "repo": "x"}],
+        )
+        [bad_header] = anyio.run(
+            calls,
+            str(bin_dir / "repo-reader"),  # fetch would quote the value
+            {"REPO_API_BASE_URL": api.url, "REPO_API_TOKEN": f"{SECRET}\n"},
+            tmp_path / "stderr-2.txt",
+            [{"owner": "acme", "repo": "tools"}],
+        )
+        [refused_host] = anyio.run(
+            calls,
+            str(bin_dir / "repo-reader"),
+            {"REPO_API_BASE_URL": f"http://127.0.0.1:{closed_port()}", "REPO_API_TOKEN": SECRET},
+            tmp_path / "stderr-3.txt",
+            [{"owner": "acme", "repo": "tools"}],
+        )
+        [in_url] = anyio.run(
+            calls,
+            str(bin_dir / "repo-reader"),
+            {"REPO_API_BASE_URL": api.url.replace("//", f"//me:{SECRET}@"), "REPO_API_TOKEN": "x" * 8},
+            tmp_path / "stderr-4.txt",
+            [{"owner": "acme", "repo": "tools"}],
+        )
     finally:
         api.server.shutdown()
-    texts = {name: r.content[0].text for name, r in [("echoed", echoed), ("walked", walked), ("slow", slow),
-                                                       ("bad_header", bad_header), ("refused", refused_host),
-                                                       ("in_url", in_url)]}
+    texts = {
+        name: r.content[0].text
+        for name, r in [
+            ("echoed", echoed),
+            ("walked", walked),
+            ("slow", slow),
+            ("bad_header", bad_header),
+            ("refused", refused_host),
+            ("in_url", in_url),
+        ]
+    }
     assert all(r.is_error for r in (echoed, walked, slow, bad_header, refused_host, in_url)), texts
     assert "answered HTTP 401" in texts["echoed"] and "Bad credentials" in texts["echoed"]
     assert '"authorization": "***"' in texts["echoed"].lower()
@@ -209,7 +233,6 @@ def test_an_installed_server_never_repeats_its_token_and_never_leaves_the_endpoi
     assert "carries credentials: send them in a header instead" in texts["in_url"]
     assert api.paths.count("/repos/acme/tools") == 1 and "/repos/slow/x" in api.paths  # `..` never arrived
     assert all(not p.startswith("/repos/..") and p != "/" for p in api.paths)
-    outputs = [*texts.values(),
-               *(p.read_text(encoding="utf-8") for p in sorted(tmp_path.glob("stderr*.txt")))]
+    outputs = [*texts.values(), *(p.read_text(encoding="utf-8") for p in sorted(tmp_path.glob("stderr*.txt")))]
     for text in outputs:
         assert SECRET not in text and "3f9a7c0d" not in text, text

@@ -23,14 +23,15 @@ from typing import Any
 import git
 import pytest
 
-from factory_bot import flows, trusted
-from factory_bot.build_report import ALWAYS_RUN
-from factory_bot.package import Package, sha256_of
-from factory_bot.pipeline import BuildResult
-from factory_bot.policy import ACCEPTED_LABEL, POLICY_MARKER
-from factory_bot.publish import STATUS_MARKER, tgz_name
-from factory_bot.render import render_server
-from factory_bot.validate import Check, ValidationReport
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.build.package import Package, sha256_of
+from factory_bot.build.pipeline import BuildResult
+from factory_bot.build.render import render_server
+from factory_bot.build.report import Check, ValidationReport
+from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
+from factory_bot.gitops.handover import ALWAYS_RUN
+from factory_bot.gitops.publish import STATUS_MARKER, tgz_name
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.test_policy_gate import forge_for
 
@@ -48,8 +49,10 @@ def prebuilt(spec: Any, out_dir: Path, *, progress: Any = None) -> BuildResult:
         (server / rel).write_text(text, encoding="utf-8")
     tgz = out_dir / tgz_name(spec)
     tgz.write_bytes(f"prebuilt {spec.name} {spec.version}".encode())
-    report = ValidationReport([Check(name, True, 0.0, "handed out by the load test") for name in ALWAYS_RUN]
-                              + [Check("examples", True, 0.0, "handed out", tool=t.name) for t in spec.tools])
+    report = ValidationReport(
+        [Check(name, True, 0.0, "handed out by the load test") for name in ALWAYS_RUN]
+        + [Check("examples", True, 0.0, "handed out", tool=t.name) for t in spec.tools]
+    )
     return BuildResult(spec, server, report, Package(tgz, sha256_of(tgz), tgz.stat().st_size, [], {}))
 
 
@@ -63,13 +66,15 @@ def body(name: str) -> str:
     return f"Please build this.\n\n```yaml\n{SPEC.replace('name: calculator', f'name: {name}', 1)}```\n"
 
 
-def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_path: Path, record_property: Any,
-                                                                        monkeypatch: pytest.MonkeyPatch):
+def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(
+    tmp_path: Path, record_property: Any, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setattr(trusted, "make_package", prebuilt_rebuild)
     with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as github:
-        github.collaborators.update({f"dev{i}": "write" for i in range(1, 8)}
-                                    | {"bob": "write", "carol": "write", "dave": "write", "maint": "write",
-                                       "reader": "read"})
+        github.collaborators.update(
+            {f"dev{i}": "write" for i in range(1, 8)}
+            | {"bob": "write", "carol": "write", "dave": "write", "maint": "write", "reader": "read"}
+        )
         checkout = tmp_path / "main"
         git.Repo.clone_from(str(github.bare), checkout)  # the default branch, as the gate job's checkout
 
@@ -78,8 +83,9 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
             github.issues[number]["labels"] = ["mcp-server"]
             return number
 
-        def event(number: int, action: str = "opened", sender: str | None = None,
-                  comment: str | None = None) -> Callable[[], dict[str, Any]]:
+        def event(
+            number: int, action: str = "opened", sender: str | None = None, comment: str | None = None
+        ) -> Callable[[], dict[str, Any]]:
             def make() -> dict[str, Any]:  # built when it runs: the issue's labels as they are then
                 data = github.issue_json(number)
                 who = github.user(sender or data["user"]["login"])
@@ -87,12 +93,14 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
                 if comment:
                     payload["comment"] = {"body": comment, "user": who}
                 return payload
+
             return make
 
         def approve(number: int, by: str) -> Callable[[], dict[str, Any]]:
             def make() -> dict[str, Any]:
                 github.relabel(number, [*github.issues[number]["labels"], "mcp-server: approved"], actor=by)
                 return event(number, "labeled", sender=by)()
+
             return make
 
         a = [issue("alice", f"alice-{i}") for i in range(1, 7)]
@@ -107,9 +115,17 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
             "bob": [event(b[0]), event(b[0], "edited"), event(b[1]), event(b[1]), event(b[2])],
             "carol": [event(issue("carol", "carol-1"))],
             # strangers: edits and duplicates still leave one comment each; a maintainer starts stranger 3's
-            "strangers": [event(s[0]), event(s[0], "edited"), event(s[0], "edited"), event(s[1]), event(s[1]),
-                          event(s[1]), event(s[2]), event(s[3]),
-                          event(s[2], sender="maint", comment="/factory build")],
+            "strangers": [
+                event(s[0]),
+                event(s[0], "edited"),
+                event(s[0], "edited"),
+                event(s[1]),
+                event(s[1]),
+                event(s[1]),
+                event(s[2]),
+                event(s[3]),
+                event(s[2], sender="maint", comment="/factory build"),
+            ],
             # an outsider approved by a maintainer (then edits), one "approved" by someone without write access
             "outsiders": [event(o1), approve(o1, "maint"), event(o1, "edited"), event(o2), approve(o2, "reader")],
             "dave": [event(huge)],
@@ -126,8 +142,7 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
             for make in steps:
                 work = tmp_path / f"run-{next(counter)}"
                 work.mkdir()
-                ctx = flows.Context(workdir=work, forge=lambda: forge_for(github), checkout=checkout,
-                                    builder=prebuilt)
+                ctx = flows.Context(workdir=work, forge=lambda: forge_for(github), checkout=checkout, builder=prebuilt)
                 results.append(flows.on_issue(make(), ctx))
             return results
 
@@ -142,12 +157,25 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
     comments = list(github.comments.values())
     status = Counter(c["issue"] for c in comments if STATUS_MARKER in c["body"])
     policy = Counter(c["issue"] for c in comments if POLICY_MARKER in c["body"])
-    counted = sum(1 for history in github.events.values() for e in history
-                  if e["event"] == "labeled" and e["label"] == ACCEPTED_LABEL)
-    figures = {"requests": len(outcomes), "accepted": len(outcomes) - len(refused), "refused": len(refused),
-               "refusals_by_rule": dict(Counter(o["rule"] for o in refused)), "pull_requests": len(github.pulls),
-               "comments": len(comments), "status_comments": len(status), "policy_comments": len(policy),
-               "api_calls": len(github.exchanges), "workers": WORKERS, "wall_seconds": round(wall, 1)}
+    counted = sum(
+        1
+        for history in github.events.values()
+        for e in history
+        if e["event"] == "labeled" and e["label"] == ACCEPTED_LABEL
+    )
+    figures = {
+        "requests": len(outcomes),
+        "accepted": len(outcomes) - len(refused),
+        "refused": len(refused),
+        "refusals_by_rule": dict(Counter(o["rule"] for o in refused)),
+        "pull_requests": len(github.pulls),
+        "comments": len(comments),
+        "status_comments": len(status),
+        "policy_comments": len(policy),
+        "api_calls": len(github.exchanges),
+        "workers": WORKERS,
+        "wall_seconds": round(wall, 1),
+    }
     print("\nload figures: " + json.dumps(figures, sort_keys=True))
     record_property("load_figures", json.dumps(figures, sort_keys=True))
 
@@ -156,9 +184,12 @@ def test_a_burst_of_50_requests_ends_with_exactly_what_the_policy_allows(tmp_pat
     assert counted == figures["accepted"] == 35  # every accepted run counted once, no refusal counted
     # Exactly one PR per server whose request got through: alice 5, bob 3, carol 1, dev 21, outsider1, stranger3.
     heads = sorted(p["head"] for p in github.pulls.values())
-    expected = sorted([f"factory/alice-{i}" for i in range(1, 6)] + [f"factory/bob-{i}" for i in range(1, 4)]
-                      + ["factory/carol-1", "factory/outsider-1", "factory/stranger-3"]
-                      + [f"factory/dev{i}-{j}" for i in range(1, 8) for j in range(1, 4)])
+    expected = sorted(
+        [f"factory/alice-{i}" for i in range(1, 6)]
+        + [f"factory/bob-{i}" for i in range(1, 4)]
+        + ["factory/carol-1", "factory/outsider-1", "factory/stranger-3"]
+        + [f"factory/dev{i}-{j}" for i in range(1, 8) for j in range(1, 4)]
+    )
     assert heads == expected  # 32: bob-1's edit and bob-2's duplicate delivery updated their PRs, no second one
     assert len(opened) == figures["accepted"]  # every accepted run ended at its PR
     assert all(p["state"] == "open" for p in github.pulls.values())

@@ -9,11 +9,12 @@ from typing import Any
 
 import anthropic
 import pytest
-from tests.fakes.messages_api import FakeMessagesAPI, Reply, text_reply, tool_use
 from ruamel.yaml import YAML
 
+from factory_bot.build import repair_checks as checks
 from factory_bot.errors import RequestError
-from factory_bot.parse import ParseResult, RequestDeclined, checks, parse_issue
+from factory_bot.parse import ParseResult, RequestDeclined, parse_issue
+from tests.fakes.messages_api import FakeMessagesAPI, Reply, text_reply, tool_use
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.yaml"))
 
@@ -40,7 +41,8 @@ def run_case(case: dict[str, Any]) -> tuple[ParseResult | RequestError, FakeMess
         client = anthropic.Anthropic(api_key="test-key", base_url=api.url, max_retries=0)
         try:
             outcome: ParseResult | RequestError = parse_issue(
-                case.get("title", ""), case["request"], client=client, check=check)
+                case.get("title", ""), case["request"], client=client, check=check
+            )
         except RequestError as exc:
             outcome = exc
     return outcome, api
@@ -48,8 +50,7 @@ def run_case(case: dict[str, Any]) -> tuple[ParseResult | RequestError, FakeMess
 
 def _params(paths: list[Path]) -> list[Any]:
     # A case whose check compiles the server needs the Node toolchain: it runs with the e2e tests.
-    return [pytest.param(p, id=p.stem, marks=[pytest.mark.e2e] if load_case(p).get("check") else [])
-            for p in paths]
+    return [pytest.param(p, id=p.stem, marks=[pytest.mark.e2e] if load_case(p).get("check") else []) for p in paths]
 
 
 def test_corpus_has_at_least_fifteen_varied_requests():
@@ -57,8 +58,11 @@ def test_corpus_has_at_least_fifteen_varied_requests():
     outcomes = {c["expect"]["outcome"] for c in cases}
     assert len(cases) >= 15
     assert {"spec", "declined", "error"} <= outcomes
-    assert any(a.get("submit_spec", {}).get("tools", [{}])[0].get("implementation", {}).get("kind") == "http"
-               for c in cases for a in c["answers"])
+    assert any(
+        a.get("submit_spec", {}).get("tools", [{}])[0].get("implementation", {}).get("kind") == "http"
+        for c in cases
+        for a in c["answers"]
+    )
 
 
 @pytest.mark.parametrize("path", _params(CORPUS))
@@ -79,8 +83,9 @@ def test_corpus_request_gives_the_expected_outcome(path: Path):
         assert outcome.spec.name == expect["name"]
         assert [t.name for t in outcome.spec.tools] == expect["tools"]
         assert len(outcome.attempts) == expect["attempts"]
-        assert outcome.spec.has_model_code == (expect["source"] == "model" and any(
-            t.implementation.kind == "code" for t in outcome.spec.tools))
+        assert outcome.spec.has_model_code == (
+            expect["source"] == "model" and any(t.implementation.kind == "code" for t in outcome.spec.tools)
+        )
         for text in expect.get("repair_mentions", []):
             assert text in api.requests[1].user_text()
     elif expect["outcome"] == "declined":
@@ -98,7 +103,7 @@ SPEC_CASES = [p for p in CORPUS if load_case(p)["expect"]["outcome"] == "spec"]
 @pytest.mark.e2e
 @pytest.mark.parametrize("path", SPEC_CASES, ids=[p.stem for p in SPEC_CASES])
 def test_corpus_spec_builds_into_a_working_server(path: Path, tmp_path: Path):
-    from factory_bot.pipeline import build
+    from factory_bot.build.pipeline import build
 
     outcome, _ = run_case(load_case(path))
     assert isinstance(outcome, ParseResult), outcome

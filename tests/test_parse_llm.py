@@ -14,7 +14,7 @@ from factory_bot.parse import ClaudeError, ParseFailed, RequestDeclined, parse_r
 from factory_bot.parse.llm import DEFAULT_MODEL, MAX_RETRIES, PRICES
 from factory_bot.parse.prompt import system_prompt
 from factory_bot.parse.sanitize import MAX_REQUEST_CHARS
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.spec.loader import load_spec_file
 from tests.fakes.messages_api import FakeMessagesAPI, api_error, refusal, text_reply, tool_use
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "templates" / "prompts" / "examples"
@@ -91,8 +91,12 @@ def test_usage_and_cost_are_reported(api, good_spec):
 
     u = result.usage
     price = PRICES[DEFAULT_MODEL]
-    expected = (u.input_tokens * price[0] + u.output_tokens * price[1] + u.cache_creation_input_tokens * price[2]
-                + u.cache_read_input_tokens * price[3]) / 1e6
+    expected = (
+        u.input_tokens * price[0]
+        + u.output_tokens * price[1]
+        + u.cache_creation_input_tokens * price[2]
+        + u.cache_read_input_tokens * price[3]
+    ) / 1e6
     assert u.input_tokens > 0 and u.output_tokens > 0
     assert u.cost_usd == pytest.approx(expected, abs=1e-6)
     assert result.to_json()["usage"]["cost_usd"] == u.cost_usd
@@ -106,8 +110,10 @@ def test_unknown_model_price_leaves_cost_unknown(api, good_spec):
 
 
 def test_rate_limit_is_retried_by_the_sdk_honouring_retry_after(api, good_spec, caplog):
-    api.push(api_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit", retry_after=1),
-             tool_use("submit_spec", good_spec))
+    api.push(
+        api_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit", retry_after=1),
+        tool_use("submit_spec", good_spec),
+    )
     with caplog.at_level(logging.INFO, logger="anthropic._base_client"):
         result = parse_request(REQUEST, client=client_for(api))
 
@@ -178,14 +184,21 @@ def test_prose_answer_is_asked_to_use_the_tool(api, good_spec):
 
 
 def test_answer_cut_off_at_max_tokens_asks_for_a_smaller_spec(api, good_spec):
-    api.push(text_reply("{\"name\": \"date-to", stop_reason="max_tokens"), tool_use("submit_spec", good_spec))
+    api.push(text_reply('{"name": "date-to', stop_reason="max_tokens"), tool_use("submit_spec", good_spec))
     result = parse_request(REQUEST, client=client_for(api))
     assert "cut off" in result.attempts[0].errors[0]
 
 
 def test_declined_request_says_why_and_what_to_answer(api):
-    api.push(tool_use("decline_request", {"reason": "It does not say what the server should do.",
-                                          "questions": ["Which operations should it offer?"]}))
+    api.push(
+        tool_use(
+            "decline_request",
+            {
+                "reason": "It does not say what the server should do.",
+                "questions": ["Which operations should it offer?"],
+            },
+        )
+    )
     with pytest.raises(RequestDeclined) as caught:
         parse_request("make a server", client=client_for(api))
     assert "does not say what the server should do" in str(caught.value)

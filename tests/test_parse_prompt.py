@@ -13,7 +13,7 @@ import pytest
 from factory_bot.errors import RequestError
 from factory_bot.parse.prompt import answer_tools, load_examples, schema_outline, system_prompt
 from factory_bot.parse.sanitize import MAX_INPUT_CHARS, clean_request, quote_for_prompt, redact_secrets
-from factory_bot.spec import ServerSpec, spec_json_schema
+from factory_bot.spec.model import ServerSpec, spec_json_schema
 from tests.fakes.messages_api import FakeMessagesAPI, tool_use
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "templates" / "prompts" / "examples"
@@ -29,7 +29,9 @@ def test_invisible_and_bidirectional_characters_are_removed():
 
 
 def test_pasted_credentials_are_redacted():
-    text = "key sk-ant-api03-abcdefghijklmnop and ghp_0123456789abcdefghijABCDEFGHIJ and Bearer abcdefghijklmnopqrstuvwxyz"
+    text = (
+        "key sk-ant-api03-abcdefghijklmnop and ghp_0123456789abcdefghijABCDEFGHIJ and Bearer abcdefghijklmnopqrstuvwxyz"
+    )
     cleaned = redact_secrets(text)
     assert "sk-ant" not in cleaned and "ghp_" not in cleaned and "abcdefghijklmnopqrstuvwxyz" not in cleaned
     assert cleaned.count("[redacted secret]") == 3
@@ -89,8 +91,8 @@ def _yaml(text: str) -> dict:
 @pytest.mark.e2e
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
 def test_prompt_examples_build_into_working_servers(path: Path, tmp_path: Path):
-    from factory_bot.pipeline import build
-    from factory_bot.spec_yaml import load_spec_file
+    from factory_bot.build.pipeline import build
+    from factory_bot.spec.loader import load_spec_file
 
     result = build(load_spec_file(path), tmp_path)
     assert result.ok, [f"{c.name}: {c.message} {c.details}" for c in result.report.checks if not c.ok]
@@ -98,9 +100,16 @@ def test_prompt_examples_build_into_working_servers(path: Path, tmp_path: Path):
 
 # --- the command line ---------------------------------------------------------------------------------
 
+
 def factory_bot(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from factory_bot.cli import main; main()", *args],
-                          input=stdin, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from factory_bot.cli.app import main; main()", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -117,7 +126,7 @@ def test_cli_parse_text_prints_spec_yaml_and_json_summary(tmp_path: Path):
         summary = factory_bot("parse", "--text", "count words and make slugs", "--out", str(out), "--json", env=env)
 
     assert printed.returncode == 0, printed.stderr
-    from factory_bot.spec_yaml import load_spec_text
+    from factory_bot.spec.loader import load_spec_text
 
     parsed = load_spec_text(printed.stdout)
     assert parsed.name == "text-tools" and parsed.has_model_code

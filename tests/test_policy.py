@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
 from factory_bot.errors import ConfigError, PolicyError
-from factory_bot.policy import POLICY_PATH, Policy, check_size, check_spec, load_policy, load_policy_text
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops.gate import check_size, check_spec
+from factory_bot.gitops.policy import POLICY_PATH, Policy, load_policy, load_policy_text
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
@@ -73,7 +74,10 @@ def test_an_oversized_plain_language_request_is_refused_with_the_limit_and_what_
     refused = check_size(policy, "A server", "Please add numbers. " * 20)
     assert refused is not None and not refused.allowed
     assert refused.rule == "limits.request_chars"
-    assert "characters and this repository's" in refused.message and "limit (limits.request_chars) is 200" in refused.message
+    assert (
+        "characters and this repository's" in refused.message
+        and "limit (limits.request_chars) is 200" in refused.message
+    )
     assert "paste a spec YAML block" in refused.hint
     assert check_size(policy, "A server", "Please add two numbers.") is None
 
@@ -108,8 +112,7 @@ def test_the_parse_stage_refuses_what_the_policy_forbids_before_the_parser_runs(
         raise AssertionError("the parser (and so the model) must not be called")
 
     ctx = flows.Context(workdir=tmp_path / "w", checkout=checkout, parser=parser)
-    event = {"issue": {"number": 7, "title": "Big", "body": "Please do many things. " * 20,
-                       "user": {"login": "alice"}}}
+    event = {"issue": {"number": 7, "title": "Big", "body": "Please do many things. " * 20, "user": {"login": "alice"}}}
     with pytest.raises(PolicyError, match=r"limits\.request_chars"):
         flows.on_issue(event, ctx, stage="parse")
     assert calls == []
@@ -134,9 +137,10 @@ def test_dump_of_a_parsed_spec_fits_the_default_size_limit():
 def test_the_gate_stage_exists_only_for_requests(tmp_path: Path):
     from click.testing import CliRunner
 
-    from factory_bot.cli import cli
+    from factory_bot.cli.app import cli
 
     (tmp_path / "push.json").write_text('{"ref": "refs/heads/main"}')
-    result = CliRunner().invoke(cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"),
-                                      "--event", str(tmp_path / "push.json")])
+    result = CliRunner().invoke(
+        cli, ["on-push", "--stage", "gate", "--workdir", str(tmp_path / "w"), "--event", str(tmp_path / "push.json")]
+    )
     assert isinstance(result.exception, ConfigError) and "--stage gate belongs to on-issue" in str(result.exception)

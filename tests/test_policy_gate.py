@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from github import Auth, Github
 
-from factory_bot import flows
-from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.policy import ACCEPTED_LABEL, POLICY_MARKER
+from factory_bot import gitops as flows
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
+from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 TOKEN = "ghs_gate0token0for0tests"
@@ -29,8 +30,14 @@ def forge_for(github: FakeGitHub, token: str = TOKEN) -> GitHubForge:
     """The real GitHub forge, pointed at the fake, without PyGithub's pacing (0.25 s a request, 1 s a write:
     polite to GitHub, pointless against a local fake)."""
     forge = GitHubForge(github.slug, token=token, base_url=github.url, retry=default_retry(backoff=0))
-    forge._gh = Github(auth=Auth.Token(token), base_url=github.url, retry=default_retry(backoff=0), per_page=100,
-                       seconds_between_requests=None, seconds_between_writes=None)
+    forge._gh = Github(
+        auth=Auth.Token(token),
+        base_url=github.url,
+        retry=default_retry(backoff=0),
+        per_page=100,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
     return forge
 
 
@@ -65,23 +72,34 @@ class Recorder:
         raise AssertionError("a refused request must not be built")
 
 
-def event(github: FakeGitHub, number: int, *, action: str = "opened", sender: str | None = None,
-          comment: str | None = None) -> dict[str, Any]:
+def event(
+    github: FakeGitHub, number: int, *, action: str = "opened", sender: str | None = None, comment: str | None = None
+) -> dict[str, Any]:
     issue = github.issue_json(number)
-    payload: dict[str, Any] = {"action": action, "issue": issue, "repository": github.repo_json(),
-                               "sender": github.user(sender or issue["user"]["login"])}
+    payload: dict[str, Any] = {
+        "action": action,
+        "issue": issue,
+        "repository": github.repo_json(),
+        "sender": github.user(sender or issue["user"]["login"]),
+    }
     if comment is not None:
         payload["comment"] = {"body": comment, "user": github.user(sender or issue["user"]["login"])}
     return payload
 
 
-def gate(github: FakeGitHub, payload: dict[str, Any], tmp_path: Path, policy: str | None = None,
-         recorder: Recorder | None = None) -> dict[str, Any]:
+def gate(
+    github: FakeGitHub,
+    payload: dict[str, Any],
+    tmp_path: Path,
+    policy: str | None = None,
+    recorder: Recorder | None = None,
+) -> dict[str, Any]:
     work = tmp_path / f"work-{len(list(tmp_path.glob('work-*')))}"
     forge = lambda: forge_for(github)  # noqa: E731
     recorder = recorder or Recorder()
-    ctx = flows.Context(workdir=work, forge=forge, checkout=checkout(tmp_path, policy),
-                        parser=recorder.parser, builder=recorder.builder)
+    ctx = flows.Context(
+        workdir=work, forge=forge, checkout=checkout(tmp_path, policy), parser=recorder.parser, builder=recorder.builder
+    )
     work.mkdir()
     outcome = flows.on_issue(payload, ctx, stage="gate")
     assert json.loads((work / "gate.json").read_text())["allowed"] is outcome["allowed"]
@@ -106,8 +124,13 @@ def test_a_stranger_gets_one_polite_comment_however_often_the_issue_changes_and_
     github.issues[issue["number"]]["labels"] = ["mcp-server"]
     recorder = Recorder()
     forge = lambda: forge_for(github)  # noqa: E731
-    ctx = flows.Context(workdir=tmp_path / "all", forge=forge, checkout=checkout(tmp_path),
-                        parser=recorder.parser, builder=recorder.builder)
+    ctx = flows.Context(
+        workdir=tmp_path / "all",
+        forge=forge,
+        checkout=checkout(tmp_path),
+        parser=recorder.parser,
+        builder=recorder.builder,
+    )
     (tmp_path / "all").mkdir()
     outcome = flows.on_issue(event(github, issue["number"]), ctx)  # every stage, as the local CLI runs them
     assert outcome["allowed"] is False and outcome["rule"] == "who"
@@ -216,8 +239,12 @@ def test_every_answer_the_gate_reads_matches_githubs_openapi(github, tmp_path):
     ghost = github.open_issue("x", BODY, login="ghost-x")["number"]
     gate(github, event(github, ghost), tmp_path)
     paths = {(e.method, e.path.rsplit("/", 1)[-1], e.status) for e in github.exchanges}
-    assert {("GET", "permission", 200), ("GET", "permission", 404), ("GET", "events", 200),
-            ("GET", "issues", 200)} <= paths
+    assert {
+        ("GET", "permission", 200),
+        ("GET", "permission", 404),
+        ("GET", "events", 200),
+        ("GET", "issues", 200),
+    } <= paths
     for exchange in github.exchanges:
         check(exchange)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory_bot import publish
+from factory_bot.build.drift import drift
+from factory_bot.build.render import render_server
 from factory_bot.forge.base import Asset, Release
-from factory_bot.render import render_server
-from factory_bot.spec import ServerSpec
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops import publish
+from factory_bot.spec.loader import dump_spec, load_spec_file
+from factory_bot.spec.model import ServerSpec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -35,8 +36,9 @@ def test_pull_plan_carries_the_spec_and_the_whole_generated_server_on_one_branch
 
 
 def test_pr_body_has_tool_table_report_checksum_and_closes_the_issue():
-    body = publish.plan_pull(calculator(), base="main", report_markdown="| typescript | pass |", issue=12,
-                             sha256="cd" * 32).body
+    body = publish.plan_pull(
+        calculator(), base="main", report_markdown="| typescript | pass |", issue=12, sha256="cd" * 32
+    ).body
     assert "Closes #12" in body
     for tool in ("add", "subtract", "multiply", "divide"):
         assert f"| `{tool}` |" in body
@@ -79,8 +81,7 @@ def test_release_plan_for_a_new_version_tags_releases_and_uploads_both_assets():
 
 def test_release_plan_completes_a_half_finished_release():
     release = Release(1, "calculator-v1.0.0", "calculator 1.0.0", "notes without checksum", "u", ())
-    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40},
-                                release=release)
+    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=release)
     assert plan.steps == ("upload:calculator-1.0.0.tgz", "upload:calculator-1.0.0.tgz.sha256", "notes")
     assert plan.commit == "t" * 40, "an existing tag is never moved"
 
@@ -89,8 +90,9 @@ def test_release_plan_for_a_finished_release_is_empty():
     notes = f"**SHA-256:** `{'e' * 64}`"
     assets = (Asset(1, "calculator-1.0.0.tgz", 10, "u"), Asset(2, "calculator-1.0.0.tgz.sha256", 10, "u"))
     release = Release(1, "calculator-v1.0.0", "calculator 1.0.0", notes, "u", assets)
-    plan = publish.plan_release(calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40},
-                                release=release, tagged_spec=calculator())
+    plan = publish.plan_release(
+        calculator(), commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=release, tagged_spec=calculator()
+    )
     assert plan.steps == () and not plan.needs_build
 
 
@@ -103,15 +105,16 @@ def test_a_broken_off_upload_does_not_count_as_an_asset():
 
 def test_a_spec_changed_without_a_version_bump_is_not_released_over_the_old_tag():
     changed = calculator().model_copy(update={"description": "Different now."})
-    plan = publish.plan_release(changed, commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=None,
-                                tagged_spec=calculator())
+    plan = publish.plan_release(
+        changed, commit="c" * 40, tags={"calculator-v1.0.0": "t" * 40}, release=None, tagged_spec=calculator()
+    )
     assert plan.steps == () and "bump the version" in plan.note
 
 
 def test_drift_names_every_generated_file_that_was_edited_or_is_missing():
     spec = calculator()
     files = dict(render_server(spec))
-    assert publish.drift(spec, files) == []
+    assert drift(spec, files) == []
     files["src/index.ts"] += "// sneaky\n"
     del files["package.json"]
-    assert publish.drift(spec, files) == ["src/index.ts: differs from what the spec generates", "package.json: missing"]
+    assert drift(spec, files) == ["src/index.ts: differs from what the spec generates", "package.json: missing"]

@@ -10,14 +10,18 @@ from pathlib import Path
 import git
 import pytest
 
+from factory_bot.build.render import write_server
 from factory_bot.forge.local import LocalForge
-from factory_bot.publish import REVIEW_MARKER
-from factory_bot.render import write_server
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops.publish import REVIEW_MARKER
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",
-            "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "a@example.com"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "a@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "a@example.com",
+}
 
 
 def commit(repo: git.Repo, message: str) -> str:
@@ -28,15 +32,31 @@ def commit(repo: git.Repo, message: str) -> str:
 
 def pr_event(path: Path, repo_dir: str, number: int, head: str, base: str) -> Path:
     side = {"repo": {"clone_url": repo_dir}}
-    path.write_text(json.dumps({"action": "synchronize", "number": number, "pull_request": {
-        "number": number, "head": side | {"sha": head, "ref": "change"}, "base": side | {"sha": base, "ref": "main"}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "action": "synchronize",
+                "number": number,
+                "pull_request": {
+                    "number": number,
+                    "head": side | {"sha": head, "ref": "change"},
+                    "base": side | {"sha": base, "ref": "main"},
+                },
+            }
+        )
+    )
     return path
 
 
 def review(where: Path, event: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """`factory-bot on-pr` with the local forge, run from an empty directory like a user would."""
-    return subprocess.run(["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), *options, "--event",
-                           str(event), "-q"], capture_output=True, text=True, timeout=600, cwd="/")
+    return subprocess.run(
+        ["factory-bot", "on-pr", "--forge", "local", "--repo", str(where), *options, "--event", str(event), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd="/",
+    )
 
 
 @pytest.mark.e2e
@@ -124,14 +144,40 @@ def test_a_review_json_saying_passed_from_a_check_job_that_failed_is_posted_as_f
     base = commit(repo, "start")
     work = tmp_path / "work"
     work.mkdir()
-    (work / "review.json").write_text(json.dumps({"ok": True, "pull": 4, "servers": [
-        {"name": "calculator", "version": "1.0.0", "ok": True, "findings": ["all good"]}]}))
+    (work / "review.json").write_text(
+        json.dumps(
+            {
+                "ok": True,
+                "pull": 4,
+                "servers": [{"name": "calculator", "version": "1.0.0", "ok": True, "findings": ["all good"]}],
+            }
+        )
+    )
     event = pr_event(tmp_path / "pr.json", str(tmp_path / "servers"), 4, base, base)
     env = {"FACTORY_BOT_BUILD_RESULT": "failure"}
 
-    result = subprocess.run(["factory-bot", "on-pr", "--stage", "publish", "--workdir", str(work), "--forge",
-                             "local", "--repo", str(tmp_path / "servers"), "--event", str(event), "-q"],
-                            capture_output=True, text=True, timeout=600, cwd="/", env=os.environ | env)
+    result = subprocess.run(
+        [
+            "factory-bot",
+            "on-pr",
+            "--stage",
+            "publish",
+            "--workdir",
+            str(work),
+            "--forge",
+            "local",
+            "--repo",
+            str(tmp_path / "servers"),
+            "--event",
+            str(event),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd="/",
+        env=os.environ | env,
+    )
 
     assert result.returncode == 1, result.stderr
     comment = LocalForge(str(tmp_path / "servers")).find_comment(4, REVIEW_MARKER)

@@ -13,10 +13,11 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import flows
+from factory_bot import gitops as flows
+from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
-from factory_bot.forge.github import GitHubForge, default_retry
-from factory_bot.pipeline import build
+from factory_bot.forge.github import GitHubForge
+from factory_bot.forge.github_retry import default_retry
 from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +36,9 @@ def github(tmp_path: Path):
 
 
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:
-    forge = lambda: GitHubForge(github.slug, token=TOKEN, base_url=github.url,  # noqa: E731
-                                retry=default_retry(backoff=0))
+    forge = lambda: GitHubForge(  # noqa: E731
+        github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0)
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     return flows.Context(workdir=workdir, forge=forge, builder=build)
 
@@ -58,8 +60,12 @@ def test_issue_request_opens_one_pr_and_editing_the_issue_updates_it(github: Fak
     assert "| `divide` |" in pr["body"] and "### Validation" in pr["body"]
     files = branch_files(github.bare, "factory/calculator")
     assert "specs/calculator.yaml" in files
-    assert {"servers/calculator/src/index.ts", "servers/calculator/package.json",
-            "servers/calculator/package-lock.json", "servers/calculator/README.md"} <= set(files)
+    assert {
+        "servers/calculator/src/index.ts",
+        "servers/calculator/package.json",
+        "servers/calculator/package-lock.json",
+        "servers/calculator/README.md",
+    } <= set(files)
     assert not any("node_modules" in f or f.endswith(".tgz") or "/dist/" in f for f in files)
     [status] = status_comments(github, issue["number"])
     assert f"/pull/{outcome['pull']}" in status
@@ -67,7 +73,8 @@ def test_issue_request_opens_one_pr_and_editing_the_issue_updates_it(github: Fak
 
     # The requester edits the issue: same branch, same PR, same status comment.
     github.issues[issue["number"]]["body"] = request_body(
-        calculator.replace("description: Arithmetic on two numbers.", "description: Arithmetic, precisely."))
+        calculator.replace("description: Arithmetic on two numbers.", "description: Arithmetic, precisely.")
+    )
     again = flows.on_issue(github.issue_event(issue["number"], "edited"), context(github, tmp_path / "run2"))
 
     assert again["pull"] == outcome["pull"] and len(github.pulls) == 1
@@ -77,8 +84,7 @@ def test_issue_request_opens_one_pr_and_editing_the_issue_updates_it(github: Fak
     assert TOKEN in github.tokens_seen
 
 
-def test_merged_request_is_released_once_and_a_broken_upload_is_completed_next_run(github: FakeGitHub,
-                                                                                     tmp_path: Path):
+def test_merged_request_is_released_once_and_a_broken_upload_is_completed_next_run(github: FakeGitHub, tmp_path: Path):
     issue = github.open_issue("Calculator", request_body((SPECS / "calculator.yaml").read_text()))
     opened = flows.on_issue(github.issue_event(issue["number"]), context(github, tmp_path / "issue"))
     main_sha = merge_branch(github.bare, "factory/calculator", message=f"Merge pull request #{opened['pull']}")

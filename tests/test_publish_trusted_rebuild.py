@@ -19,28 +19,40 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import flows, trusted
+from factory_bot import gitops as flows
+from factory_bot.build import trusted
+from factory_bot.build.pipeline import build
 from factory_bot.errors import IntegrityError
 from factory_bot.forge.local import LocalForge
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.spec.loader import load_spec_text
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 from tests.faults_support import SMALL, built_request, forge_for, status_of, yaml_request
 
 pytestmark = pytest.mark.e2e
-IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",
-            "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "a@example.com"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "a@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "a@example.com",
+}
 TAG = "echo-box-v1.0.0"
 TGZ = "echo-box-1.0.0.tgz"
 MARKUP = "[x](http://evil) @octocat Closes #2 <img src=x>"
 FAILING = SMALL.replace("output: hi}", "output: bye}")  # the example expects what the code never returns
 
 
-def factory_bot(*args: str, env: dict[str, str] | None = None, umask: int | None = None,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["factory-bot", *args], capture_output=True, text=True, timeout=600, cwd="/",
-                            env=os.environ | (env or {}),
-                            preexec_fn=None if umask is None else (lambda: os.umask(umask)))
+def factory_bot(
+    *args: str, env: dict[str, str] | None = None, umask: int | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["factory-bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd="/",
+        env=os.environ | (env or {}),
+        preexec_fn=None if umask is None else (lambda: os.umask(umask)),
+    )
     if check:
         assert result.returncode == 0, result.stderr + result.stdout
     return result
@@ -49,12 +61,22 @@ def factory_bot(*args: str, env: dict[str, str] | None = None, umask: int | None
 def test_two_builds_in_other_directories_caches_and_umasks_make_the_same_package(tmp_path: Path):
     spec = tmp_path / "echo-box.yaml"
     spec.write_text(SMALL)
-    first = json.loads(factory_bot("build", str(spec), "--out", str(tmp_path / "out" / "a"), "--json", "-q",
-                                   umask=0o022).stdout)
+    first = json.loads(
+        factory_bot("build", str(spec), "--out", str(tmp_path / "out" / "a"), "--json", "-q", umask=0o022).stdout
+    )
     # A second toolchain, freshly installed elsewhere, and a umask that leaves every file private.
-    second = json.loads(factory_bot("build", str(spec), "--out", str(tmp_path / "out" / "a" / "b" / "c"), "--json",
-                                    "-q", env={"FACTORY_BOT_CACHE": str(tmp_path / "other-cache")},
-                                    umask=0o077).stdout)
+    second = json.loads(
+        factory_bot(
+            "build",
+            str(spec),
+            "--out",
+            str(tmp_path / "out" / "a" / "b" / "c"),
+            "--json",
+            "-q",
+            env={"FACTORY_BOT_CACHE": str(tmp_path / "other-cache")},
+            umask=0o077,
+        ).stdout
+    )
 
     assert (tmp_path / "other-cache").is_dir()
     assert first["ok"] and second["ok"] and first["tgz"] != second["tgz"]
@@ -100,7 +122,8 @@ def rewrite_package(tgz: Path) -> str:
 
 
 def test_a_package_and_report_rewritten_after_the_build_are_refused_and_nothing_is_released(
-        spec_on_main: tuple[git.Repo, list[str]], tmp_path: Path):
+    spec_on_main: tuple[git.Repo, list[str]], tmp_path: Path
+):
     repo, common = spec_on_main
     work = tmp_path / "work"
     factory_bot("on-push", "--stage", "build", "--workdir", str(work), *common)
@@ -140,11 +163,26 @@ def test_publish_succeeds_when_the_artifact_lost_every_hidden_file(tmp_path: Pat
     repo.git.add("README.md")
     repo.git.commit("-m", "start", env=IDENTITY)
     event = tmp_path / "issue.json"
-    event.write_text(json.dumps({"action": "opened", "issue": {"number": 3, "title": "Echo", "body": yaml_request(SMALL),
-                                                               "user": {"login": "alice"}}}))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "opened",
+                "issue": {"number": 3, "title": "Echo", "body": yaml_request(SMALL), "user": {"login": "alice"}},
+            }
+        )
+    )
     work = tmp_path / "w"
-    common = ["--forge", "local", "--repo", str(repo.working_tree_dir), "--event", str(event), "--workdir", str(work),
-              "-q"]
+    common = [
+        "--forge",
+        "local",
+        "--repo",
+        str(repo.working_tree_dir),
+        "--event",
+        str(event),
+        "--workdir",
+        str(work),
+        "-q",
+    ]
     factory_bot("on-issue", "--stage", "parse", *common)
     factory_bot("on-issue", "--stage", "build", *common)
     reported = json.loads((work / "build.json").read_text())["sha256"]
@@ -198,7 +236,8 @@ def forge_reports(work: Path, report: dict) -> None:
 
 
 def test_a_failing_build_whose_reports_say_green_with_markup_in_the_checksum_opens_no_pr(
-        github: FakeGitHub, tmp_path: Path):
+    github: FakeGitHub, tmp_path: Path
+):
     issue, report = failed_build(github, tmp_path / "w")
     assert report["ok"] is False and report["sha256"] is None
     forge_reports(tmp_path / "w", all_green(report, MARKUP) | {"tgz": MARKUP, "report_markdown": MARKUP})
@@ -215,10 +254,13 @@ def test_a_failing_build_whose_reports_say_green_with_markup_in_the_checksum_ope
         assert piece not in on_github(github)
 
 
-@pytest.mark.parametrize("forgery", ["outcome only", "a failing check removed", "another sha256",
-                                     "every check flipped, the runner saw the job fail"])
+@pytest.mark.parametrize(
+    "forgery",
+    ["outcome only", "a failing check removed", "another sha256", "every check flipped, the runner saw the job fail"],
+)
 def test_a_failing_build_with_a_forged_report_is_reported_failed_and_opens_no_pr(
-        github: FakeGitHub, tmp_path: Path, forgery: str):
+    github: FakeGitHub, tmp_path: Path, forgery: str
+):
     work = tmp_path / "w"
     issue, report = failed_build(github, work)
     rebuilt = trusted.make_package(load_spec_text(FAILING), tmp_path / "attacker").sha256  # anyone can compute it
@@ -240,15 +282,17 @@ def test_a_failing_build_with_a_forged_report_is_reported_failed_and_opens_no_pr
     else:
         outcome = flows.on_issue(github.issue_event(issue), ctx, stage="publish")
         assert outcome["ok"] is False
-        assert ("the build job ended with failure" if ctx.build_result else "does not show a passed build") in \
-            outcome["error"]
+        assert ("the build job ended with failure" if ctx.build_result else "does not show a passed build") in outcome[
+            "error"
+        ]
     assert not github.pulls
     assert status_of(github, issue).startswith(":x:")
     assert github.issues[issue]["labels"] == ["mcp-factory: failed"]
 
 
-def test_a_package_with_an_install_script_is_refused_by_publish(github: FakeGitHub, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch):
+def test_a_package_with_an_install_script_is_refused_by_publish(
+    github: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     issue = github.open_issue("Echo", yaml_request(SMALL))["number"]
     work = built_request(tmp_path / "w", issue)
     render = trusted.write_server

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from factory_bot import versioning
-from factory_bot.spec import Param, ServerSpec
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.gitops import versioning
+from factory_bot.spec.loader import load_spec_file
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import Param
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 

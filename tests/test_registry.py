@@ -8,13 +8,17 @@ from pathlib import Path
 import git
 import pytest
 
-from factory_bot import registry
 from factory_bot.forge.base import Asset, Release
-from factory_bot.spec_yaml import dump_spec, load_spec_file
+from factory_bot.gitops import registry
+from factory_bot.spec.loader import dump_spec, load_spec_file
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "a@example.com",
-            "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "a@example.com"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "a@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "a@example.com",
+}
 
 
 @pytest.fixture
@@ -72,8 +76,10 @@ def test_a_clone_without_forge_access_reads_links_from_the_committed_index(clone
 
 def test_index_is_deterministic_and_lists_every_version(clone: Path):
     servers = registry.read(clone, [released("calculator-v1.10.0", "f" * 64)])
-    first, second = registry.index_files(servers), registry.index_files(registry.read(clone, [
-        released("calculator-v1.10.0", "f" * 64)]))
+    first, second = (
+        registry.index_files(servers),
+        registry.index_files(registry.read(clone, [released("calculator-v1.10.0", "f" * 64)])),
+    )
     assert first == second
     data = json.loads(first["registry.json"])
     assert [v["version"] for v in data["servers"][0]["versions"]] == ["1.10.0", "1.9.0", "1.0.0"]

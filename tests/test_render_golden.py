@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot.render import render_server, write_server
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build.render import render_server, write_server
+from factory_bot.spec.loader import load_spec_file
 
 from .conftest import SPECS
 
@@ -30,8 +30,11 @@ def test_rendered_server_matches_the_golden_files(name: str) -> None:
         for relative, text in files.items():
             (golden / relative).parent.mkdir(parents=True, exist_ok=True)
             (golden / relative).write_text(text, encoding="utf-8")
-    expected = {p.relative_to(golden).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(golden.rglob("*")) if p.is_file()}
+    expected = {
+        p.relative_to(golden).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(golden.rglob("*"))
+        if p.is_file()
+    }
     assert sorted(files) == sorted(expected), "files added or removed: refresh the golden files on purpose"
     for relative, text in files.items():
         assert text == expected[relative], f"{relative} changed: review the diff, then refresh the golden files"
@@ -45,7 +48,7 @@ def test_rendering_is_deterministic(example_spec) -> None:
 def test_lockfile_is_the_toolchain_lock_with_the_servers_name() -> None:
     import json
 
-    from factory_bot import toolchain
+    from factory_bot.build import toolchain
 
     spec = load_spec_file(SPECS / "calculator.yaml")
     lock = json.loads(render_server(spec)["package-lock.json"])

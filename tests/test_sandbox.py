@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import sandbox
-from factory_bot.pipeline import build, build_many
-from factory_bot.spec_yaml import load_spec_text
+from factory_bot.build import sandbox
+from factory_bot.build.pipeline import build, build_many
+from factory_bot.spec.loader import load_spec_text
 
 pytestmark = pytest.mark.e2e
 
@@ -72,9 +72,11 @@ def test_a_detached_child_dies_with_validation_and_cannot_touch_the_package(tmp_
     out = tmp_path / "out"
     marker = f"mcp-factory-detached-{uuid.uuid4().hex[:8]}"
     tgz, report = out / "detach-0.1.0.tgz", out / "detach.build.json"
-    rewrite = (f"require('fs').appendFileSync({json.dumps(str(tgz))}, 'implant');"
-               f"require('fs').writeFileSync({json.dumps(str(report))}, '{{\"ok\": true}}');"
-               f"require('fs').writeFileSync({json.dumps(str(out / 'planted.js'))}, 'x')")
+    rewrite = (
+        f"require('fs').appendFileSync({json.dumps(str(tgz))}, 'implant');"
+        f"require('fs').writeFileSync({json.dumps(str(report))}, '{{\"ok\": true}}');"
+        f"require('fs').writeFileSync({json.dumps(str(out / 'planted.js'))}, 'x')"
+    )
     code = f"""
         const {{ spawn }} = await import("node:child_process");
         // A detached, unref'd child, and a double fork that leaves its session: from ~1 s on, for 20 s, both
@@ -95,7 +97,8 @@ def test_a_detached_child_dies_with_validation_and_cannot_touch_the_package(tmp_
 
 
 def test_code_cannot_reach_the_checkout_home_network_or_other_processes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     checkout, home = tmp_path / "checkout", tmp_path / "home"
     subprocess.run(["git", "init", "-q", str(checkout)], check=True)
     home.mkdir()
@@ -167,8 +170,14 @@ def test_a_fork_bomb_and_a_memory_hog_are_contained_and_fail_the_build(tmp_path:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "factory_bot", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "factory_bot", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def test_without_a_sandbox_the_flows_refuse_others_code_unless_told_it_is_unsafe(tmp_path: Path) -> None:
@@ -181,15 +190,34 @@ def test_without_a_sandbox_the_flows_refuse_others_code_unless_told_it_is_unsafe
         assert "no sandbox" in refused.stderr and "--unsafe-no-sandbox" in refused.stderr
     request = run_cli("build", "--request", "a calculator", "--out", str(tmp_path / "b"), env=off)
     assert request.returncode == 3 and "no sandbox" in request.stderr
-    unsafe = run_cli("on-issue", "--forge", "local", "--repo", str(tmp_path), "--event", str(event),
-                     "--unsafe-no-sandbox", "--stage", "build", "--workdir", str(tmp_path / "w"), env=off)
+    unsafe = run_cli(
+        "on-issue",
+        "--forge",
+        "local",
+        "--repo",
+        str(tmp_path),
+        "--event",
+        str(event),
+        "--unsafe-no-sandbox",
+        "--stage",
+        "build",
+        "--workdir",
+        str(tmp_path / "w"),
+        env=off,
+    )
     assert "WARNING: --unsafe-no-sandbox" in unsafe.stderr
 
 
 def test_a_local_build_of_your_own_spec_without_a_sandbox_warns_once(tmp_path: Path) -> None:
     specs = Path(__file__).resolve().parent.parent / "specs"
-    done = run_cli("build", str(specs / "calculator.yaml"), str(specs / "text-tools.yaml"), "--out", str(tmp_path),
-                   env={sandbox.OFF: "off"})
+    done = run_cli(
+        "build",
+        str(specs / "calculator.yaml"),
+        str(specs / "text-tools.yaml"),
+        "--out",
+        str(tmp_path),
+        env={sandbox.OFF: "off"},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr.count("warning: no sandbox") == 1
 
@@ -204,10 +232,14 @@ def test_factory_bot_sandbox_proves_every_denial_on_this_machine() -> None:
 
 def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path: Path) -> None:
     marker = f"mcp-factory-orphan-{uuid.uuid4().hex[:8]}"
-    bot = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    bot = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import subprocess, sys, time
         from pathlib import Path
-        from factory_bot import sandbox
+        from factory_bot.build import sandbox
         root = Path({str(tmp_path)!r}) / "server"
         root.mkdir()
         command = ["sh", "-c", "setsid sh -c 'sleep 600; : {marker}' & sleep 600; : {marker}"]
@@ -215,7 +247,11 @@ def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path
             subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, start_new_session=True)
             print("running", flush=True)
             time.sleep(600)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert bot.stdout is not None and bot.stdout.readline() == "running\n"
         for _ in range(100):  # the sandbox starts its two shells
@@ -240,8 +276,11 @@ def test_on_ubuntu_24_04_the_refusal_says_exactly_what_to_run(tmp_path: Path, mo
     fake.chmod(0o755)
     monkeypatch.setattr(sandbox, "_bwraps", lambda: [(str(fake), "system")])
     real_sysctl = sandbox._sysctl
-    monkeypatch.setattr(sandbox, "_sysctl", lambda name: "1" if name == "kernel.apparmor_restrict_unprivileged_userns"
-                        else real_sysctl(name))
+    monkeypatch.setattr(
+        sandbox,
+        "_sysctl",
+        lambda name: "1" if name == "kernel.apparmor_restrict_unprivileged_userns" else real_sysctl(name),
+    )
     sandbox.status.cache_clear()
     try:
         found = sandbox.status()

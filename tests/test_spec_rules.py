@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from factory_bot.errors import SpecError
-from factory_bot.spec import ServerSpec, spec_json_schema
-from factory_bot.spec_yaml import dump_spec, load_spec_file, load_spec_text
+from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
+from factory_bot.spec.model import ServerSpec, spec_json_schema
 
 from .conftest import EXAMPLE_SPECS, SPECS
 
@@ -59,7 +59,10 @@ def test_malformed_yaml_points_at_the_line() -> None:
 
 
 def test_duplicate_keys_in_yaml_are_refused() -> None:
-    assert any("duplicate" in p.lower() for p in problems_of(MINIMAL.replace("version: 1.0.0", "version: 1.0.0\nversion: 2.0.0")))
+    assert any(
+        "duplicate" in p.lower()
+        for p in problems_of(MINIMAL.replace("version: 1.0.0", "version: 1.0.0\nversion: 2.0.0"))
+    )
 
 
 def test_duplicate_tool_names_are_refused() -> None:
@@ -80,19 +83,25 @@ def test_server_names_cannot_traverse_paths_or_break_npm(bad: str) -> None:
 
 
 def test_parameter_names_must_be_identifiers() -> None:
-    assert any("not an identifier" in p for p in problems_of(MINIMAL.replace("text: {type: string}", "'a-b': {type: string}")))
+    assert any(
+        "not an identifier" in p for p in problems_of(MINIMAL.replace("text: {type: string}", "'a-b': {type: string}"))
+    )
 
 
 def test_reserved_words_are_allowed_as_inputs_and_bound_with_an_underscore() -> None:
-    from factory_bot.spec import local_name
+    from factory_bot.spec.params import local_name
 
-    spec = load_spec_text(MINIMAL.replace("text: {type: string}", "class: {type: string}").replace("return text;", "return class_;"))
+    spec = load_spec_text(
+        MINIMAL.replace("text: {type: string}", "class: {type: string}").replace("return text;", "return class_;")
+    )
     assert list(spec.tools[0].input) == ["class"] and local_name("class") == "class_"
 
 
 def test_examples_must_match_the_input_schema() -> None:
     text = CALCULATOR.replace("- {input: {a: 2, b: 3}, output: 5}", "- {input: {a: two, b: 3}, output: 5}")
-    assert any("examples[0].input does not match" in p and "'two' is not of type 'number'" in p for p in problems_of(text))
+    assert any(
+        "examples[0].input does not match" in p and "'two' is not of type 'number'" in p for p in problems_of(text)
+    )
 
 
 def test_examples_may_not_pass_inputs_the_tool_does_not_have() -> None:
@@ -115,16 +124,22 @@ def test_arrays_need_an_item_type() -> None:
 
 
 def test_defaults_must_match_their_type() -> None:
-    assert any("`default` does not match" in p for p in problems_of(MINIMAL.replace("{type: string}", "{type: integer, default: many}")))
+    assert any(
+        "`default` does not match" in p
+        for p in problems_of(MINIMAL.replace("{type: string}", "{type: integer, default: many}"))
+    )
 
 
 def test_enum_values_must_match_their_type() -> None:
-    assert any("is not a number" in p for p in problems_of(MINIMAL.replace("{type: string}", "{type: number, enum: [1, two]}")))
+    assert any(
+        "is not a number" in p for p in problems_of(MINIMAL.replace("{type: string}", "{type: number, enum: [1, two]}"))
+    )
 
 
 def test_counts_and_lengths_are_capped() -> None:
     many_tools = "tools:\n" + "".join(
-        f"  - {{name: t{i}, description: d, implementation: {{kind: code, code: 'return 1;'}}}}\n" for i in range(51))
+        f"  - {{name: t{i}, description: d, implementation: {{kind: code, code: 'return 1;'}}}}\n" for i in range(51)
+    )
     assert any("at most 50" in p for p in problems_of(MINIMAL.split("tools:")[0] + many_tools))
     assert any("4000" in p for p in problems_of(MINIMAL.replace("description: A demo.", f"description: {'x' * 4001}")))
 
@@ -145,19 +160,24 @@ def test_zero_width_characters_in_code_are_refused() -> None:
 
 
 def test_http_tools_reference_only_inputs_and_declared_env() -> None:
-    http = MINIMAL.replace('implementation: {kind: code, code: "return text;"}',
-                           "implementation: {kind: http, base_url: 'https://api.example.com', path: '/x/{nope}'}")
+    http = MINIMAL.replace(
+        'implementation: {kind: code, code: "return text;"}',
+        "implementation: {kind: http, base_url: 'https://api.example.com', path: '/x/{nope}'}",
+    )
     assert any("{nope}" in p for p in problems_of(http))
-    headers = MINIMAL.replace('implementation: {kind: code, code: "return text;"}',
-                              "implementation: {kind: http, base_url: 'https://api.example.com', "
-                              "headers: {Authorization: 'Bearer ${API_TOKEN}'}}")
+    headers = MINIMAL.replace(
+        'implementation: {kind: code, code: "return text;"}',
+        "implementation: {kind: http, base_url: 'https://api.example.com', "
+        "headers: {Authorization: 'Bearer ${API_TOKEN}'}}",
+    )
     assert any("does not declare it" in p and "API_TOKEN" in p for p in problems_of(headers))
 
 
 def test_http_examples_need_a_recorded_upstream_reply() -> None:
-    http = MINIMAL.replace('implementation: {kind: code, code: "return text;"}',
-                           "implementation: {kind: http, base_url: 'https://api.example.com'}\n"
-                           "    examples: [{input: {text: hi}}]")
+    http = MINIMAL.replace(
+        'implementation: {kind: code, code: "return text;"}',
+        "implementation: {kind: http, base_url: 'https://api.example.com'}\n    examples: [{input: {text: hi}}]",
+    )
     assert any("needs `upstream" in p for p in problems_of(http))
 
 
@@ -182,10 +202,15 @@ def test_the_json_schema_accepts_every_example_spec() -> None:
 
 
 def test_a_spec_model_is_immutable_so_stages_cannot_change_it_behind_each_others_back() -> None:
-    spec = ServerSpec.model_validate({"name": "x", "version": "1.0.0", "description": "d",
-                                      "tools": [{"name": "t", "description": "d",
-                                                 "implementation": {"kind": "code", "code": "return 1;"}}]})
-    with pytest.raises(Exception):
+    spec = ServerSpec.model_validate(
+        {
+            "name": "x",
+            "version": "1.0.0",
+            "description": "d",
+            "tools": [{"name": "t", "description": "d", "implementation": {"kind": "code", "code": "return 1;"}}],
+        }
+    )
+    with pytest.raises(Exception):  # noqa: B017  pydantic's frozen error type is its own business
         spec.name = "y"  # type: ignore[misc]
 
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import cache
-from factory_bot.bench import format_report, run_bench
-from factory_bot.pipeline import build, build_many
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.build import cache
+from factory_bot.build.pipeline import build_many
+from factory_bot.cli.bench import format_report, run_bench
 
 from .conftest import SPECS
 
@@ -59,8 +58,12 @@ def test_building_a_directory_builds_every_spec_and_reports_each(tmp_path: Path)
     specs.mkdir()
     for name in ("calculator", "unit-converter"):
         (specs / f"{name}.yaml").write_text((SPECS / f"{name}.yaml").read_text())
-    run = subprocess.run([sys.executable, "-m", "factory_bot", "build", str(specs), "--out", str(tmp_path / "out"),
-                          "--json", "-j", "2"], capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "factory_bot", "build", str(specs), "--out", str(tmp_path / "out"), "--json", "-j", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["ok"] and [b["name"] for b in report["builds"]] == ["calculator", "unit-converter"]

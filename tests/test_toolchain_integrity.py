@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from factory_bot import cleanup, toolchain
+from factory_bot.build import toolchain
+from factory_bot.build.pipeline import build
 from factory_bot.errors import ToolchainError
-from factory_bot.pipeline import build
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.gitops import cleanup
+from factory_bot.spec.loader import load_spec_file
 
 pytestmark = pytest.mark.e2e
 
@@ -58,8 +59,9 @@ def append_implant(installed: Path, *, keep_mtime: bool) -> None:
 
 
 @pytest.mark.parametrize("keep_mtime", [False, True], ids=["appended", "appended-mtime-restored"])
-def test_an_implant_in_the_sdk_is_detected_and_the_next_server_is_built_clean(own_cache: Path, tmp_path: Path,
-                                                                              keep_mtime: bool):
+def test_an_implant_in_the_sdk_is_detected_and_the_next_server_is_built_clean(
+    own_cache: Path, tmp_path: Path, keep_mtime: bool
+):
     append_implant(own_cache, keep_mtime=keep_mtime)
 
     said, bundle = build_calculator(tmp_path / "out")
@@ -101,7 +103,7 @@ tools:
 
 
 def test_a_spec_that_writes_into_the_toolchain_does_not_infect_the_next_server(own_cache: Path, tmp_path: Path):
-    from factory_bot.spec_yaml import load_spec_text
+    from factory_bot.spec.loader import load_spec_text
 
     build(load_spec_text(IMPLANTER), tmp_path / "first")  # its example ran the tool during validation
 
@@ -124,8 +126,9 @@ def test_a_file_added_to_the_toolchain_is_detected(own_cache: Path):
     assert not added.exists() and toolchain.verify(full=True).ok
 
 
-def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build(own_cache: Path, tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch):
+def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build(
+    own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     append_implant(own_cache, keep_mtime=True)
     only_node = tmp_path / "bin"  # node, but no npm to reinstall with
     only_node.mkdir()
@@ -152,8 +155,9 @@ def test_a_package_at_another_version_is_detected(own_cache: Path):
     assert "changed: node_modules/zod/package.json" in verdict.problems()
 
 
-def test_a_copied_toolchain_is_hashed_once_then_trusted_by_its_new_stat_data(own_cache: Path, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch):
+def test_a_copied_toolchain_is_hashed_once_then_trusted_by_its_new_stat_data(
+    own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     # What a restored Actions cache looks like: same bytes, new inodes and ctimes everywhere.
     copy = tmp_path / "restored"
     shutil.copytree(own_cache.parent, copy, symlinks=True)

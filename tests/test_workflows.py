@@ -41,8 +41,15 @@ EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.S)
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 # (mode, stage) pairs of the composite action that render, build or run a generated server.
-RUNS_GENERATED_CODE = {("issue", "build"), ("issue", ""), ("pr", "build"), ("pr", ""), ("push", "build"),
-                       ("push", ""), ("build", "")}
+RUNS_GENERATED_CODE = {
+    ("issue", "build"),
+    ("issue", ""),
+    ("pr", "build"),
+    ("pr", ""),
+    ("push", "build"),
+    ("push", ""),
+    ("build", ""),
+}
 CODE_COMMANDS = re.compile(r"\b(node|npm|npx|tsc|esbuild)\b|factory-bot\s+(build|validate|package)\b")
 
 
@@ -84,10 +91,15 @@ def writes(job: dict[str, Any]) -> set[str]:
 
 
 def run_scripts() -> list[tuple[str, str]]:
-    scripts = [(f"{wf.name}:{job_id}", step["run"]) for wf, job_id, job in
-               [(Path(w), j, jb) for w, j, jb in jobs()] for step in job.get("steps", []) if "run" in step]
-    scripts += [(f"action.yml:{step.get('name')}", step["run"]) for step in load(ACTION)["runs"]["steps"]
-                if "run" in step]
+    scripts = [
+        (f"{wf.name}:{job_id}", step["run"])
+        for wf, job_id, job in [(Path(w), j, jb) for w, j, jb in jobs()]
+        for step in job.get("steps", [])
+        if "run" in step
+    ]
+    scripts += [
+        (f"action.yml:{step.get('name')}", step["run"]) for step in load(ACTION)["runs"]["steps"] if "run" in step
+    ]
     return scripts
 
 
@@ -138,8 +150,12 @@ def test_no_untrusted_event_field_is_pasted_into_a_shell_line():
 
 
 def test_untrusted_pattern_catches_what_it_must(tmp_path):
-    for bad in ["echo ${{ github.event.issue.title }}", "git checkout ${{ github.head_ref }}",
-                "echo ${{ github.event.comment.body }}", "x=${{ inputs.mode }}"]:
+    for bad in [
+        "echo ${{ github.event.issue.title }}",
+        "git checkout ${{ github.head_ref }}",
+        "echo ${{ github.event.comment.body }}",
+        "x=${{ inputs.mode }}",
+    ]:
         assert UNTRUSTED.search(bad), bad
 
 
@@ -158,16 +174,22 @@ def test_generated_code_only_runs_in_jobs_without_write_token_or_secrets():
             assert not writes(job), f"{wf}:{job_id} runs generated code and may write {writes(job)}"
             assert not secrets_of(job), f"{wf}:{job_id} runs generated code and can read {secrets_of(job)}"
             assert set((job.get("permissions") or {}).values()) <= {"read", "none"}
-    assert code_jobs == {("requests.yml", "build"), ("review.yml", "check"), ("release.yml", "build"),
-                         ("maintenance.yml", "health")}
+    assert code_jobs == {
+        ("requests.yml", "build"),
+        ("review.yml", "check"),
+        ("release.yml", "build"),
+        ("maintenance.yml", "health"),
+    }
+
 
 def test_jobs_holding_a_write_token_run_no_generated_code():
     for wf, job_id, job in jobs():
         if writes(job) or "GITHUB_TOKEN" in secrets_of(job):
             assert not runs_generated_code(job), f"{wf}:{job_id}"
             for step in own_action_steps(job):
-                assert step["with"].get("stage") in ("gate", "publish") or step["with"]["mode"] == "cleanup", \
+                assert step["with"].get("stage") in ("gate", "publish") or step["with"]["mode"] == "cleanup", (
                     f"{wf}:{job_id}"
+                )
 
 
 def test_the_model_key_is_only_where_the_model_is_called():
@@ -185,14 +207,19 @@ def test_the_action_hands_the_token_only_to_publish_and_the_key_only_to_parse():
         if "inputs.token" in text or "inputs.anthropic-api-key" in text:
             assert step.get("id") == "run", f"only the run step may see secrets, not {step.get('name')!r}"
     env = next(step for step in steps if step.get("id") == "run")["env"]
-    assert env["GITHUB_TOKEN"] == ("${{ (inputs.stage == 'gate' || inputs.stage == 'publish' || inputs.mode == 'cleanup')"
-                                   " && inputs.token || '' }}")
+    assert env["GITHUB_TOKEN"] == (
+        "${{ (inputs.stage == 'gate' || inputs.stage == 'publish' || inputs.mode == 'cleanup') && inputs.token || '' }}"
+    )
     assert env["ANTHROPIC_API_KEY"] == "${{ inputs.stage == 'parse' && inputs.anthropic-api-key || '' }}"
 
 
 def test_jobs_that_run_untrusted_code_read_caches_but_never_save_them():
-    saving = [(wf, job_id) for wf, job_id, job in jobs() for step in own_action_steps(job)
-              if step["with"].get("save-cache") == "true"]
+    saving = [
+        (wf, job_id)
+        for wf, job_id, job in jobs()
+        for step in own_action_steps(job)
+        if step["with"].get("save-cache") == "true"
+    ]
     assert saving == [("maintenance.yml", "caches")]  # installs fresh and runs no generated code
     steps = load(ACTION)["runs"]["steps"]
     for step in steps:
@@ -234,11 +261,16 @@ def caches_touched(steps: list[dict[str, Any]], *, saving: bool) -> list[str]:
     return found
 
 
-ALL_CALLS = [{"mode": mode, "stage": stage, "save-cache": save}
-             for mode in ("issue", "pr", "push") for stage in ("", "gate", "parse", "build", "publish")
-             for save in ("true", "false")] + [{"mode": mode, "stage": "", "save-cache": save}
-                                               for mode in ("build", "cleanup", "toolchain")
-                                               for save in ("true", "false")]
+ALL_CALLS = [
+    {"mode": mode, "stage": stage, "save-cache": save}
+    for mode in ("issue", "pr", "push")
+    for stage in ("", "gate", "parse", "build", "publish")
+    for save in ("true", "false")
+] + [
+    {"mode": mode, "stage": "", "save-cache": save}
+    for mode in ("build", "cleanup", "toolchain")
+    for save in ("true", "false")
+]
 
 
 def test_evaluate_reads_conditions_the_way_github_does():
@@ -255,8 +287,9 @@ def test_a_stage_that_publishes_or_holds_a_secret_restores_no_cache():
         if call["stage"] != "build" and call["mode"] != "build":
             assert not caches_touched(action_steps_run(call), saving=False), call
     for wf, job_id, job in jobs():
-        holds = writes(job) or secrets_of(job) or any(s["with"].get("stage") == "publish"
-                                                      for s in own_action_steps(job))
+        holds = (
+            writes(job) or secrets_of(job) or any(s["with"].get("stage") == "publish" for s in own_action_steps(job))
+        )
         if holds:
             assert not caches_touched(job.get("steps", []), saving=False), f"{wf}:{job_id}"
             for step in own_action_steps(job):
@@ -300,8 +333,9 @@ def test_the_write_token_job_of_a_review_runs_the_base_branch_bot():
 
 def test_the_publish_job_takes_the_spec_from_parse_and_only_outputs_from_the_build_job():
     publish = load(ROOT / ".github/workflows/requests.yml")["jobs"]["publish"]
-    downloads = {s["with"]["name"]: s["with"]["path"] for s in publish["steps"]
-                 if "download-artifact" in str(s.get("uses", ""))}
+    downloads = {
+        s["with"]["name"]: s["with"]["path"] for s in publish["steps"] if "download-artifact" in str(s.get("uses", ""))
+    }
     assert downloads == {"request": "factory-work", "build": "factory-build"}
     take = next(s for s in publish["steps"] if s.get("name") == "Take the build's outputs")["run"]
     assert "for item in build.json outcome.json build; do" in take
@@ -336,9 +370,13 @@ def test_run_scripts_are_valid_bash():
 
 def test_requests_answer_only_to_the_request_label_and_to_commands():
     parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
-    for needle in ["'mcp-server'", "startsWith(github.event.comment.body, '/factory build')",
-                   "startsWith(github.event.comment.body, '/factory retry')", "!github.event.issue.pull_request",
-                   "author_association"]:
+    for needle in [
+        "'mcp-server'",
+        "startsWith(github.event.comment.body, '/factory build')",
+        "startsWith(github.event.comment.body, '/factory retry')",
+        "!github.event.issue.pull_request",
+        "author_association",
+    ]:
         assert needle in parse_if
 
 
@@ -352,13 +390,13 @@ def test_actionlint_and_zizmor_report_nothing():
 
 def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
     from factory_bot.forge.base import LABEL_PREFIX
-    from factory_bot.publish import STATES
+    from factory_bot.gitops.publish import STATES
 
     labels = {entry["name"] for entry in load(ROOT / ".github" / "labels.yml")}
     template = load(ROOT / ".github" / "ISSUE_TEMPLATE" / "mcp-server.yml")
     assert set(template["labels"]) <= labels
     assert {LABEL_PREFIX + state for state in STATES} <= labels
-    from factory_bot.policy import load_policy
+    from factory_bot.gitops.policy import load_policy
 
     assert load_policy(ROOT).requesters.approval_label in labels
     parse_if = load(ROOT / ".github/workflows/requests.yml")["jobs"]["gate"]["if"]
@@ -366,7 +404,7 @@ def test_labels_file_lists_the_request_label_and_every_state_the_bot_sets():
 
 
 def test_the_gate_decides_before_the_model_key_or_any_build_is_reached():
-    from factory_bot.policy import load_policy
+    from factory_bot.gitops.policy import load_policy
 
     jobs_ = load(ROOT / ".github/workflows/requests.yml")["jobs"]
     gate, parse = jobs_["gate"], jobs_["parse"]

@@ -8,9 +8,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from factory_bot import actions
+from factory_bot.cli import actions
 from factory_bot.errors import SpecError, SpecProblem, ToolchainError
-from factory_bot.spec_yaml import load_spec_file
+from factory_bot.spec.loader import load_spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,9 @@ def broken_spec(workspace: Path) -> Path:
     (workspace / "specs").mkdir(parents=True)
     spec = workspace / "specs" / "calculator.yaml"
     text = (ROOT / "specs" / "calculator.yaml").read_text()
-    spec.write_text(text.replace("{type: number, description: Second addend}", "{type: numbr, description: Second addend}", 1))
+    spec.write_text(
+        text.replace("{type: number, description: Second addend}", "{type: numbr, description: Second addend}", 1)
+    )
     return spec
 
 
@@ -63,12 +65,23 @@ def test_spec_text_cannot_smuggle_a_second_workflow_command(tmp_path):
 def test_a_build_shows_its_check_table_in_the_job_summary_and_its_failures_as_errors(tmp_path):
     summary = tmp_path / "summary.md"
     build = {
-        "ok": False, "name": "calculator", "version": "1.0.0", "tools": ["add", "divide"],
-        "tgz": str(tmp_path / "calculator-1.0.0.tgz"), "sha256": "ab" * 32, "size": 4096,
+        "ok": False,
+        "name": "calculator",
+        "version": "1.0.0",
+        "tools": ["add", "divide"],
+        "tgz": str(tmp_path / "calculator-1.0.0.tgz"),
+        "sha256": "ab" * 32,
+        "size": 4096,
         "checks": [
             {"name": "typecheck", "ok": True, "seconds": 1.2, "message": "tsc: no errors", "tool": None, "details": []},
-            {"name": "example", "ok": False, "seconds": 0.3, "message": "divide(1, 0) returned Infinity",
-             "tool": "divide", "details": ["expected an error"]},
+            {
+                "name": "example",
+                "ok": False,
+                "seconds": 0.3,
+                "message": "divide(1, 0) returned Infinity",
+                "tool": "divide",
+                "details": ["expected an error"],
+            },
         ],
         "timings": {"render": 0.01, "validate": 2.5},
     }
@@ -80,8 +93,9 @@ def test_a_build_shows_its_check_table_in_the_job_summary_and_its_failures_as_er
     assert "| typecheck | ✅ pass | 1.20 s | tsc: no errors |" in text
     assert "| example (`divide`) | ❌ fail |" in text and "expected an error" in text
     assert "`calculator-1.0.0.tgz`, 4.0 KiB" in text
-    assert out.getvalue() == ("::error title=MCP Factory%3A calculator failed validation::"
-                              "example (divide): divide(1, 0) returned Infinity\n")
+    assert out.getvalue() == (
+        "::error title=MCP Factory%3A calculator failed validation::example (divide): divide(1, 0) returned Infinity\n"
+    )
 
 
 def test_a_forged_build_report_shows_no_markup_in_the_publish_job_s_summary(tmp_path):
@@ -89,14 +103,35 @@ def test_a_forged_build_report_shows_no_markup_in_the_publish_job_s_summary(tmp_
     markup = "[x](http://evil) @octocat Closes #2 <img src=x>"
     work = tmp_path / "w"
     work.mkdir()
-    (work / "build.json").write_text(json.dumps({
-        "ok": True, "name": markup, "version": markup, "tools": [markup], "tgz": f"/x/{markup}.tgz", "size": 1,
-        "sha256": markup, "timings": {markup: 1.0},
-        "checks": [{"name": markup, "ok": True, "seconds": 0.1, "message": markup, "tool": markup, "details": [markup]}]}))
-    (work / "review.json").write_text(json.dumps({"ok": True, "pull": markup, "servers": [
-        {"name": markup, "version": markup, "ok": True, "findings": [markup]}]}))
-    (work / "outcome.json").write_text(json.dumps({"ok": False, "stage": markup, "error": "```\n" + markup,
-                                                   "hint": markup}))
+    (work / "build.json").write_text(
+        json.dumps(
+            {
+                "ok": True,
+                "name": markup,
+                "version": markup,
+                "tools": [markup],
+                "tgz": f"/x/{markup}.tgz",
+                "size": 1,
+                "sha256": markup,
+                "timings": {markup: 1.0},
+                "checks": [
+                    {"name": markup, "ok": True, "seconds": 0.1, "message": markup, "tool": markup, "details": [markup]}
+                ],
+            }
+        )
+    )
+    (work / "review.json").write_text(
+        json.dumps(
+            {
+                "ok": True,
+                "pull": markup,
+                "servers": [{"name": markup, "version": markup, "ok": True, "findings": [markup]}],
+            }
+        )
+    )
+    (work / "outcome.json").write_text(
+        json.dumps({"ok": False, "stage": markup, "error": "```\n" + markup, "hint": markup})
+    )
     summary = tmp_path / "summary.md"
     actions.summarize(work, env=actions_env(tmp_path, summary), out=io.StringIO())
 
@@ -118,8 +153,9 @@ def test_outside_actions_nothing_is_written(tmp_path, monkeypatch):
 def test_other_errors_are_one_annotation_with_the_hint_in_the_summary(tmp_path):
     summary = tmp_path / "summary.md"
     out = io.StringIO()
-    actions.report_error(ToolchainError("node 18 is too old", hint="install node 20 or newer"),
-                         actions_env(tmp_path, summary), out)
+    actions.report_error(
+        ToolchainError("node 18 is too old", hint="install node 20 or newer"), actions_env(tmp_path, summary), out
+    )
     assert out.getvalue().startswith("::error title=MCP Factory::node 18 is too old%0A  hint: install node 20")
     assert "**Next step:** install node 20 or newer" in summary.read_text()
 
@@ -136,8 +172,17 @@ def test_untrusted_output_is_printed_with_workflow_commands_switched_off():
 def test_after_a_failed_parse_the_summary_says_why_and_names_no_server(tmp_path):
     work = tmp_path / "factory-work"
     work.mkdir()
-    (work / "outcome.json").write_text(json.dumps({"ok": False, "stage": "parse", "exit_code": 2,
-                                                   "error": "no spec and no description", "hint": "fill in the form"}))
+    (work / "outcome.json").write_text(
+        json.dumps(
+            {
+                "ok": False,
+                "stage": "parse",
+                "exit_code": 2,
+                "error": "no spec and no description",
+                "hint": "fill in the form",
+            }
+        )
+    )
     env = actions_env(tmp_path, tmp_path / "summary.md") | {"GITHUB_OUTPUT": str(tmp_path / "output")}
     out = io.StringIO()
     assert actions.summarize(work, None, env, out) == {"server": ""}
@@ -160,9 +205,23 @@ def test_after_a_parse_the_server_name_becomes_a_step_output_only_when_it_is_a_v
 def test_a_review_and_a_published_pr_show_in_the_summary(tmp_path):
     work = tmp_path / "w"
     work.mkdir()
-    (work / "review.json").write_text(json.dumps({"ok": False, "pull": 3, "servers": [
-        {"name": "calculator", "version": "1.0.1", "ok": False, "checks": [],
-         "findings": ["drift: servers/calculator/src/index.ts"]}]}))
+    (work / "review.json").write_text(
+        json.dumps(
+            {
+                "ok": False,
+                "pull": 3,
+                "servers": [
+                    {
+                        "name": "calculator",
+                        "version": "1.0.1",
+                        "ok": False,
+                        "checks": [],
+                        "findings": ["drift: servers/calculator/src/index.ts"],
+                    }
+                ],
+            }
+        )
+    )
     result = tmp_path / "result.json"
     result.write_text(json.dumps({"ok": True, "pull": 3, "url": "https://github.example/acme/s/pull/3"}))
     summary = tmp_path / "summary.md"
@@ -176,8 +235,14 @@ def test_factory_bot_build_on_actions_annotates_the_broken_line_of_a_committed_s
     spec = broken_spec(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env |= actions_env(tmp_path, tmp_path / "summary.md")
-    result = subprocess.run(["factory-bot", "build", "specs/calculator.yaml", "--out", str(tmp_path / "out")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["factory-bot", "build", "specs/calculator.yaml", "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "numbr" in text)
     assert result.returncode == 2
     assert f"::error file=specs/calculator.yaml,line={line},title=MCP Factory%3A invalid spec::" in result.stdout

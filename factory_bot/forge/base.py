@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .git import GitRemote
+from factory_bot.forge.git import GitRemote
 
 LABEL_PREFIX = "mcp-factory: "
 

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import git
 
-from ..errors import ForgeError
+from factory_bot.errors import ForgeError
 
 BOT_NAME = "mcp-factory[bot]"
 BOT_EMAIL = "mcp-factory-bot@users.noreply.github.com"
@@ -65,8 +65,10 @@ def _git_errors(remote: GitRemote, doing: str) -> Iterator[None]:
         yield
     except git.GitCommandError as exc:
         stderr = remote.redact(str(exc.stderr or "").strip())
-        raise ForgeError(f"git could not {doing}: {stderr or exc.status}",
-                         hint="check that the repository exists and the token may push to it") from None
+        raise ForgeError(
+            f"git could not {doing}: {stderr or exc.status}",
+            hint="check that the repository exists and the token may push to it",
+        ) from None
 
 
 def clone(remote: GitRemote, dest: Path, *, branch: str | None = None) -> git.Repo:
@@ -121,8 +123,17 @@ def _safe(rel: str) -> str:
     return str(PurePosixPath(*parts))
 
 
-def publish_branch(repo: git.Repo, remote: GitRemote, *, base: str, branch: str, files: dict[str, str],
-                   replace_dirs: list[str], message: str, attempts: int = 3) -> tuple[str, bool]:
+def publish_branch(
+    repo: git.Repo,
+    remote: GitRemote,
+    *,
+    base: str,
+    branch: str,
+    files: dict[str, str],
+    replace_dirs: list[str],
+    message: str,
+    attempts: int = 3,
+) -> tuple[str, bool]:
     """Commit `files` on top of `base` and push it as `branch`, replacing the bot's earlier commit; (sha, pushed).
 
     Nothing is pushed when the branch already holds exactly this tree on this base, so re-running is a no-op.
@@ -151,9 +162,12 @@ def publish_branch(repo: git.Repo, remote: GitRemote, *, base: str, branch: str,
         except git.GitCommandError as exc:
             stderr = remote.redact(str(exc.stderr or ""))
             if attempt == attempts - 1 or not _REJECTED.search(stderr):
-                raise ForgeError(f"git could not push branch {branch}: {stderr.strip() or exc.status}",
-                                 hint="someone keeps pushing to it; re-run later" if _REJECTED.search(stderr)
-                                 else "check that the repository exists and the token may push to it") from None
+                raise ForgeError(
+                    f"git could not push branch {branch}: {stderr.strip() or exc.status}",
+                    hint="someone keeps pushing to it; re-run later"
+                    if _REJECTED.search(stderr)
+                    else "check that the repository exists and the token may push to it",
+                ) from None
     return sha, True  # not reached: the last attempt returns or raises
 
 
@@ -167,8 +181,10 @@ def _fetch_branch(repo: git.Repo, remote: GitRemote, branch: str) -> str | None:
     except git.GitCommandError as exc:
         if "couldn't find remote ref" in str(exc.stderr or "").lower():
             return None
-        raise ForgeError(f"git could not read branch {branch}: {remote.redact(str(exc.stderr or '')).strip()}",
-                         hint="check that the repository exists and the token may read it") from None
+        raise ForgeError(
+            f"git could not read branch {branch}: {remote.redact(str(exc.stderr or '')).strip()}",
+            hint="check that the repository exists and the token may read it",
+        ) from None
     return repo.commit(f"origin/{branch}").hexsha
 
 
@@ -185,7 +201,8 @@ def _refuse_foreign_commits(repo: git.Repo, remote: GitRemote, *, base: str, bra
             f"branch {branch} has commits the bot did not make ({sha[:12]} by {author}: {subject!r}{more}); "
             "the bot never overwrites them",
             hint=f"merge or close the pull request of {branch}, or carry the change into the request "
-                 f"(edit the issue) and delete the branch {branch}; then re-run")
+            f"(edit the issue) and delete the branch {branch}; then re-run",
+        )
 
 
 def push_tag(repo: git.Repo, remote: GitRemote, *, tag: str, sha: str, message: str) -> bool:
@@ -194,16 +211,19 @@ def push_tag(repo: git.Repo, remote: GitRemote, *, tag: str, sha: str, message: 
     if existing == sha:
         return False
     if existing is not None:
-        raise ForgeError(f"tag {tag} already points at {existing[:12]}, not {sha[:12]}",
-                         hint="a released version is immutable: bump the version in the spec")
+        raise ForgeError(
+            f"tag {tag} already points at {existing[:12]}, not {sha[:12]}",
+            hint="a released version is immutable: bump the version in the spec",
+        )
     with _git_errors(remote, f"push tag {tag}"):
         repo.git.tag("-a", "-f", "-m", message, tag, sha)
         repo.git.push(*remote.push_options, "origin", f"refs/tags/{tag}:refs/tags/{tag}")
     return True
 
 
-def commit_to_branch(repo: git.Repo, remote: GitRemote, *, branch: str, files: dict[str, str],
-                     message: str, attempts: int = 3) -> str | None:
+def commit_to_branch(
+    repo: git.Repo, remote: GitRemote, *, branch: str, files: dict[str, str], message: str, attempts: int = 3
+) -> str | None:
     """Add a commit with `files` on top of `branch` (no force); None when they are already there."""
     for attempt in range(attempts):
         with _git_errors(remote, f"update {branch}"):
@@ -221,3 +241,75 @@ def commit_to_branch(repo: git.Repo, remote: GitRemote, *, branch: str, files: d
             if attempt == attempts - 1:
                 raise  # someone else keeps pushing; the next run will catch up
     return None
+
+
+# -- reading a local clone (the flows never import git themselves) -----------------------------------
+Repo = git.Repo
+
+
+def open_clone(path: str | Path) -> git.Repo | None:
+    """The git clone at `path`, or None when `path` is not one."""
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def show(repo: git.Repo, revision: str) -> str | None:
+    """`git show REV:PATH`, or None when the revision or path does not exist."""
+    try:
+        return repo.git.show(revision)
+    except git.GitCommandError:
+        return None
+
+
+def log(repo: git.Repo, *args: str) -> str:
+    """`git log ARGS...` output."""
+    return repo.git.log(*args)
+
+
+def fetch(repo: git.Repo, *refspecs: str) -> None:
+    """Fetch `refspecs` from origin, with the auth the clone was opened with."""
+    repo.git.fetch("origin", *refspecs)
+
+
+def as_bot(repo: git.Repo, remote: GitRemote) -> None:
+    """Later commands on `repo` authenticate as the bot (in memory only; nothing lands in .git/config)."""
+    repo.git.update_environment(**remote.env())
+
+
+def has_commit(repo: git.Repo, sha: str) -> bool:
+    try:
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
+    except git.GitCommandError:
+        return False
+    return True
+
+
+def fetch_commit(directory: Path, url: str, sha: str) -> bool:
+    """A detached checkout of commit `sha` of `url` in `directory` (depth 1); False when it cannot be fetched."""
+    repo = git.Repo.init(directory)
+    try:
+        repo.git.fetch("--depth=1", url, sha)
+    except git.GitCommandError:
+        return False
+    repo.git.checkout("--detach", "FETCH_HEAD")
+    return True
+
+
+def delete_branch(repo: git.Repo, remote: GitRemote, name: str, sha: str) -> bool:
+    """Delete `name` on the remote only if it still points at `sha`; False when it moved (the lease failed)."""
+    as_bot(repo, remote)  # reopened from disk: the clone's in-memory auth is gone
+    try:
+        repo.git.push(
+            *remote.push_options, f"--force-with-lease=refs/heads/{name}:{sha}", "origin", f":refs/heads/{name}"
+        )
+    except git.GitCommandError as exc:
+        stderr = remote.redact(str(exc.stderr or ""))
+        if "stale info" in stderr or "[rejected]" in stderr:
+            return False  # the lease failed: someone pushed since the plan
+        raise ForgeError(
+            f"git could not delete branch {name}: {stderr.strip() or exc.status}",
+            hint="check that the token may push to the repository (contents: write)",
+        ) from None
+    return True

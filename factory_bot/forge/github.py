@@ -1,7 +1,7 @@
 """The GitHub forge: PyGithub for the REST API, GitPython (forge/git.py) for clone and push.
 
 `base_url` comes from GITHUB_API_URL, so GitHub Enterprise and the tests' local fake work the same way.
-Retries: PyGithub's own GithubRetry (5xx, 403 with Retry-After or a rate-limit message) with exponential
+Retries (github_retry.py): PyGithub's own GithubRetry (5xx, 403 with Retry-After or a rate-limit message) with exponential
 backoff, widened to PATCH (our edits are idempotent) and to 429, GitHub's other secondary-rate-limit status;
 every request has a timeout, and a request that times out is retried like a 5xx. Waits are bounded: a rate
 limit that would keep us longer than MAX_RATE_LIMIT_WAIT fails at once with what to do.
@@ -20,46 +20,21 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
+from github import Auth, Github, GithubException, UnknownObjectException
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from github.GitRelease import GitRelease
 from github.GitReleaseAsset import GitReleaseAsset
 from urllib3 import Retry
 
-from ..errors import ConfigError, ForgeError
-from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
-from .git import GitRemote
+from factory_bot.errors import ConfigError, ForgeError
+from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
+from factory_bot.forge.git import GitRemote
+from factory_bot.forge.github_retry import default_retry
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
-MAX_RATE_LIMIT_WAIT = 600  # longer than this and a CI job is better off failing with a hint
-SECONDARY_RATE_WAIT = 60  # GitHub: without Retry-After, wait at least a minute after a secondary limit
 ACTIONS_BOT = "github-actions[bot]"  # who GITHUB_TOKEN comments as; such a token may not read GET /user
 INSTALLATION_TOKEN = "ghs_"  # GitHub's prefix of installation tokens (GITHUB_TOKEN, an App's)
-
-
-class FactoryRetry(GithubRetry):
-    """GithubRetry that also treats 429 as a rate limit: Retry-After when given, else at least a minute."""
-
-    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
-                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> Retry:
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        if response is not None and response.status == 429 and "Retry-After" not in response.headers:
-            if self.max_rate_limit_wait is not None and self.secondary_rate_wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(429, {"message": "secondary rate limit"}, None,
-                                                      wait=self.secondary_rate_wait)
-            wait = max(self.secondary_rate_wait, retry.get_backoff_time())
-            retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
-        return retry
-
-
-def default_retry(backoff: float = 1.0, *, secondary_wait: float = SECONDARY_RATE_WAIT,
-                  total: int = 5) -> GithubRetry:
-    """GitHub's retry policy: a few tries with exponential backoff; Retry-After always wins."""
-    return FactoryRetry(total=total, backoff_factor=backoff, secondary_rate_wait=secondary_wait,
-                        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT, retry_after_max=MAX_RATE_LIMIT_WAIT,
-                        status_forcelist=[*range(500, 600), 429],
-                        allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
 
 
 def _already_exists(exc: GithubException) -> bool:
@@ -76,16 +51,29 @@ class GitHubForge(Forge):
 
     kind = "github"
 
-    def __init__(self, slug: str, *, token: str | None, base_url: str | None = None,
-                 retry: Retry | None = None, timeout: int = DEFAULT_TIMEOUT, bot_login: str | None = None) -> None:
+    def __init__(
+        self,
+        slug: str,
+        *,
+        token: str | None,
+        base_url: str | None = None,
+        retry: Retry | None = None,
+        timeout: int = DEFAULT_TIMEOUT,
+        bot_login: str | None = None,
+    ) -> None:
         if not slug or slug.count("/") != 1:
-            raise ConfigError(f"repository {slug!r} is not owner/name",
-                              hint="set GITHUB_REPOSITORY or pass --repo owner/name")
+            raise ConfigError(
+                f"repository {slug!r} is not owner/name", hint="set GITHUB_REPOSITORY or pass --repo owner/name"
+            )
         self.slug = slug
         self._token = token
-        self._gh = Github(auth=Auth.Token(token) if token else None,
-                          base_url=(base_url or DEFAULT_API).rstrip("/"), retry=retry or default_retry(),
-                          per_page=100, timeout=timeout)
+        self._gh = Github(
+            auth=Auth.Token(token) if token else None,
+            base_url=(base_url or DEFAULT_API).rstrip("/"),
+            retry=retry or default_retry(),
+            per_page=100,
+            timeout=timeout,
+        )
         self._timeout = timeout
         self._repository: Any = None
         self._default_branch: str | None = None
@@ -94,12 +82,17 @@ class GitHubForge(Forge):
         self._own_login = bot_login
 
     @classmethod
-    def from_env(cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN",
-                 retry: Retry | None = None) -> GitHubForge:
+    def from_env(
+        cls, slug: str | None = None, *, token_env: str = "GITHUB_TOKEN", retry: Retry | None = None
+    ) -> GitHubForge:
         """The repository and credentials an Actions job provides."""
-        return cls(slug or os.environ.get("GITHUB_REPOSITORY", ""), token=os.environ.get(token_env) or None,
-                   base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API, retry=retry,
-                   bot_login=os.environ.get("FACTORY_BOT_LOGIN") or None)
+        return cls(
+            slug or os.environ.get("GITHUB_REPOSITORY", ""),
+            token=os.environ.get(token_env) or None,
+            base_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API,
+            retry=retry,
+            bot_login=os.environ.get("FACTORY_BOT_LOGIN") or None,
+        )
 
     @contextmanager
     def _api(self, doing: str) -> Iterator[None]:
@@ -108,9 +101,11 @@ class GitHubForge(Forge):
         except GithubException as exc:
             raise self._error(doing, exc) from None
         except requests.RequestException as exc:  # retries exhausted, connection refused, timeout
-            raise ForgeError(f"could not reach GitHub to {doing}: {self._why(exc)}",
-                             hint="GitHub is failing or unreachable; re-run the job later (every step is safe "
-                                  "to repeat: nothing is created twice)") from None
+            raise ForgeError(
+                f"could not reach GitHub to {doing}: {self._why(exc)}",
+                hint="GitHub is failing or unreachable; re-run the job later (every step is safe "
+                "to repeat: nothing is created twice)",
+            ) from None
 
     def _why(self, exc: requests.RequestException) -> str:
         """What went wrong, in words (requests reports an exhausted read-timeout retry as ConnectionError)."""
@@ -128,15 +123,18 @@ class GitHubForge(Forge):
         text = f"GitHub refused to {doing}: {exc.status} {message or ''}".strip()
         if isinstance(exc, RateLimitExceededExceedsMaxWait) or exc.status == 429:
             wait = getattr(exc, "wait", None)
-            return ForgeError(f"GitHub rate-limited the bot while trying to {doing}"
-                              + (f" and asked it to wait {wait:.0f}s" if wait else ""),
-                              hint="re-run the job later (every step is safe to repeat); too many requests "
-                                   "at once hit GitHub's secondary rate limits")
-        hint = {401: "the token is missing or expired",
-                403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
-                     "rate limit; re-run later",
-                404: f"check that {self.slug} exists and the token can see it"}.get(
-            exc.status, "re-run the job; every step is safe to repeat")
+            return ForgeError(
+                f"GitHub rate-limited the bot while trying to {doing}"
+                + (f" and asked it to wait {wait:.0f}s" if wait else ""),
+                hint="re-run the job later (every step is safe to repeat); too many requests "
+                "at once hit GitHub's secondary rate limits",
+            )
+        hint = {
+            401: "the token is missing or expired",
+            403: "the token lacks a permission (contents, pull-requests, issues: write) or hit a "
+            "rate limit; re-run later",
+            404: f"check that {self.slug} exists and the token can see it",
+        }.get(exc.status, "re-run the job; every step is safe to repeat")
         redacted = text.replace(self._token, "***") if self._token else text
         return ForgeError(redacted, hint=hint)
 
@@ -261,19 +259,32 @@ class GitHubForge(Forge):
 
     @staticmethod
     def _issue(issue: Any) -> Issue:
-        return Issue(issue.number, issue.user.login if issue.user else "", issue.state,
-                     tuple(label.name for label in issue.labels))
+        return Issue(
+            issue.number,
+            issue.user.login if issue.user else "",
+            issue.state,
+            tuple(label.name for label in issue.labels),
+        )
 
     def issues_by(self, login: str, since: datetime) -> list[Issue]:
         with self._api(f"list the issues of {login}"):
-            return [self._issue(i) for i in self._repo.get_issues(state="all", creator=login, since=since)
-                    if i.pull_request is None]
+            return [
+                self._issue(i)
+                for i in self._repo.get_issues(state="all", creator=login, since=since)
+                if i.pull_request is None
+            ]
 
     def issue_events(self, issue: int) -> list[IssueEvent]:
         with self._api(f"read the history of #{issue}"):
-            return [IssueEvent(e.event, e.actor.login if e.actor else "", e.created_at,
-                               e.label.name if e.event in ("labeled", "unlabeled") and e.label else "")
-                    for e in self._repo.get_issue(issue).get_events()]
+            return [
+                IssueEvent(
+                    e.event,
+                    e.actor.login if e.actor else "",
+                    e.created_at,
+                    e.label.name if e.event in ("labeled", "unlabeled") and e.label else "",
+                )
+                for e in self._repo.get_issue(issue).get_events()
+            ]
 
     def get_issue(self, issue: int) -> Issue | None:
         try:
@@ -294,20 +305,28 @@ class GitHubForge(Forge):
     def access(self) -> Access:
         with self._api(f"read repository {self.slug}"):
             perms = self._repo.permissions
-            permissions = {name: bool(getattr(perms, name, False))
-                           for name in ("admin", "maintain", "push", "triage", "pull")} if perms else {}
+            permissions = (
+                {name: bool(getattr(perms, name, False)) for name in ("admin", "maintain", "push", "triage", "pull")}
+                if perms
+                else {}
+            )
             scopes = self._gh.oauth_scopes
         return Access(None, tuple(s for s in scopes if s) if scopes is not None else None, permissions)
 
     # -- releases --------------------------------------------------------------------------------
     @staticmethod
     def _asset(asset: GitReleaseAsset) -> Asset:
-        return Asset(asset.id, asset.name, asset.size, asset.browser_download_url,
-                     complete=asset.state == "uploaded")
+        return Asset(asset.id, asset.name, asset.size, asset.browser_download_url, complete=asset.state == "uploaded")
 
     def _release(self, release: GitRelease) -> Release:
-        return Release(release.id, release.tag_name, release.name or "", release.body or "", release.html_url,
-                       tuple(self._asset(a) for a in release.assets))
+        return Release(
+            release.id,
+            release.tag_name,
+            release.name or "",
+            release.body or "",
+            release.html_url,
+            tuple(self._asset(a) for a in release.assets),
+        )
 
     def list_releases(self) -> list[Release]:
         with self._api("list releases"):
@@ -361,12 +380,12 @@ class GitHubForge(Forge):
         """An asset already published under this name: fine when it holds these bytes, refused otherwise."""
         data = path.read_bytes()
         digest = getattr(asset, "digest", None)  # "sha256:…", on GitHub since 2025
-        same = (digest == f"sha256:{hashlib.sha256(data).hexdigest()}" if digest
-                else asset.size == len(data))
+        same = digest == f"sha256:{hashlib.sha256(data).hexdigest()}" if digest else asset.size == len(data)
         if not same:
-            raise ForgeError(f"release {tag} already has {asset.name} with different content; "
-                             "a published asset is never replaced",
-                             hint="bump the version in the spec to publish a changed package")
+            raise ForgeError(
+                f"release {tag} already has {asset.name} with different content; a published asset is never replaced",
+                hint="bump the version in the spec to publish a changed package",
+            )
         return self._asset(asset)
 
     def download_asset(self, asset: Asset) -> bytes:

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlparse
 
 import git
 
-from ..errors import ForgeError
-from .base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
-from .git import GitRemote
+from factory_bot.errors import ForgeError
+from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
+from factory_bot.forge.git import GitRemote
 
 
 class LocalForge(Forge):
@@ -30,8 +30,10 @@ class LocalForge(Forge):
         try:
             repo = git.Repo(self.path)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise ForgeError(f"{self.path} is not a git repository",
-                             hint="create one with `git init -b main PATH` and commit specs/ to it") from None
+            raise ForgeError(
+                f"{self.path} is not a git repository",
+                hint="create one with `git init -b main PATH` and commit specs/ to it",
+            ) from None
         self.slug = str(self.path)
         self._git_dir = Path(repo.git_dir)
         try:
@@ -79,8 +81,15 @@ class LocalForge(Forge):
             return existing
         state = self._load()
         number = 1000 + self._next(state)  # far from issue numbers a user types into an event file
-        data = {"number": number, "url": f"{self.path}#pull/{number}", "head": head, "base": base,
-                "title": title, "body": body, "state": "open"}
+        data = {
+            "number": number,
+            "url": f"{self.path}#pull/{number}",
+            "head": head,
+            "base": base,
+            "title": title,
+            "body": body,
+            "state": "open",
+        }
         state["pulls"].append(data)
         self._save(state)
         return self._pull(data)
@@ -118,8 +127,11 @@ class LocalForge(Forge):
         raise ForgeError(f"no comment {comment_id} in {self.path}")
 
     def find_comments(self, issue: int, marker: str) -> list[Comment]:
-        return [Comment(d["id"], d["body"], author=self.own_login()) for d in self._load()["comments"]
-                if d["issue"] == issue and marker in d["body"]]
+        return [
+            Comment(d["id"], d["body"], author=self.own_login())
+            for d in self._load()["comments"]
+            if d["issue"] == issue and marker in d["body"]
+        ]
 
     def delete_comment(self, issue: int, comment_id: int) -> None:
         state = self._load()
@@ -135,8 +147,12 @@ class LocalForge(Forge):
         state["labels"][str(issue)] = sorted(labels)
         now = datetime.now(UTC).isoformat()
         events = state.setdefault("events", [])
-        events += [{"issue": issue, "kind": "labeled", "label": name, "at": now} for name in sorted(set(labels) - before)]
-        events += [{"issue": issue, "kind": "unlabeled", "label": name, "at": now} for name in sorted(before - set(labels))]
+        events += [
+            {"issue": issue, "kind": "labeled", "label": name, "at": now} for name in sorted(set(labels) - before)
+        ]
+        events += [
+            {"issue": issue, "kind": "unlabeled", "label": name, "at": now} for name in sorted(before - set(labels))
+        ]
         self._save(state)
 
     # -- who asks and what is left over: on the local forge you are the only user, a maintainer ---
@@ -150,13 +166,17 @@ class LocalForge(Forge):
         return "local"  # only the bot writes the state file
 
     def issue_events(self, issue: int) -> list[IssueEvent]:
-        return [IssueEvent(e["kind"], "local", datetime.fromisoformat(e["at"]), e.get("label", ""))
-                for e in self._load().get("events", []) if e["issue"] == issue]
+        return [
+            IssueEvent(e["kind"], "local", datetime.fromisoformat(e["at"]), e.get("label", ""))
+            for e in self._load().get("events", [])
+            if e["issue"] == issue
+        ]
 
     def get_issue(self, issue: int) -> Issue | None:
         state = self._load()
-        return Issue(issue, "", state.get("issue_states", {}).get(str(issue), "open"),
-                     tuple(state["labels"].get(str(issue), [])))
+        return Issue(
+            issue, "", state.get("issue_states", {}).get(str(issue), "open"), tuple(state["labels"].get(str(issue), []))
+        )
 
     def close_issue(self, issue: int) -> None:
         """Mark an issue closed (what closing it on GitHub would do), for offline cleanup runs."""
@@ -224,9 +244,11 @@ class LocalForge(Forge):
         folder = self.releases_dir / release.tag
         if (folder / name).is_file():  # published: identical bytes are "already done", others refused
             if (folder / name).read_bytes() != Path(path).read_bytes():
-                raise ForgeError(f"release {release.tag} already has {name} with different content; "
-                                 "a published asset is never replaced",
-                                 hint="bump the version in the spec to publish a changed package")
+                raise ForgeError(
+                    f"release {release.tag} already has {name} with different content; "
+                    "a published asset is never replaced",
+                    hint="bump the version in the spec to publish a changed package",
+                )
             return next(a for a in self._release(folder).assets if a.name == name)
         partial = folder / f"{name}.partial"
         shutil.copyfile(path, partial)

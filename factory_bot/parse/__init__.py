@@ -8,20 +8,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import RequestError, SpecError, SpecProblem
-from ..spec import BIDI_CONTROLS
-from ..spec_yaml import load_spec_text
-from .issue_form import IssueRequest, read_issue
-from .llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
-from .result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
-from .sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
+from factory_bot.errors import RequestError, SpecError, SpecProblem
+from factory_bot.parse.issue_form import IssueRequest, read_issue
+from factory_bot.parse.llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
+from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
+from factory_bot.parse.sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
+from factory_bot.spec.loader import load_spec_text
+from factory_bot.spec.params import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import anthropic
 
 __all__ = [
-    "DEFAULT_MODEL", "Attempt", "ClaudeError", "ParseFailed", "ParseResult", "RequestDeclined", "Usage",
-    "parse_issue", "parse_request",
+    "DEFAULT_MODEL",
+    "Attempt",
+    "ClaudeError",
+    "ParseFailed",
+    "ParseResult",
+    "RequestDeclined",
+    "Usage",
+    "parse_issue",
+    "parse_request",
 ]
 
 
@@ -73,10 +80,18 @@ def _refuse_bidi_controls(raw_body: str, spec_text: str, where: str) -> None:
         found = BIDI_CONTROLS.search(raw)
         cleaned = INVISIBLE.sub("", raw).rstrip()
         if found and cleaned.strip() and cleaned in lines:
-            raise SpecError([SpecProblem("", f"the invisible bidirectional control U+{ord(found[0]):04X} makes this "
-                                             "line read differently than it runs (Trojan Source)",
-                                         lines.index(cleaned) + 1)], source=where,
-                            hint="remove the character (retype the line) and edit the issue")
+            raise SpecError(
+                [
+                    SpecProblem(
+                        "",
+                        f"the invisible bidirectional control U+{ord(found[0]):04X} makes this "
+                        "line read differently than it runs (Trojan Source)",
+                        lines.index(cleaned) + 1,
+                    )
+                ],
+                source=where,
+                hint="remove the character (retype the line) and edit the issue",
+            )
 
 
 def _clean_title(title: str) -> str:
@@ -95,6 +110,8 @@ def _model_intent(request: IssueRequest) -> str:
         )
     intent = request.intent()
     if not intent:
-        raise RequestError("the request says nothing about what the server should do",
-                           hint="describe the server's tools in a sentence or two")
+        raise RequestError(
+            "the request says nothing about what the server should do",
+            hint="describe the server's tools in a sentence or two",
+        )
     return clean_request(intent, limit=MAX_REQUEST_CHARS)

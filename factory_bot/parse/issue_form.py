@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..errors import RequestError
-from ..spec import SERVER_NAME, ServerSpec
+from factory_bot.errors import RequestError
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import SERVER_NAME
 
 # The fields of .github/ISSUE_TEMPLATE/mcp-server.yml, by id; a test keeps the two in step.
 FORM_FIELDS = {
@@ -22,13 +23,15 @@ FORM_FIELDS = {
     "env": "Environment and APIs",
     "acknowledge": "Generated code",
 }
-ACKNOWLEDGEMENT = "I understand that the server's code will be generated (possibly written by Claude) and must be reviewed"
+ACKNOWLEDGEMENT = (
+    "I understand that the server's code will be generated (possibly written by Claude) and must be reviewed"
+)
 NO_RESPONSE = "_No response_"
 
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^`\s]*)[^`]*$")
 CHECKBOX = re.compile(r"^\s*[-*+]\s+\[([ xX])\]\s*(.*)$")
-SPEC_KEY = re.compile(r"^(%s)[ \t]*:" % "|".join(ServerSpec.model_fields), re.MULTILINE)
+SPEC_KEY = re.compile(r"^(" + "|".join(ServerSpec.model_fields) + r")[ \t]*:", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ def read_issue(title: str, body: str) -> IssueRequest:
             request.other_sections.append((heading, value))
     request.acknowledged = _acknowledged(request.fields["acknowledge"]) if "acknowledge" in request.fields else None
     request.spec = _form_spec(request.fields.get("spec", "")) or _find_spec(
-        "\n\n".join([request.preamble, *(t for _, t in request.other_sections)]), in_form=False)
+        "\n\n".join([request.preamble, *(t for _, t in request.other_sections)]), in_form=False
+    )
     if request.spec is None:
         for key in ("purpose", "tools", "env"):
             request.spec = request.spec or _find_spec(request.fields.get(key, ""), in_form=False)

@@ -20,11 +20,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # importing the SDK costs ~1.7 s: only the model stage pays for it
     import anthropic
 
-from ..errors import ConfigError, SpecError
-from ..spec import ServerSpec
-from ..spec_yaml import validate_data
-from .prompt import DECLINE_TOOL, SUBMIT_TOOL, answer_tools, repair_message, system_prompt, user_message
-from .result import Attempt, ClaudeError, ParseFailed, RequestDeclined, Usage
+from factory_bot.errors import ConfigError, SpecError
+from factory_bot.parse.prompt import (
+    DECLINE_TOOL,
+    SUBMIT_TOOL,
+    answer_tools,
+    repair_message,
+    system_prompt,
+    user_message,
+)
+from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, RequestDeclined, Usage
+from factory_bot.spec.loader import validate_data
+from factory_bot.spec.model import ServerSpec
 
 # The installed SDK's newest Sonnet id; it is not in the SDK's DEPRECATED_MODELS (which warns of end-of-life).
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -57,7 +64,7 @@ def make_client() -> anthropic.Anthropic:
         raise ConfigError(
             f"a request in plain language needs Claude, and {KEY_ENV} is not set",
             hint=f"either set {KEY_ENV} (FACTORY_BOT_MODEL picks the model), or give the spec itself: a ```yaml "
-                 "block in the issue or a spec file (`factory-bot schema` lists the fields; specs/ has examples)",
+            "block in the issue or a spec file (`factory-bot schema` lists the fields; specs/ has examples)",
         )
     import anthropic
 
@@ -129,21 +136,25 @@ def _create(client: anthropic.Anthropic, model: str, messages: list[dict[str, An
             messages=messages,
         )
     except anthropic.AuthenticationError as exc:
-        raise ConfigError(f"the Anthropic API rejected the key: {_api_message(exc)}",
-                          hint=f"check {KEY_ENV}") from exc
+        raise ConfigError(f"the Anthropic API rejected the key: {_api_message(exc)}", hint=f"check {KEY_ENV}") from exc
     except anthropic.NotFoundError as exc:
-        raise ConfigError(f"the Anthropic API does not know model {model!r}: {_api_message(exc)}",
-                          hint=f"pick a current model with --model or {MODEL_ENV}, e.g. {DEFAULT_MODEL}") from exc
+        raise ConfigError(
+            f"the Anthropic API does not know model {model!r}: {_api_message(exc)}",
+            hint=f"pick a current model with --model or {MODEL_ENV}, e.g. {DEFAULT_MODEL}",
+        ) from exc
     except anthropic.APIStatusError as exc:
         raise ClaudeError(
             f"the Anthropic API answered {exc.status_code} ({exc.type or 'error'}): {_api_message(exc)}"
             + (f" [request-id {exc.request_id}]" if exc.request_id else ""),
-            hint="try again later; the SDK already retried" if exc.status_code in (429, 529) or exc.status_code >= 500
+            hint="try again later; the SDK already retried"
+            if exc.status_code in (429, 529) or exc.status_code >= 500
             else "check --model / FACTORY_BOT_MODEL and the installed anthropic SDK version",
         ) from exc
     except anthropic.APIConnectionError as exc:
-        raise ClaudeError(f"could not reach the Anthropic API: {exc}",
-                          hint="check the network (and ANTHROPIC_BASE_URL if set), then try again") from exc
+        raise ClaudeError(
+            f"could not reach the Anthropic API: {exc}",
+            hint="check the network (and ANTHROPIC_BASE_URL if set), then try again",
+        ) from exc
 
 
 def _api_message(exc: anthropic.APIStatusError) -> str:
@@ -187,8 +198,12 @@ def _reply(calls: list[Any], errors: list[str]) -> dict[str, Any]:
     if not calls:
         return {"role": "user", "content": text}
     results: list[dict[str, Any]] = [
-        {"type": "tool_result", "tool_use_id": call.id, "is_error": True,
-         "content": text if call.name == SUBMIT_TOOL else "ignored: answer with a single submit_spec call"}
+        {
+            "type": "tool_result",
+            "tool_use_id": call.id,
+            "is_error": True,
+            "content": text if call.name == SUBMIT_TOOL else "ignored: answer with a single submit_spec call",
+        }
         for call in calls
     ]
     return {"role": "user", "content": results}
@@ -201,7 +216,16 @@ def usage_of(response: Any, model: str) -> Usage:
     price = PRICES.get(model)
     if price is None:
         return used
-    cost = (used.input_tokens * price[0] + used.output_tokens * price[1]
-            + used.cache_creation_input_tokens * price[2] + used.cache_read_input_tokens * price[3]) / 1_000_000
-    return Usage(used.input_tokens, used.output_tokens, used.cache_creation_input_tokens,
-                 used.cache_read_input_tokens, round(cost, 6))
+    cost = (
+        used.input_tokens * price[0]
+        + used.output_tokens * price[1]
+        + used.cache_creation_input_tokens * price[2]
+        + used.cache_read_input_tokens * price[3]
+    ) / 1_000_000
+    return Usage(
+        used.input_tokens,
+        used.output_tokens,
+        used.cache_creation_input_tokens,
+        used.cache_read_input_tokens,
+        round(cost, 6),
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..errors import FactoryError, RequestError
-from ..spec import ServerSpec
+from factory_bot.errors import FactoryError, RequestError
+from factory_bot.spec.model import ServerSpec
 
 Source = Literal["yaml", "form", "model"]
 
@@ -101,7 +101,7 @@ class ParseFailed(RequestError):
         super().__init__(
             f"no valid spec after {len(attempts)} attempt(s); the last answer's problems:\n{listed}",
             hint="make the request more precise (name the tools, their inputs and outputs), allow more attempts, "
-                 "or write the spec YAML yourself (`factory-bot schema` lists every field)",
+            "or write the spec YAML yourself (`factory-bot schema` lists every field)",
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..errors import RequestError
+from factory_bot.errors import RequestError
 
 MAX_REQUEST_CHARS = 20_000  # what goes to the model: a request, not a document
 MAX_INPUT_CHARS = 300_000  # anything read at all (a spec YAML block may be long; GitHub caps bodies at 65,536)

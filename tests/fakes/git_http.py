@@ -20,7 +20,7 @@ from .github_permissions import Need
 def git_path(fake: Any, path: str) -> str | None:
     """The part after `/{owner}/{repo}.git` when `path` is a git smart-HTTP request, else None."""
     for prefix in (f"/{fake.slug}.git", f"/{fake.slug}"):
-        rest = path[len(prefix):]
+        rest = path[len(prefix) :]
         if path.startswith(prefix) and rest in ("/info/refs", "/git-upload-pack", "/git-receive-pack"):
             return rest
     return None
@@ -62,10 +62,16 @@ def need_for(rest: str, query: dict[str, str]) -> Need:
 def serve(handler: Any, fake: Any, rest: str, query_string: str, body: bytes, user: str) -> None:
     """Answer one smart-HTTP request with `git http-backend` over the bare repository."""
     env = {
-        "PATH": os.environ.get("PATH", ""), "GIT_PROJECT_ROOT": str(fake.bare.parent), "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": f"/{fake.bare.name}{rest}", "REQUEST_METHOD": handler.command, "QUERY_STRING": query_string,
-        "CONTENT_TYPE": handler.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
-        "REMOTE_USER": user, "REMOTE_ADDR": "127.0.0.1",  # an authenticated user may receive-pack
+        "PATH": os.environ.get("PATH", ""),
+        "GIT_PROJECT_ROOT": str(fake.bare.parent),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": f"/{fake.bare.name}{rest}",
+        "REQUEST_METHOD": handler.command,
+        "QUERY_STRING": query_string,
+        "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_USER": user,
+        "REMOTE_ADDR": "127.0.0.1",  # an authenticated user may receive-pack
         "GIT_PROTOCOL": handler.headers.get("Git-Protocol", ""),
         "HTTP_CONTENT_ENCODING": handler.headers.get("Content-Encoding", ""),
     }

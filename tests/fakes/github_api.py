@@ -25,12 +25,14 @@ from . import git_http
 from .github_permissions import Need, authorize, needed
 
 NOW = "2026-01-15T12:00:00Z"
-URL_TEMPLATES = ("archive_url assignees_url blobs_url branches_url collaborators_url comments_url commits_url "
-                 "compare_url contents_url contributors_url deployments_url downloads_url events_url forks_url "
-                 "git_commits_url git_refs_url git_tags_url hooks_url issue_comment_url issue_events_url "
-                 "issues_url keys_url labels_url languages_url merges_url milestones_url notifications_url "
-                 "pulls_url releases_url stargazers_url statuses_url subscribers_url subscription_url tags_url "
-                 "teams_url trees_url").split()
+URL_TEMPLATES = (
+    "archive_url assignees_url blobs_url branches_url collaborators_url comments_url commits_url "
+    "compare_url contents_url contributors_url deployments_url downloads_url events_url forks_url "
+    "git_commits_url git_refs_url git_tags_url hooks_url issue_comment_url issue_events_url "
+    "issues_url keys_url labels_url languages_url merges_url milestones_url notifications_url "
+    "pulls_url releases_url stargazers_url statuses_url subscribers_url subscription_url tags_url "
+    "teams_url trees_url"
+).split()
 
 
 @dataclass
@@ -57,8 +59,15 @@ class Fault:
 class FakeGitHub:
     """GitHub for one repository `owner/name`, whose git remote is the bare repo at `bare`."""
 
-    def __init__(self, bare: Path, owner: str = "acme", name: str = "mcp-servers", *, git_http: bool = False,
-                 private: bool = False) -> None:
+    def __init__(
+        self,
+        bare: Path,
+        owner: str = "acme",
+        name: str = "mcp-servers",
+        *,
+        git_http: bool = False,
+        private: bool = False,
+    ) -> None:
         self.bare, self.owner, self.name = Path(bare), owner, name
         self.git_http, self.private = git_http, private
         self.grants: dict[str, dict[str, str]] = {}  # token → scope → level; empty: every token may do anything
@@ -118,8 +127,17 @@ class FakeGitHub:
         self._ids += 1
         return self._ids
 
-    def fail(self, method: str, pattern: str, *, status: int = 502, times: int = 1,
-             headers: dict[str, str] | None = None, message: str = "Server Error", hang: float = 0.0) -> None:
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        status: int = 502,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        message: str = "Server Error",
+        hang: float = 0.0,
+    ) -> None:
         """Answer the next `times` requests matching (method, path regex) with `status` and `message`;
         with `hang`, accept them and answer nothing (a client must time out)."""
         self.faults.append(Fault(method, pattern, status, times, headers or {}, message, hang))
@@ -156,10 +174,13 @@ class FakeGitHub:
         before = self.issues[number]["labels"]
         after = list(dict.fromkeys(names))
         history = self.events.setdefault(number, [])
-        for kind, changed in (("unlabeled", [n for n in before if n not in after]),
-                              ("labeled", [n for n in after if n not in before])):
-            history += [{"id": self._id(), "event": kind, "label": n, "actor": actor, "at": self._stamp()}
-                        for n in changed]
+        for kind, changed in (
+            ("unlabeled", [n for n in before if n not in after]),
+            ("labeled", [n for n in after if n not in before]),
+        ):
+            history += [
+                {"id": self._id(), "event": kind, "label": n, "actor": actor, "at": self._stamp()} for n in changed
+            ]
         self.issues[number]["labels"] = after
         self.issues[number]["updated"] = self._stamp()
 
@@ -169,17 +190,29 @@ class FakeGitHub:
             self.issues[number]["updated"] = self._stamp()
 
     # -- what a test sets up and inspects --------------------------------------------------------
-    def open_issue(self, title: str, body: str, *, login: str = "alice",
-                   association: str = "OWNER") -> dict[str, Any]:
+    def open_issue(self, title: str, body: str, *, login: str = "alice", association: str = "OWNER") -> dict[str, Any]:
         self._numbers += 1
         number = self._numbers
-        self.issues[number] = {"number": number, "title": title, "body": body, "labels": [], "login": login,
-                               "state": "open", "id": self._id(), "updated": self._stamp(), "association": association}
+        self.issues[number] = {
+            "number": number,
+            "title": title,
+            "body": body,
+            "labels": [],
+            "login": login,
+            "state": "open",
+            "id": self._id(),
+            "updated": self._stamp(),
+            "association": association,
+        }
         return self.issue_json(number)
 
     def issue_event(self, number: int, action: str = "opened") -> dict[str, Any]:
-        return {"action": action, "issue": self.issue_json(number), "repository": self.repo_json(),
-                "sender": self.user("alice")}
+        return {
+            "action": action,
+            "issue": self.issue_json(number),
+            "repository": self.repo_json(),
+            "sender": self.user("alice"),
+        }
 
     def push_event(self, sha: str) -> dict[str, Any]:
         return {"ref": "refs/heads/main", "after": sha, "repository": self.repo_json()}
@@ -200,134 +233,292 @@ class FakeGitHub:
             self.issues[number]["updated"] = self._stamp()
             return comment_id
 
-    def edit_issue(self, number: int, *, login: str, title: str | None = None, body: str | None = None) -> dict[str, Any]:
+    def edit_issue(
+        self, number: int, *, login: str, title: str | None = None, body: str | None = None
+    ) -> dict[str, Any]:
         """`login` edits the issue in the web UI: the `issues.edited` event GitHub sends, with `changes`."""
         with self._lock:
             issue = self.issues[number]
-            changes = {key: {"from": issue[key]} for key, value in (("title", title), ("body", body))
-                       if value is not None and value != issue[key]}
+            changes = {
+                key: {"from": issue[key]}
+                for key, value in (("title", title), ("body", body))
+                if value is not None and value != issue[key]
+            }
             issue.update({key: value for key, value in (("title", title), ("body", body)) if value is not None})
             issue["updated"] = self._stamp()
-        return {"action": "edited", "issue": self.issue_json(number), "changes": changes,
-                "repository": self.repo_json(), "sender": self.user(login)}
+        return {
+            "action": "edited",
+            "issue": self.issue_json(number),
+            "changes": changes,
+            "repository": self.repo_json(),
+            "sender": self.user(login),
+        }
 
     # -- shapes (as GitHub's OpenAPI description requires them) ----------------------------------
     def user(self, login: str) -> dict[str, Any]:
         base = f"{self.url}/users/{login}"
-        return {"login": login, "id": abs(hash(login)) % 10_000, "node_id": f"U_{login}",
-                "type": "Bot" if login.endswith("[bot]") else "User",
-                "avatar_url": f"{self.url}/avatars/{login}", "gravatar_id": "", "url": base,
-                "html_url": f"{self.url}/{login}", "followers_url": f"{base}/followers",
-                "following_url": f"{base}/following{{/other_user}}", "gists_url": f"{base}/gists{{/gist_id}}",
-                "starred_url": f"{base}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{base}/subscriptions",
-                "organizations_url": f"{base}/orgs", "repos_url": f"{base}/repos", "events_url": f"{base}/events{{/privacy}}",
-                "received_events_url": f"{base}/received_events", "site_admin": False}
+        return {
+            "login": login,
+            "id": abs(hash(login)) % 10_000,
+            "node_id": f"U_{login}",
+            "type": "Bot" if login.endswith("[bot]") else "User",
+            "avatar_url": f"{self.url}/avatars/{login}",
+            "gravatar_id": "",
+            "url": base,
+            "html_url": f"{self.url}/{login}",
+            "followers_url": f"{base}/followers",
+            "following_url": f"{base}/following{{/other_user}}",
+            "gists_url": f"{base}/gists{{/gist_id}}",
+            "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
+            "subscriptions_url": f"{base}/subscriptions",
+            "organizations_url": f"{base}/orgs",
+            "repos_url": f"{base}/repos",
+            "events_url": f"{base}/events{{/privacy}}",
+            "received_events_url": f"{base}/received_events",
+            "site_admin": False,
+        }
 
     def repo_json(self) -> dict[str, Any]:
         api = f"{self.url}/repos/{self.slug}"
         data: dict[str, Any] = {name: f"{api}/{name.removesuffix('_url')}" for name in URL_TEMPLATES}
-        data.update({
-            "id": 1, "node_id": "R_1", "name": self.name, "full_name": self.slug, "owner": self.user(self.owner),
-            "private": self.private, "html_url": f"{self.url}/{self.slug}", "description": "MCP servers", "fork": False,
-            "url": api, "clone_url": self.clone_url, "git_url": self.clone_url, "ssh_url": self.clone_url,
-            "svn_url": f"{self.url}/{self.slug}", "mirror_url": None, "homepage": None, "language": "TypeScript",
-            "forks": 0, "forks_count": 0, "stargazers_count": 0, "watchers_count": 0, "watchers": 0, "size": 1,
-            "default_branch": "main", "open_issues": 0, "open_issues_count": 0, "has_issues": True,
-            "has_projects": False, "has_wiki": False, "has_pages": False, "has_downloads": True,
-            "has_discussions": False, "archived": False, "disabled": False, "license": None,
-            "pushed_at": NOW, "created_at": NOW, "updated_at": NOW, "network_count": 0, "subscribers_count": 0,
-            "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
-        })
+        data.update(
+            {
+                "id": 1,
+                "node_id": "R_1",
+                "name": self.name,
+                "full_name": self.slug,
+                "owner": self.user(self.owner),
+                "private": self.private,
+                "html_url": f"{self.url}/{self.slug}",
+                "description": "MCP servers",
+                "fork": False,
+                "url": api,
+                "clone_url": self.clone_url,
+                "git_url": self.clone_url,
+                "ssh_url": self.clone_url,
+                "svn_url": f"{self.url}/{self.slug}",
+                "mirror_url": None,
+                "homepage": None,
+                "language": "TypeScript",
+                "forks": 0,
+                "forks_count": 0,
+                "stargazers_count": 0,
+                "watchers_count": 0,
+                "watchers": 0,
+                "size": 1,
+                "default_branch": "main",
+                "open_issues": 0,
+                "open_issues_count": 0,
+                "has_issues": True,
+                "has_projects": False,
+                "has_wiki": False,
+                "has_pages": False,
+                "has_downloads": True,
+                "has_discussions": False,
+                "archived": False,
+                "disabled": False,
+                "license": None,
+                "pushed_at": NOW,
+                "created_at": NOW,
+                "updated_at": NOW,
+                "network_count": 0,
+                "subscribers_count": 0,
+                "permissions": {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
+            }
+        )
         return data
 
     def label_json(self, name: str) -> dict[str, Any]:
-        return {"id": abs(hash(name)) % 100_000, "node_id": f"L_{name}", "name": name, "description": None,
-                "color": "ededed", "default": False,
-                "url": f"{self.url}/repos/{self.slug}/labels/{name.replace(' ', '%20')}"}
+        return {
+            "id": abs(hash(name)) % 100_000,
+            "node_id": f"L_{name}",
+            "name": name,
+            "description": None,
+            "color": "ededed",
+            "default": False,
+            "url": f"{self.url}/repos/{self.slug}/labels/{name.replace(' ', '%20')}",
+        }
 
     def issue_json(self, number: int) -> dict[str, Any]:
         issue = self.issues[number]
         api = f"{self.url}/repos/{self.slug}/issues/{number}"
-        return {"id": issue["id"], "node_id": f"I_{number}", "number": number, "title": issue["title"],
-                "body": issue["body"], "state": issue["state"], "locked": False, "user": self.user(issue["login"]),
-                "labels": [self.label_json(n) for n in issue["labels"]], "assignee": None, "milestone": None,
-                "comments": len(self.comments_on(number)), "url": api, "repository_url": f"{self.url}/repos/{self.slug}",
-                "labels_url": f"{api}/labels{{/name}}", "comments_url": f"{api}/comments",
-                "events_url": f"{api}/events", "html_url": f"{self.url}/{self.slug}/issues/{number}",
-                "closed_at": None, "created_at": NOW, "updated_at": issue.get("updated", NOW),
-                "author_association": issue.get("association", "OWNER")}
+        return {
+            "id": issue["id"],
+            "node_id": f"I_{number}",
+            "number": number,
+            "title": issue["title"],
+            "body": issue["body"],
+            "state": issue["state"],
+            "locked": False,
+            "user": self.user(issue["login"]),
+            "labels": [self.label_json(n) for n in issue["labels"]],
+            "assignee": None,
+            "milestone": None,
+            "comments": len(self.comments_on(number)),
+            "url": api,
+            "repository_url": f"{self.url}/repos/{self.slug}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "comments_url": f"{api}/comments",
+            "events_url": f"{api}/events",
+            "html_url": f"{self.url}/{self.slug}/issues/{number}",
+            "closed_at": None,
+            "created_at": NOW,
+            "updated_at": issue.get("updated", NOW),
+            "author_association": issue.get("association", "OWNER"),
+        }
 
     def event_json(self, number: int, event: dict[str, Any]) -> dict[str, Any]:
         api = f"{self.url}/repos/{self.slug}/issues/events/{event['id']}"
-        return {"id": event["id"], "node_id": f"LE_{event['id']}", "url": api, "actor": self.user(event["actor"]),
-                "event": event["event"], "commit_id": None, "commit_url": None, "created_at": event["at"],
-                "performed_via_github_app": None, "label": {"name": event["label"], "color": "ededed"}}
+        return {
+            "id": event["id"],
+            "node_id": f"LE_{event['id']}",
+            "url": api,
+            "actor": self.user(event["actor"]),
+            "event": event["event"],
+            "commit_id": None,
+            "commit_url": None,
+            "created_at": event["at"],
+            "performed_via_github_app": None,
+            "label": {"name": event["label"], "color": "ededed"},
+        }
 
     def permission_json(self, login: str) -> dict[str, Any]:
         permission = self.collaborators.get(login, "read")
-        return {"permission": permission, "role_name": permission,
-                "user": self.user(login) | {"role_name": permission}}
+        return {"permission": permission, "role_name": permission, "user": self.user(login) | {"role_name": permission}}
 
     def comment_json(self, comment_id: int) -> dict[str, Any]:
         comment = self.comments[comment_id]
-        return {"id": comment_id, "node_id": f"IC_{comment_id}", "body": comment["body"],
-                "user": self.user(comment.get("author", self.bot)), "author_association": "NONE",
-                "url": f"{self.url}/repos/{self.slug}/issues/comments/{comment_id}",
-                "html_url": f"{self.url}/{self.slug}/issues/{comment['issue']}#issuecomment-{comment_id}",
-                "issue_url": f"{self.url}/repos/{self.slug}/issues/{comment['issue']}",
-                "created_at": NOW, "updated_at": NOW}
+        return {
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "body": comment["body"],
+            "user": self.user(comment.get("author", self.bot)),
+            "author_association": "NONE",
+            "url": f"{self.url}/repos/{self.slug}/issues/comments/{comment_id}",
+            "html_url": f"{self.url}/{self.slug}/issues/{comment['issue']}#issuecomment-{comment_id}",
+            "issue_url": f"{self.url}/repos/{self.slug}/issues/{comment['issue']}",
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
 
     def _branch(self, ref: str) -> dict[str, Any]:
-        return {"label": f"{self.owner}:{ref}", "ref": ref, "sha": "0" * 40, "user": self.user(self.owner),
-                "repo": self.repo_json()}
+        return {
+            "label": f"{self.owner}:{ref}",
+            "ref": ref,
+            "sha": "0" * 40,
+            "user": self.user(self.owner),
+            "repo": self.repo_json(),
+        }
 
     def pull_json(self, number: int, *, simple: bool = False) -> dict[str, Any]:
         pr = self.pulls[number]
         api = f"{self.url}/repos/{self.slug}/pulls/{number}"
         html = f"{self.url}/{self.slug}/pull/{number}"
         issue_api = f"{self.url}/repos/{self.slug}/issues/{number}"
-        links = {"self": api, "html": html, "issue": issue_api, "comments": f"{issue_api}/comments",
-                 "review_comments": f"{api}/comments", "review_comment": f"{self.url}/repos/{self.slug}/pulls/comments{{/number}}",
-                 "commits": f"{api}/commits", "statuses": f"{self.url}/repos/{self.slug}/statuses/{'0' * 40}"}
+        links = {
+            "self": api,
+            "html": html,
+            "issue": issue_api,
+            "comments": f"{issue_api}/comments",
+            "review_comments": f"{api}/comments",
+            "review_comment": f"{self.url}/repos/{self.slug}/pulls/comments{{/number}}",
+            "commits": f"{api}/commits",
+            "statuses": f"{self.url}/repos/{self.slug}/statuses/{'0' * 40}",
+        }
         data: dict[str, Any] = {
-            "id": pr["id"], "node_id": f"PR_{number}", "number": number, "state": pr["state"], "locked": False,
-            "title": pr["title"], "body": pr["body"], "user": self.user("mcp-factory[bot]"), "labels": [],
-            "assignee": None, "milestone": None, "head": self._branch(pr["head"]), "base": self._branch(pr["base"]),
-            "_links": {k: {"href": v} for k, v in links.items()}, "url": api, "html_url": html,
-            "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "issue_url": issue_api,
-            "commits_url": f"{api}/commits", "review_comments_url": f"{api}/comments",
-            "review_comment_url": links["review_comment"], "comments_url": f"{issue_api}/comments",
-            "statuses_url": links["statuses"], "merge_commit_sha": None, "merged_at": None, "closed_at": None,
-            "created_at": NOW, "updated_at": NOW, "author_association": "NONE", "auto_merge": None,
+            "id": pr["id"],
+            "node_id": f"PR_{number}",
+            "number": number,
+            "state": pr["state"],
+            "locked": False,
+            "title": pr["title"],
+            "body": pr["body"],
+            "user": self.user("mcp-factory[bot]"),
+            "labels": [],
+            "assignee": None,
+            "milestone": None,
+            "head": self._branch(pr["head"]),
+            "base": self._branch(pr["base"]),
+            "_links": {k: {"href": v} for k, v in links.items()},
+            "url": api,
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": issue_api,
+            "commits_url": f"{api}/commits",
+            "review_comments_url": f"{api}/comments",
+            "review_comment_url": links["review_comment"],
+            "comments_url": f"{issue_api}/comments",
+            "statuses_url": links["statuses"],
+            "merge_commit_sha": None,
+            "merged_at": None,
+            "closed_at": None,
+            "created_at": NOW,
+            "updated_at": NOW,
+            "author_association": "NONE",
+            "auto_merge": None,
         }
         if not simple:
-            data.update({"merged": False, "mergeable": True, "mergeable_state": "clean", "merged_by": None,
-                         "comments": 0, "review_comments": 0, "maintainer_can_modify": False, "commits": 1,
-                         "additions": 1, "deletions": 0, "changed_files": 1})
+            data.update(
+                {
+                    "merged": False,
+                    "mergeable": True,
+                    "mergeable_state": "clean",
+                    "merged_by": None,
+                    "comments": 0,
+                    "review_comments": 0,
+                    "maintainer_can_modify": False,
+                    "commits": 1,
+                    "additions": 1,
+                    "deletions": 0,
+                    "changed_files": 1,
+                }
+            )
         return data
 
     def asset_json(self, asset_id: int) -> dict[str, Any]:
         asset = self.assets[asset_id]
         release = self.releases[asset["release"]]
-        return {"id": asset_id, "node_id": f"RA_{asset_id}", "name": asset["name"], "label": None,
-                "content_type": asset["content_type"], "size": asset["size"], "state": asset["state"],
-                "digest": asset["digest"], "download_count": 0, "uploader": self.user("mcp-factory[bot]"),
-                "url": f"{self.url}/repos/{self.slug}/releases/assets/{asset_id}",
-                "browser_download_url": f"{self.url}/{self.slug}/releases/download/{release['tag']}/{asset['name']}",
-                "created_at": NOW, "updated_at": NOW}
+        return {
+            "id": asset_id,
+            "node_id": f"RA_{asset_id}",
+            "name": asset["name"],
+            "label": None,
+            "content_type": asset["content_type"],
+            "size": asset["size"],
+            "state": asset["state"],
+            "digest": asset["digest"],
+            "download_count": 0,
+            "uploader": self.user("mcp-factory[bot]"),
+            "url": f"{self.url}/repos/{self.slug}/releases/assets/{asset_id}",
+            "browser_download_url": f"{self.url}/{self.slug}/releases/download/{release['tag']}/{asset['name']}",
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
 
     def release_json(self, release_id: int) -> dict[str, Any]:
         release = self.releases[release_id]
         api = f"{self.url}/repos/{self.slug}/releases/{release_id}"
-        return {"id": release_id, "node_id": f"RE_{release_id}", "tag_name": release["tag"],
-                "target_commitish": "main", "name": release["name"], "body": release["body"], "draft": False,
-                "prerelease": False, "author": self.user("mcp-factory[bot]"), "url": api,
-                "html_url": f"{self.url}/{self.slug}/releases/tag/{release['tag']}", "assets_url": f"{api}/assets",
-                "upload_url": f"{self.url}/repos/{self.slug}/releases/{release_id}/assets{{?name,label}}",
-                "tarball_url": f"{self.url}/repos/{self.slug}/tarball/{release['tag']}",
-                "zipball_url": f"{self.url}/repos/{self.slug}/zipball/{release['tag']}",
-                "created_at": NOW, "published_at": NOW,
-                "assets": [self.asset_json(a) for a in sorted(self.assets) if self.assets[a]["release"] == release_id]}
+        return {
+            "id": release_id,
+            "node_id": f"RE_{release_id}",
+            "tag_name": release["tag"],
+            "target_commitish": "main",
+            "name": release["name"],
+            "body": release["body"],
+            "draft": False,
+            "prerelease": False,
+            "author": self.user("mcp-factory[bot]"),
+            "url": api,
+            "html_url": f"{self.url}/{self.slug}/releases/tag/{release['tag']}",
+            "assets_url": f"{api}/assets",
+            "upload_url": f"{self.url}/repos/{self.slug}/releases/{release_id}/assets{{?name,label}}",
+            "tarball_url": f"{self.url}/repos/{self.slug}/tarball/{release['tag']}",
+            "zipball_url": f"{self.url}/repos/{self.slug}/zipball/{release['tag']}",
+            "created_at": NOW,
+            "published_at": NOW,
+            "assets": [self.asset_json(a) for a in sorted(self.assets) if self.assets[a]["release"] == release_id],
+        }
 
     def release_by_tag(self, tag: str) -> dict[str, Any] | None:
         return next((self.release_json(i) for i, r in self.releases.items() if r["tag"] == tag), None)
@@ -365,8 +556,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fault is not None:
-            self._send(fault.status, {"message": fault.message,
-                                      "documentation_url": "https://docs.github.com/rest"}, fault.headers)
+            self._send(
+                fault.status,
+                {"message": fault.message, "documentation_url": "https://docs.github.com/rest"},
+                fault.headers,
+            )
             return
         with fake._lock:
             denied = fake._authorize(token, _need(fake, self.command, path), self.command, path)
@@ -406,11 +600,12 @@ def _need(fake: FakeGitHub, method: str, path: str) -> Need | None:
     if path.startswith(f"/{fake.slug}/releases/download/"):
         return Need("contents", "read")  # a release asset of a private repository needs contents: read
     repo = f"/repos/{fake.slug}"
-    return needed(fake, method, path[len(repo):]) if path.startswith(repo) else None
+    return needed(fake, method, path[len(repo) :]) if path.startswith(repo) else None
 
 
-def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw: bytes,
-           headers: Any) -> tuple[int, Any]:
+def _route(
+    fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw: bytes, headers: Any
+) -> tuple[int, Any]:
     repo = f"/repos/{fake.slug}"
     uploading = method == "POST" and path.endswith("/assets")
     body = json.loads(raw) if raw and not uploading else {}
@@ -424,23 +619,39 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         return _error(403, "Resource not accessible by integration")
     if not path.startswith(repo):
         return _error(404, "Not Found")
-    rest = path[len(repo):]
+    rest = path[len(repo) :]
     if rest == "" and method == "GET":
         return 200, fake.repo_json()
     if rest == "/pulls" and method == "GET":
         head = query.get("head", "")
-        found = [fake.pull_json(n, simple=True) for n, p in sorted(fake.pulls.items())
-                 if p["state"] == query.get("state", "open")
-                 and (not head or f"{fake.owner}:{p['head']}" == head)]
+        found = [
+            fake.pull_json(n, simple=True)
+            for n, p in sorted(fake.pulls.items())
+            if p["state"] == query.get("state", "open") and (not head or f"{fake.owner}:{p['head']}" == head)
+        ]
         return 200, found
     if rest == "/pulls" and method == "POST":
         if any(p["head"] == body["head"] and p["state"] == "open" for p in fake.pulls.values()):
-            return _error(422, "Validation Failed", errors=[{
-                "resource": "PullRequest", "code": "custom",
-                "message": f"A pull request already exists for {fake.owner}:{body['head']}."}])
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {fake.owner}:{body['head']}.",
+                    }
+                ],
+            )
         fake._numbers += 1
-        fake.pulls[fake._numbers] = {"id": fake._id(), "head": body["head"], "base": body["base"],
-                                     "title": body["title"], "body": body.get("body", ""), "state": "open"}
+        fake.pulls[fake._numbers] = {
+            "id": fake._id(),
+            "head": body["head"],
+            "base": body["base"],
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "state": "open",
+        }
         return 201, fake.pull_json(fake._numbers)
     if m := re.fullmatch(r"/pulls/(\d+)", rest):
         number = int(m[1])
@@ -456,11 +667,14 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         return 200, fake.permission_json(login)
     if rest == "/issues" and method == "GET":
         since = query.get("since")
-        found = [n for n, i in sorted(fake.issues.items())
-                 if n not in fake.pulls
-                 and (query.get("state", "open") == "all" or i["state"] == query.get("state", "open"))
-                 and (not query.get("creator") or i["login"].lower() == query["creator"].lower())
-                 and (not since or datetime.fromisoformat(i.get("updated", NOW)) >= datetime.fromisoformat(since))]
+        found = [
+            n
+            for n, i in sorted(fake.issues.items())
+            if n not in fake.pulls
+            and (query.get("state", "open") == "all" or i["state"] == query.get("state", "open"))
+            and (not query.get("creator") or i["login"].lower() == query["creator"].lower())
+            and (not since or datetime.fromisoformat(i.get("updated", NOW)) >= datetime.fromisoformat(since))
+        ]
         return 200, [fake.issue_json(n) for n in found]
     if m := re.fullmatch(r"/issues/(\d+)/events", rest):
         number = int(m[1])
@@ -473,8 +687,15 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
             return _error(404, "Not Found")
         if number in fake.pulls and number not in fake.issues:  # a PR is an issue too
             pr = fake.pulls[number]
-            fake.issues[number] = {"number": number, "title": pr["title"], "body": pr["body"], "labels": [],
-                                   "login": "mcp-factory[bot]", "state": "open", "id": fake._id()}
+            fake.issues[number] = {
+                "number": number,
+                "title": pr["title"],
+                "body": pr["body"],
+                "labels": [],
+                "login": "mcp-factory[bot]",
+                "state": "open",
+                "id": fake._id(),
+            }
         return 200, fake.issue_json(number)
     if m := re.fullmatch(r"/issues/(\d+)/comments", rest):
         number = int(m[1])
@@ -506,11 +727,17 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         return 200, [fake.release_json(i) for i in sorted(fake.releases, reverse=True)]
     if rest == "/releases" and method == "POST":
         if fake.release_by_tag(body["tag_name"]):
-            return _error(422, "Validation Failed", errors=[
-                {"resource": "Release", "code": "already_exists", "field": "tag_name"}])
+            return _error(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Release", "code": "already_exists", "field": "tag_name"}],
+            )
         release_id = fake._id()
-        fake.releases[release_id] = {"tag": body["tag_name"], "name": body.get("name") or body["tag_name"],
-                                     "body": body.get("body", "")}
+        fake.releases[release_id] = {
+            "tag": body["tag_name"],
+            "name": body.get("name") or body["tag_name"],
+            "body": body.get("body", ""),
+        }
         return 201, fake.release_json(release_id)
     if m := re.fullmatch(r"/releases/tags/(.+)", rest):
         found = fake.release_by_tag(unquote(m[1]))
@@ -527,14 +754,22 @@ def _route(fake: FakeGitHub, method: str, path: str, query: dict[str, str], raw:
         if method == "POST":
             name = query["name"]
             if any(a["name"] == name and a["release"] == release_id for a in fake.assets.values()):
-                return _error(422, "Validation Failed", errors=[
-                    {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}])
+                return _error(
+                    422,
+                    "Validation Failed",
+                    errors=[{"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}],
+                )
             import hashlib
 
             asset_id = fake._id()
-            fake.assets[asset_id] = {"release": release_id, "name": name, "size": len(raw), "state": "uploaded",
-                                     "content_type": headers.get("Content-Type", "application/octet-stream"),
-                                     "digest": f"sha256:{hashlib.sha256(raw).hexdigest()}"}
+            fake.assets[asset_id] = {
+                "release": release_id,
+                "name": name,
+                "size": len(raw),
+                "state": "uploaded",
+                "content_type": headers.get("Content-Type", "application/octet-stream"),
+                "digest": f"sha256:{hashlib.sha256(raw).hexdigest()}",
+            }
             fake.blobs[asset_id] = raw
             return 201, fake.asset_json(asset_id)
         return 200, [fake.asset_json(a) for a in sorted(fake.assets) if fake.assets[a]["release"] == release_id]
@@ -571,8 +806,9 @@ def seed_bare_repo(bare: Path, files: dict[str, str] | None = None) -> Path:
 
 def merge_branch(bare: Path, branch: str, *, message: str = "Merge pull request") -> str:
     """Merge `branch` into main of the bare repo the way GitHub's merge button does; the new main sha."""
-    import git
     import tempfile
+
+    import git
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = git.Repo.clone_from(str(bare), Path(tmp) / "w", branch="main")
@@ -590,5 +826,9 @@ def branch_files(bare: Path, ref: str) -> dict[str, str]:
     return {name: repo.git.show(f"{ref}:{name}", strip_newline_in_stdout=False) for name in names}
 
 
-_IDENTITY = {"GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
-             "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Alice",
+    "GIT_AUTHOR_EMAIL": "alice@example.com",
+    "GIT_COMMITTER_NAME": "Alice",
+    "GIT_COMMITTER_EMAIL": "alice@example.com",
+}

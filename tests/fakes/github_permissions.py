@@ -16,9 +16,24 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-SCOPES = ("actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token", "issues",
-          "metadata", "models", "packages", "pages", "pull-requests", "repository-projects", "security-events",
-          "statuses")
+SCOPES = (
+    "actions",
+    "attestations",
+    "checks",
+    "contents",
+    "deployments",
+    "discussions",
+    "id-token",
+    "issues",
+    "metadata",
+    "models",
+    "packages",
+    "pages",
+    "pull-requests",
+    "repository-projects",
+    "security-events",
+    "statuses",
+)
 LEVEL = {"none": 0, "read": 1, "write": 2}
 REFUSED = "Resource not accessible by integration"
 DOCS = "https://docs.github.com/rest/authentication/permissions-required-for-github-apps"
@@ -36,8 +51,11 @@ def token_permissions(block: Any) -> dict[str, str]:
         raise PermissionsError("no permissions: block; the token would get the repository's default")
     if block in ("read-all", "write-all"):
         level = block.removesuffix("-all")
-        return {scope: ("write" if level == "write" and scope not in ("metadata",) else "read")
-                for scope in SCOPES if scope != "id-token"} | ({"id-token": "write"} if level == "write" else {})
+        return {
+            scope: ("write" if level == "write" and scope not in ("metadata",) else "read")
+            for scope in SCOPES
+            if scope != "id-token"
+        } | ({"id-token": "write"} if level == "write" else {})
     if not isinstance(block, dict):
         raise PermissionsError(f"permissions: {block!r} is neither a mapping, read-all nor write-all")
     granted = {"metadata": "read"}
@@ -112,8 +130,11 @@ def authorize(fake: Any, token: str | None, need: Need | None, method: str, path
         return _error(500, f"the fake maps no permission for {method} {path}: add a rule")
     public_read = not fake.private and need.level == "read"  # anyone may read a public repository
     if token is None:
-        return None if public_read else _error(404 if fake.private else 401,
-                                               "Not Found" if fake.private else "Requires authentication")
+        return (
+            None
+            if public_read
+            else _error(404 if fake.private else 401, "Not Found" if fake.private else "Requires authentication")
+        )
     granted = fake.grants.get(token)
     if granted is None:
         return _error(401, "Bad credentials")

@@ -20,8 +20,22 @@ from typing import Any
 
 # Top-level fields of MessageCreateParams; the API answers "Extra inputs are not permitted" for others.
 KNOWN_FIELDS = {
-    "model", "max_tokens", "messages", "system", "tools", "tool_choice", "metadata", "stop_sequences", "stream",
-    "thinking", "output_config", "service_tier", "cache_control", "container", "inference_geo", "speed",
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "metadata",
+    "stop_sequences",
+    "stream",
+    "thinking",
+    "output_config",
+    "service_tier",
+    "cache_control",
+    "container",
+    "inference_geo",
+    "speed",
     "diagnostics",
 }
 SAMPLING = ("temperature", "top_p", "top_k")
@@ -29,8 +43,14 @@ SAMPLING = ("temperature", "top_p", "top_k")
 ADAPTIVE_BY_DEFAULT = ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1")
 
 ERROR_STATUS = {
-    "invalid_request_error": 400, "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
-    "request_too_large": 413, "rate_limit_error": 429, "api_error": 500, "overloaded_error": 529,
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "overloaded_error": 529,
 }
 
 
@@ -141,12 +161,14 @@ class FakeMessagesAPI:
         with self._lock:
             script = self.replies.pop(0) if self.replies else None
         if script is None:
-            return self._error(request_id, "invalid_request_error", "fake: no scripted reply left",
-                               extra={"x-should-retry": "false"})
+            return self._error(
+                request_id, "invalid_request_error", "fake: no scripted reply left", extra={"x-should-retry": "false"}
+            )
         reply = script(body) if callable(script) else script
         if reply.error_type:
-            return self._error(request_id, reply.error_type, reply.error_message, status=reply.status,
-                               extra=reply.headers)
+            return self._error(
+                request_id, reply.error_type, reply.error_message, status=reply.status, extra=reply.headers
+            )
         message = {
             "id": "msg_" + uuid.uuid4().hex[:24],
             "type": "message",
@@ -174,7 +196,7 @@ class FakeMessagesAPI:
             return "invalid_request_error", "fake: streaming is not served"
         messages = body["messages"]
         if not messages or messages[0].get("role") != "user":
-            return "invalid_request_error", "messages: first message must use the \"user\" role"
+            return "invalid_request_error", 'messages: first message must use the "user" role'
         if messages[-1].get("role") == "assistant":
             return "invalid_request_error", "This model does not support assistant message prefill."
         choice = (body.get("tool_choice") or {}).get("type")
@@ -196,11 +218,17 @@ class FakeMessagesAPI:
                 continue
             ids = {b["id"] for b in content if b.get("type") == "tool_use"}
             following = messages[index + 1].get("content") if index + 1 < len(messages) else []
-            answered = {b.get("tool_use_id") for b in following if isinstance(b, dict)} if isinstance(
-                following, list) else set()
+            answered = (
+                {b.get("tool_use_id") for b in following if isinstance(b, dict)}
+                if isinstance(following, list)
+                else set()
+            )
             if ids - answered:
-                return ("invalid_request_error", "messages: tool_use ids were found without tool_result blocks "
-                        f"immediately after: {', '.join(sorted(ids - answered))}")
+                return (
+                    "invalid_request_error",
+                    "messages: tool_use ids were found without tool_result blocks "
+                    f"immediately after: {', '.join(sorted(ids - answered))}",
+                )
         return None
 
     def _usage(self, body: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, Any]:
@@ -225,8 +253,15 @@ class FakeMessagesAPI:
             "service_tier": "standard",
         }
 
-    def _error(self, request_id: str, error_type: str, message: str, *, status: int | None = None,
-               extra: dict[str, str] | None = None) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _error(
+        self,
+        request_id: str,
+        error_type: str,
+        message: str,
+        *,
+        status: int | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         body = {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
         return status or ERROR_STATUS.get(error_type, 400), {"request-id": request_id, **(extra or {})}, body
 
@@ -240,8 +275,9 @@ class FakeMessagesAPI:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if self.path.split("?")[0] != "/v1/messages":
-                    status, extra, body = fake._error("req_" + uuid.uuid4().hex[:24], "not_found_error",
-                                                      f"Not found: {self.path}")
+                    status, extra, body = fake._error(
+                        "req_" + uuid.uuid4().hex[:24], "not_found_error", f"Not found: {self.path}"
+                    )
                 else:
                     status, extra, body = fake.answer(headers, raw)
                 data = json.dumps(body).encode()

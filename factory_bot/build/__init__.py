@@ -1,0 +1,1 @@
+"""Spec -> rendered server -> validation report -> package; every run of generated code is sandboxed here."""

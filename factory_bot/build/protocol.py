@@ -1,0 +1,331 @@
+"""Protocol sessions: the built server speaks MCP to the real Python client and passes its examples.
+
+Each check is a `Check` with pass/fail, duration and a readable message. Generated code only ever runs
+through `sandbox.launch` (an OS sandbox, see sandbox.py; on a machine without one, a plain process) from a
+scratch copy of the server, in a scrubbed environment (no tokens, no API keys, a throwaway HOME, a capped
+heap), with a deadline per call and per session; the client stays outside, and everything the server started
+dies with it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from factory_bot import proc
+from factory_bot.build import sandbox, sandbox_jail, sandbox_net
+from factory_bot.build.expectations import compare_tools, example_problem
+from factory_bot.build.report import Check
+from factory_bot.build.stub import StubUpstream
+from factory_bot.spec.model import ServerSpec
+
+CALL_TIMEOUT = 10.0  # one tools/call
+SESSION_TIMEOUT = 90.0  # one whole protocol session, examples included
+MODERN_VERSION = "2026-07-28"
+
+
+async def protocol_checks(
+    spec: ServerSpec, server_dir: Path, env: dict[str, str], *, stub: StubUpstream | None
+) -> list[Check]:
+    """The modern session over stdio, with every example, against a scratch copy of the built server."""
+    with (
+        sandbox.scratch(server_dir) as root,
+        sandbox.launch(["node", "dist/index.js"], env, root=root, upstream=stub and stub.socket) as launch,
+    ):
+        return await session_checks(
+            spec, launch.argv, launch.env, mode="auto", name="protocol", run_examples=True, stub=stub, cwd=launch.cwd
+        )
+
+
+async def session_checks(
+    spec: ServerSpec,
+    command: list[str],
+    env: dict[str, str],
+    *,
+    mode: str,
+    name: str,
+    run_examples: bool,
+    stub: StubUpstream | None = None,
+    url: str | None = None,
+    cwd: str | None = None,
+    uds: Path | None = None,
+) -> list[Check]:
+    """Open one MCP session (stdio command, or HTTP url, through a unix socket `uds` when given), compare
+    tools/list, optionally run every example."""
+    import anyio
+    from mcp.client.client import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    checks: list[Check] = []
+    started = time.monotonic()
+    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+    target: Any = (
+        sandbox_net.HttpTransport(url, uds)
+        if url and uds
+        else url or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
+    )
+    try:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(target, mode=mode) as client:
+                version = client.session.protocol_version
+                listed = (await client.list_tools()).tools
+                problems = compare_tools(spec, listed)
+                if mode == "auto" and version != MODERN_VERSION:
+                    problems.append(f"negotiated {version}, expected {MODERN_VERSION}")
+                checks.append(
+                    Check(
+                        name,
+                        not problems,
+                        time.monotonic() - started,
+                        f"protocol {version}: tools/list matches the spec's {len(spec.tools)} tools"
+                        if not problems
+                        else "tools/list does not match the spec",
+                        details=problems,
+                    )
+                )
+                if run_examples:
+                    checks.extend(await _run_examples(client, spec, stub))
+    except TimeoutError:
+        checks.append(
+            Check(
+                name,
+                False,
+                time.monotonic() - started,
+                f"no answer within {SESSION_TIMEOUT:g} s; the server was killed",
+                details=_tail(stderr),
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - any failure to talk MCP is a failed check, with the server's stderr
+        checks.append(
+            Check(
+                name,
+                False,
+                time.monotonic() - started,
+                f"could not complete an MCP session: {type(exc).__name__}: {exc}"[:500],
+                details=_tail(stderr),
+            )
+        )
+    finally:
+        stderr.close()
+    return checks
+
+
+class _Transport:
+    """A stdio transport whose server stderr goes to a file we can quote in the report."""
+
+    def __init__(self, params: Any, errlog: Any) -> None:
+        self.params, self.errlog = params, errlog
+
+    async def __aenter__(self) -> Any:
+        from mcp.client.stdio import stdio_client
+
+        self._cm = stdio_client(self.params, errlog=self.errlog)
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._cm.__aexit__(*exc)
+
+
+def _tail(stream: Any, lines: int = 15) -> list[str]:
+    try:
+        stream.flush()
+        stream.seek(0)
+        return [f"stderr: {line}" for line in stream.read().splitlines()[-lines:]]
+    except (OSError, ValueError):
+        return []
+
+
+async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None) -> list[Check]:
+    import anyio
+
+    checks = []
+    for tool in spec.tools:
+        if not tool.examples:
+            continue
+        started = time.monotonic()
+        problems = []
+        hung = False
+        for index, example in enumerate(tool.examples):
+            if stub is not None:
+                stub.reply = example.upstream
+            try:
+                with anyio.fail_after(CALL_TIMEOUT):
+                    result = await client.call_tool(tool.name, example.input)
+            except TimeoutError:
+                problems.append(f"examples[{index}]: no answer within {CALL_TIMEOUT:g} s (does the code loop?)")
+                hung = True
+                break
+            problem = example_problem(tool, example, result)
+            if problem:
+                problems.append(f"examples[{index}] {json.dumps(example.input)[:120]}: {problem}")
+        passed = len(tool.examples) - len(problems)
+        checks.append(
+            Check(
+                "examples",
+                not problems,
+                time.monotonic() - started,
+                f"{passed}/{len(tool.examples)} examples pass",
+                tool=tool.name,
+                details=problems,
+            )
+        )
+        if hung:  # a stuck event loop answers nothing more; the session deadline will reap it
+            break
+    return checks
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> list[Check]:
+    """Start the server with --http, list tools over Streamable HTTP, and check DNS-rebinding protection."""
+    import anyio
+
+    sandboxed = sandbox.current().ok
+    port = sandbox_jail.SERVER_PORT if sandboxed else free_port()  # inside the sandbox the port is its own
+    started = time.monotonic()
+    with (
+        sandbox.scratch(entry.parent.parent) as root,
+        sandbox.launch(["node", "dist/index.js", "--http", "--port", str(port)], env, root=root, expose=port) as launch,
+    ):
+        process = proc.start(launch.argv, env=launch.env, cwd=launch.cwd, stdout=False)
+        try:
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                if sandbox_net.accepts(port, launch.socket):
+                    break
+                if process.poll() is not None:
+                    break
+                await anyio.sleep(0.02)
+            else:
+                return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                return [
+                    Check(
+                        "http",
+                        False,
+                        time.monotonic() - started,
+                        "the server exited at start",
+                        details=err.splitlines()[-10:],
+                    )
+                ]
+            checks = await session_checks(
+                spec,
+                [],
+                {},
+                mode="auto",
+                name="http",
+                run_examples=False,
+                url=f"http://127.0.0.1:{port}/mcp",
+                uds=launch.socket,
+            )
+            checks.append(await _rebinding_check(port, launch.socket))
+            return checks
+        finally:
+            proc.kill_group(process)
+            process.wait()
+            proc.wait_group_gone(process.pid)
+
+
+async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
+    """A request naming a foreign Host or Origin must be refused (DNS rebinding protection)."""
+    import anyio
+
+    started = time.monotonic()
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "factory-bot", "version": "0"},
+            },
+        }
+    )
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+    def status(extra: dict[str, str]) -> int:
+        connection = sandbox_net.Connection(port, uds)
+        try:
+            connection.request("POST", "/mcp", body=body, headers=headers | extra)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    evil_host = await anyio.to_thread.run_sync(status, {"host": "evil.example"})
+    evil_origin = await anyio.to_thread.run_sync(status, {"origin": "http://evil.example"})
+    ok = evil_host == 403 and evil_origin == 403
+    return Check(
+        "http-host-check",
+        ok,
+        time.monotonic() - started,
+        "foreign Host and Origin are refused with 403"
+        if ok
+        else f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403",
+    )
+
+
+def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
+    """`npm install --global --prefix PREFIX the.tgz`, as a user would; returns the installed command.
+
+    npm is our tool and --ignore-scripts runs nothing of the package, so npm gets the tool environment.
+    Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
+    """
+    proc.run(
+        [
+            "npm",
+            "install",
+            "--global",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefer-offline",
+            "--loglevel=error",
+            str(tgz),
+        ],
+        env=proc.tool_env(),
+        timeout=120,
+    )
+    command = prefix / "bin" / spec.name
+    if not command.exists():
+        raise FileNotFoundError(f"the installed package has no `{spec.name}` command")
+    return command
+
+
+async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str], started: float) -> list[Check]:
+    """Talk MCP to the npm-installed command (installed by install_tgz since `started`) over the legacy
+    `initialize` handshake: one session proves the package installs and runs, and that 2025-era clients work."""
+    session_started = time.monotonic()
+    prefix = command.parent.parent  # a throwaway npm prefix: the sandbox's scratch copy
+    with sandbox.launch([command.relative_to(prefix).as_posix()], env, root=prefix) as launch:
+        [session] = [
+            c
+            for c in await session_checks(
+                spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
+            )
+            if c.name == "protocol-legacy"
+        ]
+    session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
+    installed = Check(
+        "installed-bin",
+        session.ok,
+        time.monotonic() - started,
+        f"npm install -g of the .tgz gives a `{spec.name}` command that answers MCP"
+        if session.ok
+        else f"the npm-installed `{spec.name}` command did not complete an MCP session",
+        details=[] if session.ok else session.details,
+    )
+    session.seconds = time.monotonic() - session_started
+    return [session, installed]

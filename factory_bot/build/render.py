@@ -1,0 +1,193 @@
+"""Spec → the files of a TypeScript MCP server (jinja2 over templates/server/).
+
+Every string from a spec reaches generated files through one of the escaping filters below (`js` for
+TypeScript/JSON, `md` for Markdown); code bodies are the only text inserted verbatim, between markers that
+let the validator map compiler errors back to the tool. Same spec → byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from factory_bot.build import clients, toolchain
+from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
+from factory_bot.spec.params import Param, local_name
+from factory_bot.text import js, md, templates_dir
+
+CODE_BEGIN = "// ── begin code: tools[{index}] {name} ──"
+CODE_END = "// ── end code ──"
+GENERATOR = "MCP Factory"
+
+
+def zod(param: Param) -> str:
+    """The zod 4 expression for a parameter type (its JSON Schema matches Param.json_schema)."""
+    kind = param.type
+    if param.enum is not None and kind == "string":
+        expr = f"z.enum([{', '.join(js(v) for v in param.enum)}])"
+    elif param.enum is not None:
+        expr = f"z.literal([{', '.join(js(v) for v in param.enum)}])"
+    elif kind == "string":
+        expr = "z.string()" + _bounds(param.minLength, param.maxLength)
+    elif kind in ("number", "integer"):
+        expr = ("z.number()" if kind == "number" else "z.number().int()") + _bounds(param.minimum, param.maximum)
+    elif kind == "boolean":
+        expr = "z.boolean()"
+    elif kind == "array":
+        assert param.items is not None
+        expr = f"z.array({zod(param.items)})" + _bounds(param.minItems, param.maxItems)
+    else:
+        expr = zod_object(param.properties or {})
+    if param.description:
+        expr += f".describe({js(param.description)})"
+    if param.default is not None:
+        expr += f".default({js(param.default)})"
+    elif not param.required:
+        expr += ".optional()"
+    return expr
+
+
+def zod_object(properties: dict[str, Param]) -> str:
+    if not properties:
+        return "z.object({})"
+    fields = ", ".join(f"{js(name)}: {zod(p)}" for name, p in properties.items())
+    return f"z.object({{ {fields} }})"
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    def number(value: float) -> str:
+        return js(int(value) if float(value).is_integer() else value)
+
+    return (f".min({number(low)})" if low is not None else "") + (f".max({number(high)})" if high is not None else "")
+
+
+def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
+    """Every environment variable the server reads, with its default (base URLs included)."""
+    entries = [
+        {
+            "name": e.name,
+            "default": e.default,
+            "description": e.description,
+            "required": e.required,
+            "secret": e.secret,
+            "example": e.example,
+        }
+        for e in spec.env
+    ]
+    declared = {e.name for e in spec.env}
+    for name, url in spec.base_urls().items():
+        if name not in declared:
+            entries.append(
+                {
+                    "name": name,
+                    "default": url,
+                    "description": "Base URL of the upstream API.",
+                    "required": False,
+                    "secret": False,
+                    "example": None,
+                }
+            )
+    return entries
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # we generate TypeScript, JSON and Markdown; each value goes through js or md
+    )
+    env.filters.update(
+        js=js, md=md, zod=zod, zod_object=zod_object, local=local_name, cell=lambda text: md(text, cell=True)
+    )
+    env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR)
+    return env
+
+
+def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
+    impl = tool.implementation
+    context: dict[str, Any] = {
+        "spec": spec,
+        "tool": tool,
+        "index": index,
+        "impl": impl,
+        "code_begin": CODE_BEGIN.format(index=index, name=tool.name),
+        "locals": [(name, local_name(name)) for name in tool.input],
+    }
+    if isinstance(impl, HttpImplementation):
+        context["base_url_env"] = spec.base_url_env(impl)
+        context["body_fields"] = [n for n in tool.input if n not in impl.placeholders()]
+    if isinstance(impl, CodeImplementation):
+        context["code"] = impl.code if impl.code.endswith("\n") else impl.code + "\n"
+    return context
+
+
+def tool_file(tool: Tool) -> str:
+    return f"src/tools/{tool.name}.ts"
+
+
+def render_server(spec: ServerSpec) -> dict[str, str]:
+    """All files of the generated server, as relative path → text (sorted, deterministic)."""
+    env = _environment()
+    context = {
+        "spec": spec,
+        "env_vars": _ts_env_type(spec),
+        "versions": toolchain.pinned_versions(),
+        "tool_files": [(t, tool_file(t)) for t in spec.tools],
+        "snippets": clients.snippets(spec),
+        "install": clients.install_command(spec),
+    }
+    files = {
+        "package.json": env.get_template("server/package.json.j2").render(context),
+        "tsconfig.json": env.get_template("server/tsconfig.json.j2").render(context),
+        ".gitignore": env.get_template("server/gitignore.j2").render(context),
+        "README.md": env.get_template("server/README.md.j2").render(context),
+        "src/index.ts": env.get_template("server/src/index.ts.j2").render(context),
+        "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
+    }
+    tool_template = env.get_template("server/src/tools/tool.ts.j2")
+    for index, tool in enumerate(spec.tools):
+        files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
+    files["package-lock.json"] = package_lock(spec)
+    return dict(sorted(files.items()))
+
+
+def package_lock(spec: ServerSpec) -> str:
+    """The server's lockfile: the toolchain's lock with the root package renamed.
+
+    The server's devDependencies are exactly the toolchain's, so the toolchain's resolved tree is the
+    server's resolved tree; deriving it keeps builds offline and the pins in one place.
+    """
+    lock = toolchain.lockfile()
+    lock["name"] = spec.name
+    lock["version"] = spec.version
+    root = dict(lock["packages"][""])
+    root.update({"name": spec.name, "version": spec.version})
+    root.pop("description", None)
+    root["bin"] = {spec.name: "dist/index.js"}
+    root["engines"] = {"node": f">={toolchain.MIN_NODE_MAJOR}"}
+    ordered = {k: root[k] for k in ("name", "version", "bin", "devDependencies", "engines") if k in root}
+    lock["packages"][""] = ordered | {k: v for k, v in root.items() if k not in ordered}
+    return json.dumps(lock, indent=2, ensure_ascii=True) + "\n"
+
+
+def write_server(spec: ServerSpec, directory: str | Path) -> dict[str, str]:
+    """Render into `directory`, replacing generated files and removing stale tool files."""
+    directory = Path(directory)
+    files = render_server(spec)
+    tools_dir = directory / "src" / "tools"
+    if tools_dir.exists():
+        for stale in tools_dir.glob("*.ts"):
+            if f"src/tools/{stale.name}" not in files:
+                stale.unlink()
+    for relative, text in files.items():
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+    return files

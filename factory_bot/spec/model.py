@@ -1,0 +1,320 @@
+"""The spec model: the single source of truth for what a server is.
+
+The JSON Schema (`factory-bot schema`), the LLM's output schema, the templates' inputs and the docs all
+derive from these classes. Rules a spec must meet live here as validators, so a spec that constructs is a
+spec that renders.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from factory_bot.spec.params import (
+    BIDI_CONTROLS,
+    ENV_NAME,
+    ENV_REFERENCE,
+    INVISIBLE,
+    MAX_CODE,
+    MAX_DESCRIPTION,
+    MAX_ENV,
+    MAX_EXAMPLES,
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_TOOLS,
+    PLACEHOLDER,
+    SEMVER,
+    SERVER_NAME,
+    TOOL_NAME,
+    Param,
+    StrictModel,
+    check_param_names,
+    object_schema,
+    schema_errors,
+)
+
+
+class Annotations(StrictModel):
+    """Hints for clients about a tool's behaviour (MCP ToolAnnotations)."""
+
+    readOnlyHint: bool | None = None
+    destructiveHint: bool | None = None
+    idempotentHint: bool | None = None
+    openWorldHint: bool | None = None
+
+
+class CodeImplementation(StrictModel):
+    """A TypeScript function body. Inputs are typed locals (reserved words get a trailing `_`),
+    `args` holds them all, `env` the declared environment; it may `await`; a throw becomes an error result."""
+
+    kind: Literal["code"]
+    code: str = Field(min_length=1, max_length=MAX_CODE)
+    written_by: Literal["human", "model"] = Field(
+        "human", description="`model` when Claude wrote the body: reviewers read it with that in mind."
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _no_hidden_characters(cls, code: str) -> str:
+        code = code.replace("\r\n", "\n")  # bodies pasted from Windows or issue forms arrive with CRLF
+        for pattern, what, fix in (
+            (BIDI_CONTROLS, "invisible bidirectional control", " (Trojan Source); remove it"),
+            (INVISIBLE, "invisible character", "; write it as an escape such as \\u200b inside a string instead"),
+        ):
+            match = pattern.search(code)
+            if match:
+                line = code.count("\n", 0, match.start()) + 1
+                raise ValueError(f"code contains the {what} U+{ord(match.group()):04X} on line {line} of the body{fix}")
+        return code
+
+
+class HttpImplementation(StrictModel):
+    """A REST call: `{param}` placeholders in `path` and `query` are filled (URL-encoded) from inputs,
+    `${ENV}` in headers from the environment."""
+
+    kind: Literal["http"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    base_url: str = Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=MAX_TEXT)
+    base_url_env: str | None = Field(
+        None, description="Env var that overrides base_url; default <SERVER_NAME>_BASE_URL."
+    )
+    path: str = Field("/", pattern=r"^/[^\s#]*$", max_length=MAX_TEXT)
+    query: dict[str, str] = Field(default_factory=dict, description="Query name → template, e.g. {q: '{city}'}.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Header → value; may use ${ENV_NAME}.")
+    body: Literal["none", "json"] = Field("none", description="json: inputs not used in path/query, as JSON.")
+    timeout_ms: int = Field(10_000, ge=100, le=120_000)
+    response: Literal["json", "text"] = "json"
+
+    @field_validator("base_url_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not ENV_NAME.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name: use UPPER_SNAKE_CASE")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name):
+                raise ValueError(f"{name!r} is not a valid HTTP header name")
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"header {name} contains a line break")
+        return headers
+
+    def placeholders(self) -> set[str]:
+        """Input names the path and query consume."""
+        texts = [self.path, *self.query.values()]
+        return {m for text in texts for m in PLACEHOLDER.findall(text)}
+
+
+Implementation = Annotated[CodeImplementation | HttpImplementation, Field(discriminator="kind")]
+
+
+class UpstreamReply(StrictModel):
+    """What the upstream API answers in an example of an `http` tool (served by a local stub during validation)."""
+
+    status: int = Field(200, ge=100, le=599)
+    body: Any = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class Example(StrictModel):
+    """A call that validation makes through the protocol: `output` is compared as JSON, `error` expects
+    an error result containing that text; with neither, the call just has to succeed."""
+
+    input: dict[str, Any] = Field(default_factory=dict)
+    output: Any = None
+    error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    upstream: UpstreamReply | None = Field(None, description="For http tools: the reply the stub API gives.")
+
+    @property
+    def expects_output(self) -> bool:
+        return "output" in self.model_fields_set
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> Example:
+        if self.expects_output and self.error is not None:
+            raise ValueError("an example expects either `output` or `error`, not both")
+        return self
+
+
+class Tool(StrictModel):
+    """One tool the server offers."""
+
+    name: str
+    title: str | None = Field(None, max_length=MAX_TEXT)
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    input: dict[str, Param] = Field(default_factory=dict)
+    output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
+    annotations: Annotations | None = None
+    implementation: Implementation
+    examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
+
+    @field_validator("name")
+    @classmethod
+    def _tool_name(cls, name: str) -> str:
+        if not TOOL_NAME.match(name) or len(name) > MAX_NAME:
+            raise ValueError(
+                f"tool name {name!r} must start with a letter and use only letters, digits and _, "
+                f"at most {MAX_NAME} characters (clients reject longer names), e.g. convert_units"
+            )
+        return name
+
+    @field_validator("input")
+    @classmethod
+    def _input_names(cls, params: dict[str, Param]) -> dict[str, Param]:
+        check_param_names(params)
+        return params
+
+    def input_schema(self) -> dict[str, Any]:
+        return object_schema(self.input)
+
+    def output_schema(self) -> dict[str, Any] | None:
+        """MCP wants an object outputSchema: anything else is wrapped as {"result": …}."""
+        if self.output is None:
+            return None
+        if self.output_is_wrapped:
+            return object_schema({"result": self.output})
+        return self.output.json_schema()
+
+    @property
+    def output_is_wrapped(self) -> bool:
+        return self.output is not None and self.output.type != "object"
+
+    @model_validator(mode="after")
+    def _examples_fit(self) -> Tool:
+        schema = self.input_schema()
+        schema["additionalProperties"] = False
+        for index, example in enumerate(self.examples):
+            errors = schema_errors(example.input, schema)
+            if errors:
+                raise ValueError(f"examples[{index}].input does not match the tool's input: {errors[0]}")
+            if example.expects_output and self.output is not None:
+                errors = schema_errors(example.output, self.output.json_schema())
+                if errors:
+                    raise ValueError(f"examples[{index}].output does not match `output`: {errors[0]}")
+            if example.upstream is not None and self.implementation.kind != "http":
+                raise ValueError(f"examples[{index}].upstream only applies to http tools")
+            if example.upstream is None and self.implementation.kind == "http":
+                raise ValueError(
+                    f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "
+                    "gives, so validation can run it offline against a local stub"
+                )
+        if isinstance(self.implementation, HttpImplementation):
+            unknown = self.implementation.placeholders() - set(self.input)
+            if unknown:
+                raise ValueError(
+                    f"implementation uses {{{sorted(unknown)[0]}}} but the tool has no such input; "
+                    f"inputs are: {', '.join(self.input) or 'none'}"
+                )
+        return self
+
+
+class EnvVar(StrictModel):
+    """An environment variable the server reads (API key, base URL, setting)."""
+
+    name: str
+    description: str = Field("", max_length=MAX_TEXT)
+    required: bool = False
+    secret: bool = Field(False, description="Never echoed in logs or docs examples.")
+    default: str | None = Field(None, max_length=MAX_TEXT)
+    example: str | None = Field(None, max_length=MAX_TEXT, description="Value used while validating examples.")
+
+    @field_validator("name")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        if not ENV_NAME.match(name) or len(name) > MAX_NAME:
+            raise ValueError(f"env name {name!r} must be UPPER_SNAKE_CASE, e.g. WEATHER_API_KEY")
+        return name
+
+
+class ServerSpec(StrictModel):
+    """An MCP server: its name, version, environment and tools."""
+
+    name: str = Field(description="kebab-case; the npm package, command and server name.")
+    version: str = Field(description="Semantic version, e.g. 1.0.0.")
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
+    tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
+
+    @field_validator("name")
+    @classmethod
+    def _server_name(cls, name: str) -> str:
+        if not SERVER_NAME.match(name) or len(name) > MAX_NAME:
+            suggestion = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+            hint = f", e.g. {suggestion!r}" if suggestion and SERVER_NAME.match(suggestion) else ""
+            raise ValueError(
+                f"server name {name!r} must be kebab-case (lowercase letters, digits, single hyphens), "
+                f"at most {MAX_NAME} characters{hint}"
+            )
+        return name
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, version: str) -> str:
+        if not SEMVER.match(version):
+            raise ValueError(f"version {version!r} is not semantic versioning (MAJOR.MINOR.PATCH), e.g. 1.0.0")
+        return version
+
+    @model_validator(mode="after")
+    def _names_unique_and_env_declared(self) -> ServerSpec:
+        seen: set[str] = set()
+        for tool in self.tools:
+            if tool.name in seen:
+                raise ValueError(f"two tools are named {tool.name!r}; tool names must be unique")
+            seen.add(tool.name)
+        env_names = [e.name for e in self.env]
+        duplicates = {n for n in env_names if env_names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"env {sorted(duplicates)[0]} is declared twice")
+        bases: dict[str, str] = {}
+        for tool in self.tools:
+            impl = tool.implementation
+            if not isinstance(impl, HttpImplementation):
+                continue
+            for header in impl.headers.values():
+                for ref in ENV_REFERENCE.findall(header):
+                    if ref not in env_names:
+                        raise ValueError(
+                            f"tool {tool.name}: header uses ${{{ref}}} but env does not declare it; "
+                            f"add `- {{name: {ref}, secret: true}}` under env"
+                        )
+            env = self.base_url_env(impl)
+            if bases.setdefault(env, impl.base_url) != impl.base_url:
+                raise ValueError(
+                    f"tool {tool.name}: {env} already overrides {bases[env]}; give this base_url its own base_url_env"
+                )
+        return self
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper().replace("-", "_")
+
+    def base_url_env(self, impl: HttpImplementation) -> str:
+        return impl.base_url_env or f"{self.env_prefix}_BASE_URL"
+
+    def base_urls(self) -> dict[str, str]:
+        """Env var → default base URL, for every http tool."""
+        return {
+            self.base_url_env(t.implementation): t.implementation.base_url
+            for t in self.tools
+            if isinstance(t.implementation, HttpImplementation)
+        }
+
+    @property
+    def has_model_code(self) -> bool:
+        return any(
+            isinstance(t.implementation, CodeImplementation) and t.implementation.written_by == "model"
+            for t in self.tools
+        )
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a spec file, for editors and for the model's structured output."""
+    schema = ServerSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "MCP Factory server spec"
+    return schema

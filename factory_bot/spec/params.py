@@ -1,0 +1,178 @@
+"""The spec's building blocks: the limits and name rules every spec meets, and `Param`, the typed value
+(inputs, outputs, nested objects) with its JSON Schema."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Limits: generous for real servers, small enough that a hostile spec cannot exhaust the builder.
+MAX_TOOLS = 50
+MAX_PARAMS = 50
+MAX_DEPTH = 5
+MAX_EXAMPLES = 20
+MAX_ENUM = 100
+MAX_ENV = 30
+MAX_NAME = 64
+MAX_DESCRIPTION = 4000
+MAX_CODE = 20_000
+MAX_TEXT = 500
+
+SERVER_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$"
+)
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# Trojan Source (CVE-2021-42574): bidirectional controls make code read differently than it runs.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+# Other characters that hide in source: zero-width, format controls, C0/C1 controls except tab and newline.
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200d\u2028\u2029\u2060-\u2064\ufeff]")
+
+# Words a parameter name cannot be as a TypeScript local; such inputs are bound as `<name>_` in code.
+TS_RESERVED = frozenset(
+    """break case catch class const continue debugger default delete do else enum export extends false
+    finally for function if import in instanceof new null return super switch this throw true try typeof
+    var void while with as implements interface let package private protected public static yield any
+    boolean number string symbol type from of async await arguments eval undefined NaN Infinity
+    args env""".split()
+)  # `args` and `env` are the generated handler's own names.
+
+
+def local_name(param: str) -> str:
+    """The TypeScript local a code body sees for an input parameter."""
+    return f"{param}_" if param in TS_RESERVED else param
+
+
+class StrictModel(BaseModel):
+    # A typo in a field name must be an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+JsonScalar = str | int | float | bool
+
+
+class Param(StrictModel):
+    """One input (or the output) of a tool: a small, JSON-Schema-like type."""
+
+    type: Literal["string", "number", "integer", "boolean", "array", "object"]
+    description: str = Field("", max_length=MAX_DESCRIPTION)
+    enum: list[str | int | float] | None = Field(None, min_length=1, max_length=MAX_ENUM)
+    items: Param | None = Field(None, description="Element type; required when type is array.")
+    properties: dict[str, Param] | None = Field(None, description="Fields; for type object.")
+    required: bool = Field(True, description="false makes the input optional (so does a default).")
+    default: Any = Field(None, description="Value used when the caller omits this input.")
+    minimum: float | None = None
+    maximum: float | None = None
+    minLength: int | None = Field(None, ge=0)
+    maxLength: int | None = Field(None, ge=0)
+    minItems: int | None = Field(None, ge=0)
+    maxItems: int | None = Field(None, ge=0)
+
+    @property
+    def optional(self) -> bool:
+        return not self.required or self.default is not None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Param:
+        kind = self.type
+        if kind == "array" and self.items is None:
+            raise ValueError("an array needs `items` (the element type), e.g. items: {type: string}")
+        if kind != "array" and self.items is not None:
+            raise ValueError(f"`items` only applies to arrays, not {kind}")
+        if kind != "object" and self.properties is not None:
+            raise ValueError(f"`properties` only applies to objects, not {kind}")
+        if self.enum is not None:
+            if kind not in ("string", "number", "integer"):
+                raise ValueError(f"`enum` applies to string, number or integer, not {kind}")
+            if len(set(map(repr, self.enum))) != len(self.enum):
+                raise ValueError("`enum` values must be unique")
+            wrong = [v for v in self.enum if not _is_type(v, kind)]
+            if wrong:
+                raise ValueError(f"`enum` value {wrong[0]!r} is not a {kind}")
+        if (self.minimum is not None or self.maximum is not None) and kind not in ("number", "integer"):
+            raise ValueError("`minimum`/`maximum` apply to numbers only")
+        if (self.minLength is not None or self.maxLength is not None) and kind != "string":
+            raise ValueError("`minLength`/`maxLength` apply to strings only")
+        if (self.minItems is not None or self.maxItems is not None) and kind != "array":
+            raise ValueError("`minItems`/`maxItems` apply to arrays only")
+        if self.properties is not None:
+            check_param_names(self.properties)
+        if _depth(self) > MAX_DEPTH:
+            raise ValueError(f"types nest deeper than {MAX_DEPTH} levels")
+        if self.default is not None:
+            errors = schema_errors(self.default, self.json_schema(for_default=True))
+            if errors:
+                raise ValueError(f"`default` does not match the type: {errors[0]}")
+        return self
+
+    def json_schema(self, *, for_default: bool = False) -> dict[str, Any]:
+        """This type as JSON Schema, in the shape zod 4 advertises it through tools/list."""
+        schema: dict[str, Any] = {"type": self.type}
+        if self.enum is not None:
+            schema = {"type": self.type, "enum": list(self.enum)}
+        if self.description and not for_default:
+            schema["description"] = self.description
+        for key in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+            value = getattr(self, key)
+            if value is not None:
+                schema[key] = value
+        if self.items is not None:
+            schema["items"] = self.items.json_schema(for_default=for_default)
+        if self.type == "object":
+            schema.update(object_schema(self.properties or {}, for_default=for_default))
+        if self.default is not None and not for_default:
+            schema["default"] = self.default
+        return schema
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def object_schema(properties: dict[str, Param], *, for_default: bool = False) -> dict[str, Any]:
+    """JSON Schema of an object whose fields are `properties`."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: p.json_schema(for_default=for_default) for name, p in properties.items()},
+    }
+    required = [name for name, p in properties.items() if not p.optional]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _depth(param: Param) -> int:
+    children = list((param.properties or {}).values()) + ([param.items] if param.items else [])
+    return 1 + max((_depth(c) for c in children), default=0)
+
+
+def check_param_names(params: dict[str, Param]) -> None:
+    if len(params) > MAX_PARAMS:
+        raise ValueError(f"at most {MAX_PARAMS} inputs per tool or object, got {len(params)}")
+    for name in params:
+        if not PARAM_NAME.match(name) or len(name) > MAX_NAME:
+            raise ValueError(
+                f"input name {name!r} is not an identifier: use letters, digits and _ "
+                f"(not starting with a digit), at most {MAX_NAME} characters"
+            )
+
+
+def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Messages for each way `value` breaks `schema` (empty when it conforms)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        (f"at {'/'.join(map(str, e.absolute_path))}: " if e.absolute_path else "") + e.message
+        for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+    ]
