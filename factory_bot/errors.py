@@ -80,11 +80,16 @@ class CommandError(FactoryError):
         output: str,
         hint: str | None = None,
         timed_out: bool = False,
+        not_found: bool = False,
     ) -> None:
         self.command = command
         self.returncode = returncode
         self.output = output
         self.timed_out = timed_out
+        self.not_found = not_found
+        if not_found:  # it never started: say so, not "exited with None"
+            super().__init__(f"`{command[0]}` is not installed or not on PATH", hint=hint)
+            return
         tail = "\n".join(output.strip().splitlines()[-20:])
         what = "timed out" if timed_out else f"exited with {returncode}"
         super().__init__(f"`{' '.join(command)}` {what}" + (f":\n{tail}" if tail else ""), hint=hint)

@@ -88,7 +88,11 @@ def start(
         )
     except FileNotFoundError as exc:
         raise CommandError(
-            argv, returncode=None, output=str(exc), hint=hint or f"install {argv[0]} and make sure it is on PATH"
+            argv,
+            returncode=None,
+            output=str(exc),
+            not_found=True,
+            hint=hint or f"install {argv[0]} and make sure it is on PATH",
         ) from exc
 
 

@@ -80,7 +80,9 @@ def test_without_node_the_doctor_fails(tmp_path: Path):
     assert result.returncode == 1
     checks = rows(result)
     assert checks["node"]["status"] == "FAIL" and "install Node.js" in checks["node"]["detail"]
-    assert checks["npm"]["status"] == "FAIL"
+    assert checks["npm"]["status"] == "FAIL" and "`npm` is not installed or not on PATH" in checks["npm"]["detail"]
+    assert "None" not in checks["npm"]["detail"]
+    assert checks["sandbox"]["detail"].startswith("none: node is not on PATH")
 
 
 @pytest.fixture
