@@ -25,24 +25,7 @@ pytestmark = pytest.mark.e2e
 
 
 def npm_install_global(tgz: Path, prefix: Path) -> Path:
-    subprocess.run(
-        [
-            "npm",
-            "install",
-            "-g",
-            "--prefix",
-            str(prefix),
-            "--no-audit",
-            "--no-fund",
-            "--ignore-scripts",
-            "--prefer-offline",
-            "--loglevel=error",
-            str(tgz),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=180,
-    )
+    protocol.npm_install(tgz, prefix, timeout=180)
     return prefix / "bin"
 
 

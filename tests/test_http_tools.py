@@ -19,10 +19,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp.client.client import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters
 
 from factory_bot.build import pipeline
 from factory_bot.build.pipeline import build_many
+from factory_bot.build.protocol import StdioWithStderr
 from factory_bot.build.stub import StubUpstream
 from factory_bot.spec.loader import load_spec_text
 
@@ -147,20 +148,6 @@ class EchoingApi:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-class StdioWithStderr:
-    """The stdio transport, with the server's stderr kept in a file (to look for the token in it)."""
-
-    def __init__(self, params: StdioServerParameters, errlog: Any) -> None:
-        self.params, self.errlog = params, errlog
-
-    async def __aenter__(self) -> Any:
-        self._cm = stdio_client(self.params, errlog=self.errlog)
-        return await self._cm.__aenter__()
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self._cm.__aexit__(*exc)
 
 
 def closed_port() -> int:

@@ -66,7 +66,8 @@ async def session_checks(
     target: Any = (
         sandbox_net.HttpTransport(url, uds)
         if url and uds
-        else url or _Transport(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
+        else url
+        or StdioWithStderr(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
     )
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
@@ -114,7 +115,7 @@ async def session_checks(
     return checks
 
 
-class _Transport:
+class StdioWithStderr:
     """A stdio transport whose server stderr goes to a file we can quote in the report."""
 
     def __init__(self, params: Any, errlog: Any) -> None:
@@ -275,11 +276,11 @@ async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
     )
 
 
-def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
-    """`npm install --global --prefix PREFIX the.tgz`, as a user would; returns the installed command.
+def npm_install(tgz: Path, prefix: Path, *, timeout: float = 120) -> None:
+    """`npm install --global --prefix PREFIX ./the.tgz`, as a user would, running none of its scripts.
 
     npm is our tool and --ignore-scripts runs nothing of the package, so npm gets the tool environment.
-    Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
+    Raises CommandError when npm fails.
     """
     proc.run(
         [
@@ -296,8 +297,16 @@ def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
             str(tgz),
         ],
         env=proc.tool_env(),
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
+    """npm_install the .tgz; returns the installed command.
+
+    Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
+    """
+    npm_install(tgz, prefix)
     command = prefix / "bin" / spec.name
     if not command.exists():
         raise FileNotFoundError(f"the installed package has no `{spec.name}` command")
