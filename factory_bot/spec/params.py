@@ -42,8 +42,8 @@ TS_RESERVED = frozenset(
     finally for function if import in instanceof new null return super switch this throw true try typeof
     var void while with as implements interface let package private protected public static yield any
     boolean number string symbol type from of async await arguments eval undefined NaN Infinity
-    args env""".split()
-)  # `args` and `env` are the generated handler's own names.
+    args env log signal""".split()
+)  # `args`, `env`, `log` and `signal` are the names a code body gets from the generated function.
 
 
 def local_name(param: str) -> str:
@@ -142,7 +142,8 @@ def _is_type(value: Any, kind: str) -> bool:
 
 
 def object_schema(properties: dict[str, Param], *, for_default: bool = False) -> dict[str, Any]:
-    """JSON Schema of an object whose fields are `properties`."""
+    """JSON Schema of an object whose fields are `properties`, and no others: an input with an unknown
+    property is refused by name, an output's undeclared fields are dropped before it is returned."""
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {name: p.json_schema(for_default=for_default) for name, p in properties.items()},
@@ -150,6 +151,7 @@ def object_schema(properties: dict[str, Param], *, for_default: bool = False) ->
     required = [name for name, p in properties.items() if not p.optional]
     if required:
         schema["required"] = required
+    schema["additionalProperties"] = False
     return schema
 
 
