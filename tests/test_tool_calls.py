@@ -53,6 +53,18 @@ tools:
         return record;
     examples:
       - {input: {name: ada}, output: {name: ada, tags: [{label: a}]}}
+  - name: poem
+    description: A template literal across lines keeps its lines (the body is not indented into it).
+    input:
+      who: {type: string}
+      unused: {type: string, required: false}
+    implementation:
+      kind: code
+      code: |
+        return `roses for ${who}
+        violets`;
+    examples:
+      - {input: {who: ada}, output: "roses for ada\\nviolets"}
   - name: chatty
     description: Prints debug output the way people do.
     input:
