@@ -53,6 +53,20 @@ tools:
         return record;
     examples:
       - {input: {name: ada}, output: {name: ada, tags: [{label: a}]}}
+  - name: tag
+    description: A free-form object (one that declares no properties) passes through whole.
+    input:
+      labels: {type: object}
+    output:
+      type: object
+      properties:
+        labels: {type: object}
+    implementation:
+      kind: code
+      code: |
+        return { labels };
+    examples:
+      - {input: {labels: {env: prod, tier: 1}}, output: {labels: {env: prod, tier: 1}}}
   - name: poem
     description: A template literal across lines keeps its lines (the body is not indented into it).
     input:

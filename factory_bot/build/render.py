@@ -42,8 +42,10 @@ def zod(param: Param, *, strict: bool = False) -> str:
     elif kind == "array":
         assert param.items is not None
         expr = f"z.array({zod(param.items, strict=strict)})" + _bounds(param.minItems, param.maxItems)
+    elif not param.properties:
+        expr = "z.looseObject({})"  # an object that declares no properties is free-form
     else:
-        expr = zod_object(param.properties or {}, strict=strict)
+        expr = zod_object(param.properties, strict=strict)
     if param.description:
         expr += f".describe({js(param.description)})"
     if param.default is not None:

@@ -126,7 +126,9 @@ class Param(StrictModel):
                 schema[key] = value
         if self.items is not None:
             schema["items"] = self.items.json_schema(for_default=for_default)
-        if self.type == "object":
+        if self.type == "object" and not self.properties:
+            schema.update({"type": "object", "properties": {}, "additionalProperties": {}})  # free-form
+        elif self.type == "object":
             schema.update(object_schema(self.properties or {}, for_default=for_default))
         if self.default is not None and not for_default:
             schema["default"] = self.default
