@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import select
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from factory_bot import proc
 from factory_bot.build.pipeline import build
 from factory_bot.build.protocol import free_port
 from factory_bot.spec.loader import load_spec_text
@@ -160,11 +160,11 @@ def test_a_call_whose_http_client_disconnects_stops_its_upstream_request(
     server: Path, upstream: SlowUpstream, tool: str
 ) -> None:
     port = free_port()
-    process = subprocess.Popen(
+    process = proc.start(
         ["node", str(server), "--http", "--port", str(port)],
-        env={"PATH": "/usr/bin:/bin:/usr/local/bin", **_env(upstream)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        env=proc.tool_env() | _env(upstream),
+        stdout=False,
+        stderr="discard",
     )
     try:
         client = _connect(port)
@@ -195,8 +195,8 @@ def test_a_call_whose_http_client_disconnects_stops_its_upstream_request(
         client.close()  # the HTTP client goes away mid-call
         upstream.wait_gone(REPLY_AFTER + 2)
     finally:
-        process.terminate()
-        process.wait(10)
+        proc.kill_group(process)
+        process.wait()
     assert not upstream.answered and upstream.gone_at is not None, "the upstream request ran to its end"
     print(f"http {tool}: upstream request stopped {upstream.stopped_after_ms:.0f} ms after the disconnect")
 
