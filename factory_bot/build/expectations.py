@@ -18,7 +18,7 @@ def _shape(schema: Any) -> Any:
     if "enum" in schema and kind == "integer":
         kind = "number"  # zod advertises an integer enum as a number enum
     shaped: dict[str, Any] = {"type": kind}
-    for key in ("description", "default", "enum"):
+    for key in ("description", "default", "enum", "additionalProperties"):
         if key in schema:
             shaped[key] = schema[key]
     if "properties" in schema:
@@ -89,6 +89,9 @@ def example_problem(tool: Tool, example: Example, result: Any) -> str | None:
         if structured is None:
             return "declares an output but returned no structuredContent"
         actual = structured.get("result") if tool.output_is_wrapped else structured
+        problem = _text_problem(text, actual)
+        if problem:
+            return problem
     else:
         try:
             actual = json.loads(text)
@@ -97,6 +100,17 @@ def example_problem(tool: Tool, example: Example, result: Any) -> str | None:
     if not json_equal(actual, example.output):
         return f"expected {json.dumps(example.output)[:200]}, got {json.dumps(actual)[:200]}"
     return None
+
+
+def _text_problem(text: str, value: Any) -> str | None:
+    """Why the text content does not say what structuredContent says: a string as itself, anything else as JSON."""
+    if isinstance(value, str):
+        return None if text == value else f"the text content is {text[:100]!r}, not the plain string {value[:100]!r}"
+    try:
+        same = json_equal(json.loads(text), value)
+    except ValueError:
+        same = False
+    return None if same else f"the text content {text[:100]!r} is not the JSON of structuredContent"
 
 
 def example_env(spec: ServerSpec, upstream_url: str | None) -> dict[str, str]:

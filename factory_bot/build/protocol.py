@@ -20,6 +20,7 @@ from factory_bot import proc
 from factory_bot.build import sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_problem
 from factory_bot.build.report import Check
+from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
 from factory_bot.build.stub import StubUpstream
 from factory_bot.spec.model import ServerSpec
 
@@ -63,18 +64,19 @@ async def session_checks(
     checks: list[Check] = []
     started = time.monotonic()
     stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-    target: Any = (
-        sandbox_net.HttpTransport(url, uds)
-        if url and uds
-        else url
-        or StdioWithStderr(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
+    stdio = (
+        None
+        if url
+        else StdioWithStderr(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
     )
+    target: Any = sandbox_net.HttpTransport(url, uds) if url and uds else url or stdio
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
             async with Client(target, mode=mode) as client:
+                calls = CallTracker(stdio.watch if stdio else None)
                 version = client.session.protocol_version
                 listed = (await client.list_tools()).tools
-                problems = compare_tools(spec, listed)
+                problems = compare_tools(spec, listed) + calls.new_problems(None)
                 if mode == "auto" and version != MODERN_VERSION:
                     problems.append(f"negotiated {version}, expected {MODERN_VERSION}")
                 checks.append(
@@ -89,7 +91,7 @@ async def session_checks(
                     )
                 )
                 if run_examples:
-                    checks.extend(await _run_examples(client, spec, stub))
+                    checks.extend(await _run_examples(client, spec, stub, calls))
     except TimeoutError:
         checks.append(
             Check(
@@ -116,16 +118,20 @@ async def session_checks(
 
 
 class StdioWithStderr:
-    """A stdio transport whose server stderr goes to a file we can quote in the report."""
+    """A stdio transport whose server stderr goes to a file we can quote in the report, and whose stdout
+    lines that are not JSON-RPC are caught by `watch` (see stdout_watch.py)."""
 
     def __init__(self, params: Any, errlog: Any) -> None:
         self.params, self.errlog = params, errlog
+        self.watch: StdoutWatch | None = None
 
     async def __aenter__(self) -> Any:
         from mcp.client.stdio import stdio_client
 
         self._cm = stdio_client(self.params, errlog=self.errlog)
-        return await self._cm.__aenter__()
+        read, write = await self._cm.__aenter__()
+        self.watch = StdoutWatch(read)
+        return self.watch, write
 
     async def __aexit__(self, *exc: Any) -> Any:
         return await self._cm.__aexit__(*exc)
@@ -140,7 +146,7 @@ def _tail(stream: Any, lines: int = 15) -> list[str]:
         return []
 
 
-async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None) -> list[Check]:
+async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None, calls: CallTracker) -> list[Check]:
     import anyio
 
     checks = []
@@ -150,9 +156,12 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
         started = time.monotonic()
         problems = []
         hung = False
+        failed = 0
         for index, example in enumerate(tool.examples):
             if stub is not None:
                 stub.reply = example.upstream
+            label = f"examples[{index}] {json.dumps(example.input)[:120]}"
+            calls.calling(tool.name)
             try:
                 with anyio.fail_after(CALL_TIMEOUT):
                     result = await client.call_tool(tool.name, example.input)
@@ -160,10 +169,16 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
                 problems.append(f"examples[{index}]: no answer within {CALL_TIMEOUT:g} s (does the code loop?)")
                 hung = True
                 break
-            problem = example_problem(tool, example, result)
-            if problem:
-                problems.append(f"examples[{index}] {json.dumps(example.input)[:120]}: {problem}")
-        passed = len(tool.examples) - len(problems)
+            except RuntimeError as exc:  # the client's strict output validation refused the answer
+                problem = f"the client refused the answer: {exc}"[:400]
+            else:
+                problem = example_problem(tool, example, result)
+            finally:
+                calls.calling(None)
+            found = [p for p in [problem, *calls.new_problems(tool.name)] if p]
+            problems.extend(f"{label}: {p}" for p in found)
+            failed += bool(found)
+        passed = len(tool.examples) - failed
         checks.append(
             Check(
                 "examples",

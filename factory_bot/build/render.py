@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, toolchain
+from factory_bot.build import clients, code_body, toolchain
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
@@ -23,8 +23,11 @@ CODE_END = "// ── end code ──"
 GENERATOR = "MCP Factory"
 
 
-def zod(param: Param) -> str:
-    """The zod 4 expression for a parameter type (its JSON Schema matches Param.json_schema)."""
+def zod(param: Param, *, strict: bool = False) -> str:
+    """The zod 4 expression for a parameter type (its JSON Schema matches Param.json_schema).
+
+    `strict` (inputs) refuses unknown object properties by name; outputs drop them (see runtime `conform`).
+    """
     kind = param.type
     if param.enum is not None and kind == "string":
         expr = f"z.enum([{', '.join(js(v) for v in param.enum)}])"
@@ -38,9 +41,11 @@ def zod(param: Param) -> str:
         expr = "z.boolean()"
     elif kind == "array":
         assert param.items is not None
-        expr = f"z.array({zod(param.items)})" + _bounds(param.minItems, param.maxItems)
+        expr = f"z.array({zod(param.items, strict=strict)})" + _bounds(param.minItems, param.maxItems)
+    elif not param.properties:
+        expr = "z.looseObject({})"  # an object that declares no properties is free-form
     else:
-        expr = zod_object(param.properties or {})
+        expr = zod_object(param.properties, strict=strict)
     if param.description:
         expr += f".describe({js(param.description)})"
     if param.default is not None:
@@ -50,11 +55,13 @@ def zod(param: Param) -> str:
     return expr
 
 
-def zod_object(properties: dict[str, Param]) -> str:
+def zod_object(properties: dict[str, Param], *, strict: bool = False) -> str:
+    """A zod object of `properties`: `z.strictObject` (unknown properties refused) when strict."""
+    kind = "z.strictObject" if strict else "z.object"
     if not properties:
-        return "z.object({})"
-    fields = ", ".join(f"{js(name)}: {zod(p)}" for name, p in properties.items())
-    return f"z.object({{ {fields} }})"
+        return f"{kind}({{}})"
+    fields = ", ".join(f"{js(name)}: {zod(p, strict=strict)}" for name, p in properties.items())
+    return f"{kind}({{ {fields} }})"
 
 
 def _bounds(low: float | None, high: float | None) -> str:
@@ -66,10 +73,11 @@ def _bounds(low: float | None, high: float | None) -> str:
 
 def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
     """Every environment variable the server reads, with its default (base URLs included)."""
+    base_urls = spec.base_urls()
     entries = [
         {
             "name": e.name,
-            "default": e.default,
+            "default": e.default if e.default is not None else base_urls.get(e.name),
             "description": e.description,
             "required": e.required,
             "secret": e.secret,
@@ -78,7 +86,7 @@ def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
         for e in spec.env
     ]
     declared = {e.name for e in spec.env}
-    for name, url in spec.base_urls().items():
+    for name, url in base_urls.items():
         if name not in declared:
             entries.append(
                 {
@@ -122,8 +130,21 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
         context["body_fields"] = [n for n in tool.input if n not in impl.placeholders()]
+    imports = {"toolError", "toolResult"} | ({"conform"} if tool.output is not None else set())
+    if isinstance(impl, HttpImplementation):
+        imports |= {"callHttp", "env"}
     if isinstance(impl, CodeImplementation):
-        context["code"] = impl.code if impl.code.endswith("\n") else impl.code + "\n"
+        code = impl.code if impl.code.endswith("\n") else impl.code + "\n"
+        used = code_body.names(code)
+        # Only what the body reads is declared: the source compiles under noUnusedLocals/noUnusedParameters.
+        context["locals"] = [(name, local) for name, local in context["locals"] if local in used]
+        context["args_param"] = "args" if context["locals"] or "args" in used else "_args"
+        context["signal_param"] = "signal" if "signal" in used else "_signal"
+        imports |= {name for name in ("env", "log") if name in used}
+        indented = code_body.can_indent(code)
+        context["code"] = code_body.indent(code) if indented else code
+        context["code_indent"] = "  " if indented else ""
+    context["runtime_imports"] = sorted(imports, key=str.lower)
     return context
 
 

@@ -15,7 +15,7 @@ from factory_bot.build.report import Check, timed
 from factory_bot.build.toolchain import Toolchain, pinned_versions
 from factory_bot.errors import CommandError
 
-_CODE_BEGIN = re.compile(r"^// ── begin code: tools\[(\d+)\] (\w+) ──$")
+_CODE_BEGIN = re.compile(r"^\s*// ── begin code: tools\[(\d+)\] (\w+) ──$")  # indented with the body
 
 
 _TSC_ERROR = re.compile(r"^(?P<file>[^(\n]+)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
@@ -103,7 +103,7 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
         match = _CODE_BEGIN.match(text)
         if match:
             begin, begin_line = match, number
-        elif text == CODE_END and begin is not None:
+        elif text.strip() == CODE_END and begin is not None:
             if begin_line < line < number:
                 return begin.group(2), f"tools[{begin.group(1)}].implementation.code line {line - begin_line}"
             begin = None

@@ -47,7 +47,9 @@ class Annotations(StrictModel):
 
 class CodeImplementation(StrictModel):
     """A TypeScript function body. Inputs are typed locals (reserved words get a trailing `_`),
-    `args` holds them all, `env` the declared environment; it may `await`; a throw becomes an error result."""
+    `args` holds them all, `env` the declared environment, `log(...)` writes to stderr (secrets redacted),
+    `signal` is the call's AbortSignal (aborted when the client cancels or disconnects: pass it to fetch);
+    it may `await`; a throw becomes an error result; console output goes to stderr, never stdout."""
 
     kind: Literal["code"]
     code: str = Field(min_length=1, max_length=MAX_CODE)

@@ -42,8 +42,8 @@ TS_RESERVED = frozenset(
     finally for function if import in instanceof new null return super switch this throw true try typeof
     var void while with as implements interface let package private protected public static yield any
     boolean number string symbol type from of async await arguments eval undefined NaN Infinity
-    args env""".split()
-)  # `args` and `env` are the generated handler's own names.
+    args env log signal""".split()
+)  # `args`, `env`, `log` and `signal` are the names a code body gets from the generated function.
 
 
 def local_name(param: str) -> str:
@@ -126,7 +126,9 @@ class Param(StrictModel):
                 schema[key] = value
         if self.items is not None:
             schema["items"] = self.items.json_schema(for_default=for_default)
-        if self.type == "object":
+        if self.type == "object" and not self.properties:
+            schema.update({"type": "object", "properties": {}, "additionalProperties": {}})  # free-form
+        elif self.type == "object":
             schema.update(object_schema(self.properties or {}, for_default=for_default))
         if self.default is not None and not for_default:
             schema["default"] = self.default
@@ -142,7 +144,8 @@ def _is_type(value: Any, kind: str) -> bool:
 
 
 def object_schema(properties: dict[str, Param], *, for_default: bool = False) -> dict[str, Any]:
-    """JSON Schema of an object whose fields are `properties`."""
+    """JSON Schema of an object whose fields are `properties`, and no others: an input with an unknown
+    property is refused by name, an output's undeclared fields are dropped before it is returned."""
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {name: p.json_schema(for_default=for_default) for name, p in properties.items()},
@@ -150,6 +153,7 @@ def object_schema(properties: dict[str, Param], *, for_default: bool = False) ->
     required = [name for name, p in properties.items() if not p.optional]
     if required:
         schema["required"] = required
+    schema["additionalProperties"] = False
     return schema
 
 

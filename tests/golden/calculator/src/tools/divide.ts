@@ -2,22 +2,22 @@
 // Tool `divide`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { env, log, toolError, toolResult } from "../runtime.js";
+import { conform, env, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.object({ "a": z.number().describe("Dividend"), "b": z.number().describe("Divisor") });
+export const inputSchema = z.strictObject({ "a": z.number().describe("Dividend"), "b": z.number().describe("Divisor") });
 const outputValue = z.number();
 export const outputSchema = z.object({ "result": outputValue });
 type Output = z.input<typeof outputValue>;
 type Input = z.output<typeof inputSchema>;
 
-async function run(args: Input): Promise<Output> {
+async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { a, b } = args;
-// ── begin code: tools[3] divide ──
-if (b === 0) throw new Error("Division by zero");
-const quotient = a / b;
-const places = env.CALC_PRECISION === undefined ? undefined : Number(env.CALC_PRECISION);
-return places === undefined || Number.isNaN(places) ? quotient : Number(quotient.toFixed(places));
-// ── end code ──
+  // ── begin code: tools[3] divide ──
+  if (b === 0) throw new Error("Division by zero");
+  const quotient = a / b;
+  const places = env.CALC_PRECISION === undefined ? undefined : Number(env.CALC_PRECISION);
+  return places === undefined || Number.isNaN(places) ? quotient : Number(quotient.toFixed(places));
+  // ── end code ──
 }
 
 export function register(server: McpServer): void {
@@ -30,9 +30,9 @@ export function register(server: McpServer): void {
       outputSchema,
       annotations: {"readOnlyHint": true, "idempotentHint": true},
     },
-    async (args) => {
+    async (args, ctx) => {
       try {
-        return toolResult(await run(args), "wrapped");
+        return toolResult(conform(outputValue, await run(args, ctx.mcpReq.signal)), "wrapped");
       } catch (error) {
         return toolError(error);
       }

@@ -2,19 +2,19 @@
 // Tool `subtract`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { env, log, toolError, toolResult } from "../runtime.js";
+import { conform, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.object({ "a": z.number().describe("Minuend"), "b": z.number().describe("Subtrahend") });
+export const inputSchema = z.strictObject({ "a": z.number().describe("Minuend"), "b": z.number().describe("Subtrahend") });
 const outputValue = z.number();
 export const outputSchema = z.object({ "result": outputValue });
 type Output = z.input<typeof outputValue>;
 type Input = z.output<typeof inputSchema>;
 
-async function run(args: Input): Promise<Output> {
+async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { a, b } = args;
-// ── begin code: tools[1] subtract ──
-return a - b;
-// ── end code ──
+  // ── begin code: tools[1] subtract ──
+  return a - b;
+  // ── end code ──
 }
 
 export function register(server: McpServer): void {
@@ -27,9 +27,9 @@ export function register(server: McpServer): void {
       outputSchema,
       annotations: {"readOnlyHint": true, "idempotentHint": true},
     },
-    async (args) => {
+    async (args, ctx) => {
       try {
-        return toolResult(await run(args), "wrapped");
+        return toolResult(conform(outputValue, await run(args, ctx.mcpReq.signal)), "wrapped");
       } catch (error) {
         return toolError(error);
       }

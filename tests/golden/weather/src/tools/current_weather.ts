@@ -2,17 +2,17 @@
 // Tool `current_weather`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { callHttp, env, log, toolError, toolResult } from "../runtime.js";
+import { callHttp, env, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.object({ "latitude": z.number().min(-90).max(90), "longitude": z.number().min(-180).max(180), "unit": z.enum(["celsius", "fahrenheit"]).default("celsius") });
+export const inputSchema = z.strictObject({ "latitude": z.number().min(-90).max(90), "longitude": z.number().min(-180).max(180), "unit": z.enum(["celsius", "fahrenheit"]).default("celsius") });
 type Output = unknown;
 type Input = z.output<typeof inputSchema>;
 
-async function run(args: Input): Promise<Output> {
+async function run(args: Input, signal: AbortSignal): Promise<Output> {
   return (await callHttp(
     {
       method: "GET",
-      baseUrl: env["WEATHER_API_BASE_URL"] ?? "https://api.open-meteo.com",
+      baseUrl: env["WEATHER_API_BASE_URL"],
       path: "/v1/forecast",
       query: {"latitude": "{latitude}", "longitude": "{longitude}", "current_weather": "true", "temperature_unit": "{unit}"},
       headers: {"User-Agent": "${WEATHER_USER_AGENT}"},
@@ -22,6 +22,7 @@ async function run(args: Input): Promise<Output> {
       response: "json",
     },
     args as Record<string, unknown>,
+    signal,
   )) as Output;
 }
 
@@ -34,9 +35,9 @@ export function register(server: McpServer): void {
       inputSchema,
       annotations: {"readOnlyHint": true, "openWorldHint": true},
     },
-    async (args) => {
+    async (args, ctx) => {
       try {
-        return toolResult(await run(args), "none");
+        return toolResult(await run(args, ctx.mcpReq.signal), "none");
       } catch (error) {
         return toolError(error);
       }

@@ -2,19 +2,19 @@
 // Tool `find_city`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { callHttp, env, log, toolError, toolResult } from "../runtime.js";
+import { callHttp, conform, env, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.object({ "name": z.string().min(2).describe("City name, e.g. Berlin"), "count": z.number().int().min(1).max(10).default(1) });
+export const inputSchema = z.strictObject({ "name": z.string().min(2).describe("City name, e.g. Berlin"), "count": z.number().int().min(1).max(10).default(1) });
 const outputValue = z.object({ "results": z.array(z.object({ "name": z.string(), "latitude": z.number(), "longitude": z.number(), "country": z.string().optional() })) });
 export const outputSchema = outputValue;
 type Output = z.input<typeof outputValue>;
 type Input = z.output<typeof inputSchema>;
 
-async function run(args: Input): Promise<Output> {
+async function run(args: Input, signal: AbortSignal): Promise<Output> {
   return (await callHttp(
     {
       method: "GET",
-      baseUrl: env["WEATHER_GEOCODING_BASE_URL"] ?? "https://geocoding-api.open-meteo.com",
+      baseUrl: env["WEATHER_GEOCODING_BASE_URL"],
       path: "/v1/search",
       query: {"name": "{name}", "count": "{count}"},
       headers: {"User-Agent": "${WEATHER_USER_AGENT}"},
@@ -24,6 +24,7 @@ async function run(args: Input): Promise<Output> {
       response: "json",
     },
     args as Record<string, unknown>,
+    signal,
   )) as Output;
 }
 
@@ -37,9 +38,9 @@ export function register(server: McpServer): void {
       outputSchema,
       annotations: {"readOnlyHint": true, "openWorldHint": true},
     },
-    async (args) => {
+    async (args, ctx) => {
       try {
-        return toolResult(await run(args), "object");
+        return toolResult(conform(outputValue, await run(args, ctx.mcpReq.signal)), "object");
       } catch (error) {
         return toolError(error);
       }
