@@ -12,7 +12,7 @@ from referencing import Registry, Resource, Specification
 from referencing.exceptions import NoSuchResource, PointerToNowhere, Unresolvable
 
 from factory_bot.errors import OpenAPIError
-from factory_bot.importers.openapi.source import Document, fetch_url, parse_text
+from factory_bot.importers.openapi.source import Document, fetch_url, parse_text, refuse_private_address
 
 MAX_REF_HOPS = 32  # a $ref to a $ref to …: more than this is a loop
 
@@ -45,9 +45,7 @@ class Refs:
             return Specification.OPAQUE.create_resource(data)
         if parts.scheme in ("http", "https"):
             if not self.allow_remote:
-                from factory_bot.importers.openapi.source import refuse_private_address
-
-                refuse_private_address(uri, self.document.label)  # a loopback target is named as such
+                refuse_private_address(uri, self.document.label, resolve=False)  # no lookup: name a loopback target
                 raise OpenAPIError(
                     f"refusing the remote $ref {uri}",
                     where=self.document.label,

@@ -131,13 +131,19 @@ def _version(data: dict[str, Any], label: str) -> str:
     return version
 
 
-def refuse_private_address(url: str, where: str) -> None:
-    """SSRF guard: a URL whose host is (or resolves to) loopback, private, link-local or reserved is refused."""
+def refuse_private_address(url: str, where: str, *, resolve: bool = True) -> None:
+    """SSRF guard: a URL whose host is (or, with `resolve`, resolves to) loopback, private, link-local or reserved
+    is refused."""
     host = urllib.parse.urlsplit(url).hostname or ""
+    addresses: set[str] = set()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        addresses = set()
+        addresses.add(str(ipaddress.ip_address(host)))
+    except ValueError:
+        if resolve:
+            try:
+                addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+            except (OSError, UnicodeError):
+                pass
     if host in ("localhost", "") or host.endswith(".localhost"):
         addresses.add("127.0.0.1")
     for address in addresses:
@@ -149,7 +155,7 @@ def refuse_private_address(url: str, where: str) -> None:
                 hint="a document that points at this machine or its network is a request forgery (SSRF); "
                 "put what it refers to into the document itself",
             )
-    if not addresses:
+    if not addresses and resolve:
         raise OpenAPIError(f"cannot resolve the host of {url}", where=where, hint="check the URL")
 
 

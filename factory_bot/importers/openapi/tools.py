@@ -50,7 +50,10 @@ def map_operation(op: Operation, name: str, view: View, prefix: str, base_overri
     params, body, form = view.parameters(op)
     if form:
         raise Unmappable("a form (formData) body: multipart and urlencoded uploads are not supported yet")
-    inputs = _Inputs(path=op.path)
+    path = op.path.split("#", 1)[0]  # a fragment is never sent (some documents use it to list a path twice)
+    if not re.fullmatch(r"/[^\s?#]*", path):
+        raise Unmappable(f"the path {path!r} has a space or a query in it")
+    inputs = _Inputs(path=path)
     for param in params:
         _parameter(param, view, inputs, notes, op.where)
     body_kind = _body(body, view, inputs, notes, op.where)
@@ -108,6 +111,8 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
         notes.extend(ctx.notes)
         if value["type"] == "object":
             raise Unmappable("an object parameter (deepObject and similar styles)")
+        if param.location == "path" and param.style != "simple":
+            raise Unmappable(f"a path parameter in the {param.style} style")
         if value["type"] == "array":
             value = _array_parameter(param, value, notes)
         description = clean(param.description, f"{here}.description") or value.get("description", "")
