@@ -73,7 +73,8 @@ class View:
             if self.version == "2.0":
                 schema = {k: param[k] for k in _PARAM_SCHEMA_KEYS if k in param}
                 fmt = param.get("collectionFormat", "csv")
-                explode, style = fmt == "multi", {"csv": "form", "multi": "form"}.get(fmt, fmt)
+                explode = fmt == "multi"
+                style = {"csv": "form", "multi": "form"}.get(fmt, fmt) if location == "query" else "simple"
             else:
                 schema = param.get("schema")
                 style = param.get("style") or ("form" if location in ("query", "cookie") else "simple")
