@@ -72,9 +72,11 @@ class Refs:
                     f"$ref {ref!r} points at nothing", where=self.document.label, hint="fix the reference"
                 ) from None
             except Unresolvable as exc:
-                cause = exc.__cause__ or exc.__context__
-                if isinstance(cause, OpenAPIError):
-                    raise cause from None
+                cause: BaseException | None = exc
+                while cause is not None:  # referencing wraps what retrieve raised, twice
+                    if isinstance(cause, OpenAPIError):
+                        raise cause from None
+                    cause = cause.__cause__ or cause.__context__
                 raise OpenAPIError(
                     f"$ref {ref!r} cannot be resolved", where=self.document.label, hint="fix the reference"
                 ) from None
