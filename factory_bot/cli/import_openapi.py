@@ -69,7 +69,6 @@ def openapi(
     """
     from factory_bot.importers.openapi import ImportOptions, TooManyOperations, import_openapi
     from factory_bot.importers.openapi.operations import Filters
-    from factory_bot.spec.loader import dump_spec
 
     options = ImportOptions(
         filters=Filters(
@@ -91,7 +90,7 @@ def openapi(
         if as_json:
             click.echo(json.dumps({"spec": None, "report": exc.report.to_json(), "error": exc.message}, indent=2))
         raise
-    text = dump_spec(result.spec)
+    text = result.text
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text, encoding="utf-8")

@@ -19,6 +19,7 @@ from factory_bot.importers.openapi.source import read_document
 from factory_bot.importers.openapi.texts import clean, snake
 from factory_bot.importers.openapi.tools import map_operation
 from factory_bot.importers.openapi.view import View
+from factory_bot.spec.loader import MAX_SPEC_BYTES, dump_spec, validate_data
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.params import MAX_TOOLS, SERVER_NAME
 
@@ -65,6 +66,7 @@ class ImportReport:
 class ImportResult:
     spec: ServerSpec
     report: ImportReport
+    text: str  # the spec's canonical YAML
 
 
 class TooManyOperations(OpenAPIError):
@@ -135,11 +137,16 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         "env": list(env.values()),
         "tools": tools,
     }
-    from factory_bot.spec.loader import validate_data
-
     spec = validate_data(data, source=f"the spec imported from {document.label}")
+    text = dump_spec(spec)
+    if len(text.encode()) > MAX_SPEC_BYTES:
+        raise OpenAPIError(
+            f"the spec of its {len(tools)} tools would be {len(text.encode())} bytes; a spec holds {MAX_SPEC_BYTES}",
+            where=document.label,
+            hint="import fewer operations (--include, --exclude, --tags) and split the API into several servers",
+        )
     report.seconds = time.perf_counter() - started
-    return ImportResult(spec=spec, report=report)
+    return ImportResult(spec=spec, report=report, text=text)
 
 
 def _base_url_env(mapped, bases: dict[str, str], prefix: str) -> None:
