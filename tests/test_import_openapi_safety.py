@@ -252,3 +252,16 @@ def test_a_url_source_is_read_only_when_asked_and_never_from_this_machine(tmp_pa
 def test_a_document_that_is_not_openapi_is_refused_with_what_it_reads(tmp_path):
     with pytest.raises(OpenAPIError, match="is not OpenAPI 3.0, 3.1 or Swagger 2.0"):
         import_openapi(write(tmp_path, {"asyncapi": "2.0.0", "paths": {}}))
+
+
+def test_an_import_that_would_exceed_the_spec_size_limit_is_refused_with_how_to_narrow(tmp_path):
+    long = "word " * 790  # just under the 4,000 characters a description may hold
+    params = [{"name": f"p{i}", "in": "query", "description": long, "schema": {"type": "string"}} for i in range(20)]
+    paths = {
+        f"/t/{i}": {"get": {"operationId": f"op{i}", "description": long, "parameters": params,
+                            "responses": {"204": {"description": "ok"}}}}
+        for i in range(5)
+    }  # fmt: skip
+    with pytest.raises(OpenAPIError) as refused:
+        import_openapi(write(tmp_path, document(paths)))
+    assert "a spec holds 262144" in str(refused.value) and "--include" in refused.value.hint
