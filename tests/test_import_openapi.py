@@ -242,3 +242,27 @@ def test_the_petstore_family_imports_from_the_published_documents(version):
     assert get.implementation.headers == {"api_key": "${PETSTORE_API_KEY}"}
     assert get.output is not None and "name" in get.output.properties
     assert result.report.openapi == version
+
+
+def test_a_documented_reply_with_fields_the_schema_lacks_is_not_recorded_and_ref_examples_resolve(tmp_path):
+    user = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Users", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "components": {"examples": {"ann": {"value": {"name": "Ann"}}}},
+        "paths": {
+            "/users": {
+                "post": {
+                    "operationId": "createUser",
+                    "requestBody": {"content": {"application/json": {"schema": user, "example": {"$ref": "#/components/examples/ann/value"}}}},
+                    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": user, "example": {"id": 1, "name": "Ann", "extra": True}}}}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "users.json").write_text(json.dumps(doc))
+    [example] = imported(str(tmp_path / "users.json")).spec.tools[0].examples
+    assert example.input == {"name": "Ann"}  # the body example behind its $ref
+    # A client holds the reply to the listed output schema, which has no `extra`: a reply made from the schema.
+    assert example.upstream.body == {"id": 1, "name": "example"} == example.output

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+from factory_bot.importers.openapi.view import _first_example, resolved
 from factory_bot.spec.params import Param, object_schema, schema_errors
 
 TEXT_EXAMPLE = "example text"
@@ -58,17 +59,15 @@ def _documented_reply(response, view) -> Any:
         if not isinstance(node, dict):
             continue
         if "example" in node:
-            return node["example"]
+            return resolved(view, node["example"])
         examples = node.get("examples")
         if isinstance(examples, dict):
-            from factory_bot.importers.openapi.view import _first_example
-
             value = _first_example(examples, view)
             if value is not None:
                 return value
         schema, _, _ = view.refs.deref(node.get("schema"), response.base)
         if isinstance(schema, dict) and "example" in schema:
-            return schema["example"]
+            return resolved(view, schema["example"])
     return None
 
 
@@ -82,9 +81,21 @@ def _reply(kind: str, chosen, output: dict | None, status: int, view) -> Any:
     if output is None:
         return documented if documented is not None and not isinstance(documented, str) else {}
     param = Param.model_validate(output)
-    if documented is not None and not schema_errors(documented, param.json_schema()):
+    if documented is not None and not schema_errors(documented, closed(param.json_schema())):
         return documented
     return make(param, full=True)
+
+
+def closed(schema: Any) -> Any:
+    """`schema` with no extra keys allowed anywhere: what a client holds a reply to, as zod advertises outputs."""
+    if isinstance(schema, list):
+        return [closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: closed(v) for k, v in schema.items()}
+    if schema.get("type") == "object":
+        out["additionalProperties"] = False
+    return out
 
 
 def _small(reply: Any) -> Any:

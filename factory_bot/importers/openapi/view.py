@@ -79,7 +79,7 @@ class View:
                 schema = param.get("schema")
                 style = param.get("style") or ("form" if location in ("query", "cookie") else "simple")
                 explode = param.get("explode", style == "form")
-            example = param.get("example")
+            example = resolved(self, param.get("example"))
             if example is None and isinstance(param.get("examples"), dict):
                 example = _first_example(param["examples"], self)
             params.append(
@@ -164,5 +164,10 @@ def _first_example(examples: dict[str, Any], view: View) -> Any:
     for node in examples.values():
         value, _ = view._deref(node)
         if isinstance(value, dict) and "value" in value:
-            return value["value"]
+            return resolved(view, value["value"])
     return None
+
+
+def resolved(view: View, value: Any) -> Any:
+    """An example value that is itself a `$ref` (some documents do this), followed."""
+    return view._deref(value)[0] if isinstance(value, dict) and "$ref" in value else value
