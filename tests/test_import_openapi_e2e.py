@@ -23,6 +23,7 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from factory_bot.build.pipeline import build_many
+from factory_bot.errors import OpenAPIError
 from factory_bot.importers.openapi import ImportOptions, TooManyOperations, import_openapi
 from factory_bot.importers.openapi.operations import Filters
 from factory_bot.importers.openapi.texts import snake
@@ -237,3 +238,42 @@ def test_a_server_from_a_hostile_document_builds_and_lists_the_text_exactly(tmp_
     spec = import_openapi(str(tmp_path / "hostile.json")).spec
     # The protocol check compares every listed description with the spec's, character for character.
     build(spec, tmp_path / "out")
+
+
+# Documents of @readme/oas-examples that are refused, and why: each is a typed refusal with a hint, never a crash.
+REFUSED = {
+    "2.0/json/api-with-examples.json": "names no server",  # relative: needs --base-url
+    "3.0/json/callbacks.json": "names no server",
+    "3.0/json/link-example.json": "names no server",
+    "3.0/json/http-status-codes.json": "89 of its 89 operations match",
+    "3.0/json/star-trek.json": "120 of its 120 operations match",
+    "3.1/json/readme.json": "54 of its 54 operations match",
+    "3.0/json/response-http-behavior.json": "'api_key' is not defined",  # its security names no scheme
+    "3.0/json/schema-deprecated.json": "1 deprecated",
+    "3.1/json/webhooks.json": "no operation matches (of 0)",
+}
+
+
+def test_every_document_of_the_oas_examples_imports_and_builds_or_is_refused_with_its_reason(tmp_path: Path) -> None:
+    root = Path(oas_example("3.0")).parent
+    specs, refused = [], {}
+    for path in sorted(root.glob("*/json/*.json")):
+        key = path.relative_to(root).as_posix()
+        name = "oas-" + re.sub(r"[^a-z0-9]+", "-", key.lower().replace("/json/", "-").removesuffix(".json"))
+        try:
+            result = import_openapi(str(path), ImportOptions(max_tools=50, name=name))
+        except OpenAPIError as exc:
+            refused[key] = str(exc)
+            continue
+        twin = root / key.replace("/json/", "/yaml/").replace(".json", ".yaml")
+        if twin.exists():  # the YAML edition of a document (its texts differ a little) gives the same tools
+            from_yaml = import_openapi(str(twin), ImportOptions(max_tools=50, name=name)).spec
+            assert [t.name for t in from_yaml.tools] == [t.name for t in result.spec.tools], key
+        specs.append(result.spec)
+    assert {
+        key: next((m for m in [REFUSED.get(key, "?")] if m in refused[key]), refused[key]) for key in refused
+    } == REFUSED
+    assert len(specs) >= 45
+    results = build_many(specs, tmp_path, jobs=2, use_cache=False)
+    failed = {r.spec.name: [(c.name, c.tool, c.message) for c in r.report.failures] for r in results if not r.ok}
+    assert failed == {}

@@ -56,7 +56,7 @@ def map_operation(op: Operation, name: str, view: View, prefix: str, base_overri
     inputs = _Inputs(path=path)
     for param in params:
         _parameter(param, view, inputs, notes, op.where)
-    body_kind = _body(body, view, inputs, notes, op.where)
+    body_kind = _body(body, view, inputs, notes, op.where, op.method)
     response, output = _success(view.responses(op), view, notes, op.where)
     alternatives, schemes = view.security(op)
     auth = auth_for(alternatives, schemes, prefix, op.where)
@@ -174,11 +174,13 @@ def _media_reason(media: dict[str, Any]) -> str:
     return f"the media type {sorted(kinds)[0]}" if kinds else "a body without a schema"
 
 
-def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], where: str) -> bool:
+def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], where: str, method: str) -> bool:
     if body is None or not body.media:
         return False
     chosen = _json_media(body.media)
     try:
+        if method == "GET":
+            raise Unmappable("a body on a GET, which fetch cannot send")
         if chosen is None:
             raise Unmappable(_media_reason(body.media))
         mime, node = chosen
