@@ -265,3 +265,38 @@ def test_an_import_that_would_exceed_the_spec_size_limit_is_refused_with_how_to_
     with pytest.raises(OpenAPIError) as refused:
         import_openapi(write(tmp_path, document(paths)))
     assert "a spec holds 262144" in str(refused.value) and "--include" in refused.value.hint
+
+
+def test_a_public_url_that_redirects_to_this_machine_is_refused_at_the_redirect(tmp_path, monkeypatch):
+    from factory_bot.importers.openapi import source as source_module
+
+    with _Recorder() as target:
+
+        class Redirect(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                self.send_response(302)
+                self.send_header("location", f"{target.url}/openapi.json")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        public = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+        threading.Thread(target=public.serve_forever, daemon=True).start()
+        public_url = f"http://127.0.0.1:{public.server_address[1]}/openapi.json"
+        real = source_module.refuse_private_address
+        # No network here: the first server stands in for a public host (its check is waived), the redirect
+        # target is checked for real.
+        monkeypatch.setattr(
+            source_module,
+            "refuse_private_address",
+            lambda url, where, **kw: None if url == public_url else real(url, where, **kw),
+        )
+        try:
+            with pytest.raises(OpenAPIError, match="loopback"):
+                import_openapi(public_url, ImportOptions(allow_url=True))
+        finally:
+            public.shutdown()
+            public.server_close()
+        assert target.hits == []

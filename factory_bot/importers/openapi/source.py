@@ -169,9 +169,19 @@ def fetch_url(url: str, where: str | None = None) -> str:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise OpenAPIError(f"refusing to fetch {url}: only http and https", where=where, hint="use a http(s) URL")
     refuse_private_address(url, where)
+
+    class Checked(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+                raise OpenAPIError(f"refusing the redirect to {newurl}", where=where, hint="use a http(s) URL")
+            refuse_private_address(newurl, where)  # a public URL must not redirect to this machine
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
     try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as response:  # noqa: S310 (scheme checked)
+        with urllib.request.build_opener(Checked).open(url, timeout=URL_TIMEOUT_S) as response:
             payload = response.read(MAX_DOCUMENT_BYTES + 1)
+    except OpenAPIError:
+        raise
     except OSError as exc:
         raise OpenAPIError(f"cannot fetch {url}: {exc}", where=where, hint="download it and import the file") from None
     if len(payload) > MAX_DOCUMENT_BYTES:
