@@ -266,3 +266,9 @@ def test_a_documented_reply_with_fields_the_schema_lacks_is_not_recorded_and_ref
     assert example.input == {"name": "Ann"}  # the body example behind its $ref
     # A client holds the reply to the listed output schema, which has no `extra`: a reply made from the schema.
     assert example.upstream.body == {"id": 1, "name": "example"} == example.output
+
+
+def test_server_variables_are_reported_once_for_the_whole_server():
+    notes = imported().report.notes
+    assert notes.count(("*", "server variables major, region set to their defaults")) == 1
+    assert not any("server variables" in note for tool, note in notes if tool != "*")

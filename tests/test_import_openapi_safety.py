@@ -300,3 +300,24 @@ def test_a_public_url_that_redirects_to_this_machine_is_refused_at_the_redirect(
             public.shutdown()
             public.server_close()
         assert target.hits == []
+
+
+def test_refs_inside_a_referenced_file_resolve_against_that_file(tmp_path):
+    (tmp_path / "b.json").write_text(
+        json.dumps(
+            {
+                "Thing": {
+                    "type": "object",
+                    "properties": {"part": {"$ref": "#/Part"}, "other": {"$ref": "c.json#/Other"}},
+                },
+                "Part": {"type": "object", "properties": {"n": {"type": "integer"}}},
+            }
+        )
+    )
+    (tmp_path / "c.json").write_text(json.dumps({"Other": {"type": "string", "enum": ["x"]}}))
+    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "b.json#/Thing"}}}}
+    doc = document(
+        {"/t": {"post": {"operationId": "t", "requestBody": body, "responses": {"204": {"description": "ok"}}}}}
+    )
+    inputs = import_openapi(write(tmp_path, doc)).spec.tools[0].input
+    assert inputs["part"].properties["n"].type == "integer" and inputs["other"].enum == ["x"]

@@ -111,7 +111,7 @@ def _print_report(report, out: str | None) -> None:
     for operation, reason in report.skipped:
         say(f"  left out {operation}: {reason}")
     for tool, note in report.notes:
-        say(f"  {tool}: {note}")
+        say(f"  {'every tool' if tool == '*' else tool}: {note}")
 
 
 COMMANDS = [import_group]

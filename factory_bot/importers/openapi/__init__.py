@@ -123,6 +123,8 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         tools.append(mapped.tool)
         report.tools.append(mapped.tool["name"])
         report.notes += [(mapped.tool["name"], note) for note in dict.fromkeys(mapped.notes)]
+        if mapped.server_note and ("*", mapped.server_note) not in report.notes:
+            report.notes.insert(0, ("*", mapped.server_note))
     if not tools:
         raise OpenAPIError(
             f"none of the {len(selection.matched)} matching operations can be mapped: {report.skipped[-1][1]}",

@@ -32,6 +32,7 @@ class Mapped:
     env: list[dict[str, Any]]
     base_url: str
     notes: list[str] = field(default_factory=list)
+    server_note: str | None = None  # the same for every tool of a server: reported once
 
 
 @dataclass
@@ -61,7 +62,7 @@ def map_operation(op: Operation, name: str, view: View, prefix: str, base_overri
     alternatives, schemes = view.security(op)
     auth = auth_for(alternatives, schemes, prefix, op.where)
     url, server_note = base_url(view.servers(op), base_override, op.where)
-    notes.extend(n for n in (auth.note, server_note) if n)
+    notes.extend(n for n in (auth.note,) if n)
     summary = title(op.node.get("summary"), f"{op.where}.summary")
     text = clean(op.node.get("description"), f"{op.where}.description")
     description = "\n\n".join(t for t in (summary, text) if t) or f"{op.method} {op.path}"
@@ -83,7 +84,7 @@ def map_operation(op: Operation, name: str, view: View, prefix: str, base_overri
     tool["annotations"] = ANNOTATIONS[op.method]
     tool["implementation"] = implementation
     tool["examples"] = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
-    return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes)
+    return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note)
 
 
 def _input_name(wire: str, inputs: _Inputs) -> str:
