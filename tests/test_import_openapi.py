@@ -272,3 +272,22 @@ def test_server_variables_are_reported_once_for_the_whole_server():
     notes = imported().report.notes
     assert notes.count(("*", "server variables major, region set to their defaults")) == 1
     assert not any("server variables" in note for tool, note in notes if tool != "*")
+
+
+def test_a_bearer_token_can_be_declared_for_a_document_that_names_no_security(tmp_path):
+    op = {"responses": {"204": {"description": "ok"}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Open", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "components": {"securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}}},
+        "paths": {"/open": {"get": {"operationId": "open", **op}}, "/keyed": {"get": {"operationId": "keyed", "security": [{"key": []}], **op}}},
+    }  # fmt: skip
+    (tmp_path / "open.json").write_text(json.dumps(doc))
+    assert imported(str(tmp_path / "open.json")).spec.tools[0].implementation.headers == {}
+    result = import_openapi(str(tmp_path / "open.json"), ImportOptions(bearer_env="OPEN_TOKEN"))
+    headers = {t.name: t.implementation.headers for t in result.spec.tools}
+    assert headers == {"open": {"Authorization": "Bearer ${OPEN_TOKEN}"}, "keyed": {"X-Key": "${OPEN_KEY}"}}
+    assert {e.name: e.secret for e in result.spec.env} == {"OPEN_TOKEN": True, "OPEN_KEY": True}
+    with pytest.raises(OpenAPIError, match="not an env var name"):
+        import_openapi(str(tmp_path / "open.json"), ImportOptions(bearer_env="open-token"))

@@ -206,10 +206,17 @@ def test_githubs_description_is_read_whole_and_a_chosen_subset_of_issues_builds(
         import_openapi(source, ImportOptions(filters=Filters(tags=("issues",))))
     assert "58 of its" in str(issues.value) and "issues (58)" in str(issues.value) and "--include" in issues.value.hint
     chosen = import_openapi(
-        source, ImportOptions(filters=Filters(tags=("issues",), include=("issues/list*",)), name="github-issues")
+        source,
+        ImportOptions(
+            filters=Filters(tags=("issues",), include=("issues/list*",)),
+            name="github-issues",
+            bearer_env="GITHUB_TOKEN",
+        ),
     )
     assert len(chosen.spec.tools) == chosen.report.matched == 19
     assert "issues_list_for_repo" in {t.name for t in chosen.spec.tools}
+    # GitHub's description names no security scheme; the token the user passes in goes with every call.
+    assert {t.implementation.headers["Authorization"] for t in chosen.spec.tools} == {"Bearer ${GITHUB_TOKEN}"}
     build(chosen.spec, tmp_path)
 
 

@@ -49,6 +49,7 @@ def openapi(
     include_deprecated: bool,
     name: str | None,
     base_url: str | None,
+    bearer_env: str | None,
     max_tools: int,
     allow_url: bool,
     allow_remote_refs: bool,
@@ -65,7 +66,8 @@ def openapi(
     \b
     Example:
       factory-bot import openapi petstore.json --out specs/petstore.yaml
-      factory-bot import openapi api.github.com.json --tags issues --include 'issues/list*' --name gh-issues
+      factory-bot import openapi api.github.com.json --tags issues --include 'issues/list*' \\
+        --name gh-issues --bearer-env GITHUB_TOKEN
     """
     from factory_bot.importers.openapi import ImportOptions, TooManyOperations, import_openapi
     from factory_bot.importers.openapi.operations import Filters
@@ -80,6 +82,7 @@ def openapi(
         ),
         name=name,
         base_url=base_url,
+        bearer_env=bearer_env,
         max_tools=max_tools,
         allow_url=allow_url,
         allow_remote_refs=allow_remote_refs,

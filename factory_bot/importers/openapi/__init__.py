@@ -21,7 +21,7 @@ from factory_bot.importers.openapi.tools import map_operation
 from factory_bot.importers.openapi.view import View
 from factory_bot.spec.loader import MAX_SPEC_BYTES, dump_spec, validate_data
 from factory_bot.spec.model import ServerSpec
-from factory_bot.spec.params import MAX_TOOLS, SERVER_NAME
+from factory_bot.spec.params import ENV_NAME, MAX_TOOLS, SERVER_NAME
 
 DEFAULT_MAX_TOOLS = 40  # clients degrade past 40-80 tools; more only when asked (--max-tools)
 
@@ -31,6 +31,7 @@ class ImportOptions:
     filters: Filters = Filters()
     name: str | None = None
     base_url: str | None = None
+    bearer_env: str | None = None  # send `Authorization: Bearer ${NAME}` where the document declares no security
     max_tools: int = DEFAULT_MAX_TOOLS
     allow_url: bool = False
     allow_remote_refs: bool = False
@@ -109,11 +110,15 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
     if not SERVER_NAME.match(name) or len(name) > 64:
         raise OpenAPIError(f"{name!r} is not a server name", hint="pass --name in kebab-case, e.g. --name petstore")
     prefix = name.upper().replace("-", "_")
+    if options.bearer_env is not None and not ENV_NAME.match(options.bearer_env):
+        raise OpenAPIError(
+            f"{options.bearer_env!r} is not an env var name", hint="use UPPER_SNAKE_CASE, e.g. GITHUB_TOKEN"
+        )
     tools, env, bases = [], {}, {}
     names = tool_names(selection.matched)
     for index, op in enumerate(selection.matched):
         try:
-            mapped = map_operation(op, names[index], view, prefix, options.base_url)
+            mapped = map_operation(op, names[index], view, prefix, options.base_url, options.bearer_env)
         except Unmappable as exc:
             report.skipped.append((op.label, str(exc)))
             continue

@@ -40,6 +40,17 @@ def auth_for(alternatives: list[dict[str, list]], schemes: dict[str, Any], prefi
     raise Unmappable("no security alternative can be sent: " + "; ".join(reasons))
 
 
+def bearer_for_all(env_name: str) -> Auth:
+    """--bearer-env: a token the user passes in, for an API whose description declares no security (GitHub's)."""
+    env = {
+        "name": env_name,
+        "description": "Bearer token sent with every call (declared at import: the description names no scheme)",
+        "secret": True,
+        "example": EXAMPLE_SECRET,
+    }
+    return Auth({"Authorization": f"Bearer ${{{env_name}}}"}, [env])
+
+
 def _combine(parts: list[Auth]) -> Auth:
     headers: dict[str, str] = {}
     env: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory_bot.importers.openapi.auth import auth_for, base_url
+from factory_bot.importers.openapi.auth import auth_for, base_url, bearer_for_all
 from factory_bot.importers.openapi.examples import examples_for
 from factory_bot.importers.openapi.operations import Operation
 from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
@@ -44,7 +44,9 @@ class _Inputs:
     examples: dict[str, Any] = field(default_factory=dict)  # input → the document's example value
 
 
-def map_operation(op: Operation, name: str, view: View, prefix: str, base_override: str | None) -> Mapped:
+def map_operation(
+    op: Operation, name: str, view: View, prefix: str, base_override: str | None, bearer_env: str | None = None
+) -> Mapped:
     if op.method not in SUPPORTED_METHODS:
         raise Unmappable(f"the method {op.method} (the spec's http tools send {', '.join(SUPPORTED_METHODS)})")
     notes: list[str] = []
@@ -61,6 +63,8 @@ def map_operation(op: Operation, name: str, view: View, prefix: str, base_overri
     response, output = _success(view.responses(op), view, notes, op.where)
     alternatives, schemes = view.security(op)
     auth = auth_for(alternatives, schemes, prefix, op.where)
+    if bearer_env and not auth.headers:
+        auth = bearer_for_all(bearer_env)
     url, server_note = base_url(view.servers(op), base_override, op.where)
     notes.extend(n for n in (auth.note,) if n)
     summary = title(op.node.get("summary"), f"{op.where}.summary")
