@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from factory_bot.importers.openapi.view import _first_example, resolved
+from factory_bot.importers.openapi.view import first_example, resolved
 from factory_bot.spec.params import Param, object_schema, schema_errors
 
 TEXT_EXAMPLE = "example text"
@@ -62,7 +62,7 @@ def _documented_reply(response, view) -> Any:
             return resolved(view, node["example"])
         examples = node.get("examples")
         if isinstance(examples, dict):
-            value = _first_example(examples, view)
+            value = first_example(examples, view)
             if value is not None:
                 return value
         schema, _, _ = view.refs.deref(node.get("schema"), response.base)

@@ -12,7 +12,7 @@ from factory_bot.importers.openapi.examples import examples_for
 from factory_bot.importers.openapi.operations import Operation
 from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
 from factory_bot.importers.openapi.texts import clean, snake, title
-from factory_bot.importers.openapi.view import Body, Parameter, Response, View, _first_example, resolved
+from factory_bot.importers.openapi.view import Body, Parameter, Response, View, first_example, resolved
 from factory_bot.spec.params import PARAM_NAME
 
 SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -205,7 +205,7 @@ def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], wher
         return False
     example = resolved(view, node.get("example"))
     if example is None and isinstance(node.get("examples"), dict):
-        example = _first_example(node["examples"], view)
+        example = first_example(node["examples"], view)
     for field_name, field_value in (value.get("properties") or {}).items():
         if field_name in inputs.values:
             _rename_parameter(inputs, field_name)

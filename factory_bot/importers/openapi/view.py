@@ -81,7 +81,7 @@ class View:
                 explode = param.get("explode", style == "form")
             example = resolved(self, param.get("example"))
             if example is None and isinstance(param.get("examples"), dict):
-                example = _first_example(param["examples"], self)
+                example = first_example(param["examples"], self)
             params.append(
                 Parameter(
                     name=name,
@@ -160,7 +160,7 @@ class View:
         return []
 
 
-def _first_example(examples: dict[str, Any], view: View) -> Any:
+def first_example(examples: dict[str, Any], view: View) -> Any:
     for node in examples.values():
         value, _ = view._deref(node)
         if isinstance(value, dict) and "value" in value:
