@@ -291,3 +291,18 @@ def test_a_bearer_token_can_be_declared_for_a_document_that_names_no_security(tm
     assert {e.name: e.secret for e in result.spec.env} == {"OPEN_TOKEN": True, "OPEN_KEY": True}
     with pytest.raises(OpenAPIError, match="not an env var name"):
         import_openapi(str(tmp_path / "open.json"), ImportOptions(bearer_env="open-token"))
+
+
+def test_the_cli_takes_a_bearer_env(tmp_path):
+    doc = {"openapi": "3.0.3", "info": {"title": "Open", "version": "1"}, "servers": [{"url": "https://api.example.com"}],
+           "paths": {"/open": {"get": {"operationId": "open", "responses": {"204": {"description": "ok"}}}}}}  # fmt: skip
+    (tmp_path / "open.json").write_text(json.dumps(doc))
+    out = tmp_path / "spec.yaml"
+    run = subprocess.run(
+        [sys.executable, "-m", "factory_bot", "import", "openapi", str(tmp_path / "open.json"), "--bearer-env", "MY_TOKEN", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    spec = load_spec_text(out.read_text())
+    assert spec.tools[0].implementation.headers == {"Authorization": "Bearer ${MY_TOKEN}"}
+    assert [(e.name, e.secret) for e in spec.env] == [("MY_TOKEN", True)]

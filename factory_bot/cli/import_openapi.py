@@ -34,6 +34,11 @@ def import_group() -> None:
 @click.option("--name", help="The server's name (kebab-case); default: from the document's title.")
 @click.option("--base-url", help="The API's base URL, when the document's servers are relative or missing.")
 @click.option(
+    "--bearer-env",
+    metavar="NAME",
+    help="Send 'Authorization: Bearer ${NAME}' on operations whose description declares no security.",
+)
+@click.option(
     "--max-tools", type=click.IntRange(1, 50), default=40, show_default=True, help="Refuse more tools than this."
 )
 @click.option("--allow-url", is_flag=True, help="Let SOURCE be a http(s) URL (never this machine or its network).")
