@@ -125,3 +125,14 @@ class IntegrityError(FactoryError):
     Exit 2."""
 
     exit_code = 2
+
+
+class OpenAPIError(FactoryError):
+    """An OpenAPI document cannot be imported as it is (unreadable, hostile, a refused `$ref`, too many
+    operations for one server). `where` locates it: a file, a JSON pointer, an operation. Bad input: exit 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)

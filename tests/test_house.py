@@ -33,6 +33,7 @@ def test_the_top_of_the_package_holds_only_the_packages_of_the_flow_and_the_shar
         "errors.py",
         "forge",
         "gitops",
+        "importers",
         "parse",
         "proc.py",
         "spec",

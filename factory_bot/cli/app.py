@@ -11,7 +11,7 @@ import sys
 import click
 
 from factory_bot import __version__
-from factory_bot.cli import flows, ops, server
+from factory_bot.cli import flows, import_openapi, ops, server
 from factory_bot.errors import FactoryError, SpecError
 
 
@@ -26,7 +26,7 @@ def cli() -> None:
     """
 
 
-for _command in (*server.COMMANDS, *ops.COMMANDS, *flows.COMMANDS):
+for _command in (*server.COMMANDS, *ops.COMMANDS, *flows.COMMANDS, *import_openapi.COMMANDS):
     cli.add_command(_command)
 
 

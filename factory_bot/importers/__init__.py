@@ -1,0 +1,1 @@
+"""An existing API's description (OpenAPI) → a spec, deterministic, with no model call."""

@@ -1,0 +1,260 @@
+"""One operation → one `kind: http` tool: parameters and JSON body fields become inputs, the success reply's
+schema the output, the method the annotations. What the spec cannot send raises `Unmappable`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from factory_bot.importers.openapi.auth import auth_for, base_url, bearer_for_all
+from factory_bot.importers.openapi.examples import examples_for
+from factory_bot.importers.openapi.operations import Operation
+from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
+from factory_bot.importers.openapi.texts import clean, snake, title
+from factory_bot.importers.openapi.view import Body, Parameter, Response, View, first_example, resolved
+from factory_bot.spec.params import PARAM_NAME
+
+SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
+ANNOTATIONS = {
+    "GET": {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": True},
+    "POST": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True},
+    "PUT": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": True},
+    "PATCH": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False, "openWorldHint": True},
+    "DELETE": {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": True, "openWorldHint": True},
+}
+
+
+@dataclass
+class Mapped:
+    tool: dict[str, Any]
+    env: list[dict[str, Any]]
+    base_url: str
+    notes: list[str] = field(default_factory=list)
+    server_note: str | None = None  # the same for every tool of a server: reported once
+
+
+@dataclass
+class _Inputs:
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    path: str = "/"
+    wire: dict[str, tuple[str, str]] = field(default_factory=dict)  # input → (location, wire name)
+    examples: dict[str, Any] = field(default_factory=dict)  # input → the document's example value
+
+
+def map_operation(
+    op: Operation, name: str, view: View, prefix: str, base_override: str | None, bearer_env: str | None = None
+) -> Mapped:
+    if op.method not in SUPPORTED_METHODS:
+        raise Unmappable(f"the method {op.method} (the spec's http tools send {', '.join(SUPPORTED_METHODS)})")
+    notes: list[str] = []
+    params, body, form = view.parameters(op)
+    if form:
+        raise Unmappable("a form (formData) body: multipart and urlencoded uploads are not supported yet")
+    path = op.path.split("#", 1)[0]  # a fragment is never sent (some documents use it to list a path twice)
+    if not re.fullmatch(r"/[^\s?#]*", path):
+        raise Unmappable(f"the path {path!r} has a space or a query in it")
+    inputs = _Inputs(path=path)
+    for param in params:
+        _parameter(param, view, inputs, notes, op.where)
+    body_kind = _body(body, view, inputs, notes, op.where, op.method)
+    response, output = _success(view.responses(op), view, notes, op.where)
+    alternatives, schemes = view.security(op)
+    auth = auth_for(alternatives, schemes, prefix, op.where)
+    if bearer_env and not auth.headers:
+        auth = bearer_for_all(bearer_env)
+    url, server_note = base_url(view.servers(op), base_override, op.where)
+    notes.extend(n for n in (auth.note,) if n)
+    summary = title(op.node.get("summary"), f"{op.where}.summary")
+    text = clean(op.node.get("description"), f"{op.where}.description")
+    description = "\n\n".join(t for t in (summary, text) if t) or f"{op.method} {op.path}"
+    implementation: dict[str, Any] = {"kind": "http", "method": op.method, "base_url": url, "path": inputs.path}
+    if inputs.query:
+        implementation["query"] = inputs.query
+    if auth.headers:
+        implementation["headers"] = auth.headers
+    if body_kind:
+        implementation["body"] = "json"
+    if response[0] == "text":
+        implementation["response"] = "text"
+    tool: dict[str, Any] = {"name": name, "description": clean(description, op.where)}
+    if summary:
+        tool["title"] = summary
+    tool["input"] = inputs.values
+    if output is not None:
+        tool["output"] = output
+    tool["annotations"] = ANNOTATIONS[op.method]
+    tool["implementation"] = implementation
+    tool["examples"] = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
+    return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note)
+
+
+def _input_name(wire: str, inputs: _Inputs) -> str:
+    name = wire if PARAM_NAME.match(wire) and len(wire) <= 64 else snake(wire)[:64]
+    if not name or not PARAM_NAME.match(name):
+        name = f"p_{name}"
+    if name in inputs.values:
+        raise Unmappable(f"two inputs would both be named {name}")
+    return name
+
+
+def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], where: str) -> None:
+    here = f"{where}.parameters.{param.name}"
+    try:
+        if param.location in ("header", "cookie"):
+            if param.location == "header" and param.name.lower() in IGNORED_HEADERS:
+                return
+            raise Unmappable(f"a {param.location} parameter, which the spec cannot fill from an input yet")
+        if param.content_only:
+            raise Unmappable("a parameter given as `content`")
+        if param.schema is None:
+            raise Unmappable("a parameter without a schema")
+        ctx = Context(view.refs, "input")
+        value = to_param(param.schema, param.base, ctx, here)
+        notes.extend(ctx.notes)
+        if value["type"] == "object":
+            raise Unmappable("an object parameter (deepObject and similar styles)")
+        if param.location == "path" and param.style != "simple":
+            raise Unmappable(f"a path parameter in the {param.style} style")
+        if value["type"] == "array":
+            value = _array_parameter(param, value, notes)
+        description = clean(param.description, f"{here}.description") or value.get("description", "")
+        if description:
+            value["description"] = description
+        name = _input_name(param.name, inputs)
+        if not param.required:
+            value["required"] = False
+        if param.location == "path":
+            if f"{{{param.name}}}" not in inputs.path:
+                return  # declared but not in the template: nothing to fill
+            inputs.path = inputs.path.replace(f"{{{param.name}}}", f"{{{name}}}")
+        else:
+            inputs.query[param.name] = f"{{{name}}}"
+        inputs.values[name] = value
+        inputs.wire[name] = (param.location, param.name)
+        if param.example is not None:
+            inputs.examples[name] = param.example
+    except Unmappable as exc:
+        if param.required:
+            raise Unmappable(f"the required {param.location} parameter {param.name}: {exc}") from None
+        notes.append(f"left out the optional {param.location} parameter {param.name}: {exc}")
+
+
+def _array_parameter(param: Parameter, value: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    items = value["items"]
+    if param.location != "query" or items["type"] not in ("string", "number", "integer", "boolean"):
+        raise Unmappable(f"an array in the {param.location}")
+    if not param.explode and param.style == "form":
+        notes.append(f"the query parameter {param.name} takes its values comma-separated, as one string")
+        return {"type": "string", "description": "Comma-separated values."}
+    notes.append(
+        f"the query parameter {param.name} sends one value (the API accepts several; the spec cannot repeat it yet)"
+    )
+    single = {k: v for k, v in items.items() if k != "required"}
+    if "default" in value and isinstance(value["default"], list) and value["default"]:
+        single["default"] = value["default"][0]
+    return single
+
+
+def _json_media(media: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    for mime, node in media.items():
+        base = mime.split(";", 1)[0].strip().lower()
+        if base == "application/json" or base.endswith("+json") or base == "*/*":
+            return mime, node if isinstance(node, dict) else {}
+    return None
+
+
+def _media_reason(media: dict[str, Any]) -> str:
+    kinds = {m.split(";", 1)[0].strip().lower() for m in media}
+    if any("multipart" in k for k in kinds):
+        return "a multipart upload"
+    if "application/x-www-form-urlencoded" in kinds:
+        return "a urlencoded form body"
+    if any("xml" in k for k in kinds):
+        return "XML"
+    if any(k in ("text/event-stream", "application/x-ndjson", "application/jsonl") for k in kinds):
+        return "a streaming body"
+    return f"the media type {sorted(kinds)[0]}" if kinds else "a body without a schema"
+
+
+def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], where: str, method: str) -> bool:
+    if body is None or not body.media:
+        return False
+    chosen = _json_media(body.media)
+    try:
+        if method == "GET":
+            raise Unmappable("a body on a GET, which fetch cannot send")
+        if chosen is None:
+            raise Unmappable(_media_reason(body.media))
+        mime, node = chosen
+        if node.get("schema") is None:
+            raise Unmappable("a JSON body without a schema")
+        ctx = Context(view.refs, "input")
+        value = to_param(node["schema"], body.base, ctx, f"{where}.requestBody", depth=0)
+        notes.extend(ctx.notes)
+        if value["type"] != "object":
+            raise Unmappable(
+                f"a JSON body that is {'an' if value['type'] == 'array' else 'a'} {value['type']}, not an object"
+            )
+    except Unmappable as exc:
+        if body.required:
+            raise Unmappable(f"the request body: {exc}") from None
+        notes.append(f"left out the optional request body: {exc}")
+        return False
+    example = resolved(view, node.get("example"))
+    if example is None and isinstance(node.get("examples"), dict):
+        example = first_example(node["examples"], view)
+    for field_name, field_value in (value.get("properties") or {}).items():
+        if field_name in inputs.values:
+            _rename_parameter(inputs, field_name)
+        if not body.required:
+            field_value = {**field_value, "required": False}
+        inputs.values[field_name] = field_value
+        inputs.wire[field_name] = ("body", field_name)
+        if isinstance(example, dict) and field_name in example:
+            inputs.examples[field_name] = example[field_name]
+    return True
+
+
+def _rename_parameter(inputs: _Inputs, name: str) -> None:
+    """A body field takes its wire name as input name; a parameter of the same name becomes `<location>_<name>`."""
+    location, wire = inputs.wire[name]
+    new = f"{location}_{name}"
+    if new in inputs.values or location == "body":
+        raise Unmappable(f"the body field {name} has the name of another input")
+    inputs.values[new] = inputs.values.pop(name)
+    inputs.wire[new] = inputs.wire.pop(name)
+    if name in inputs.examples:
+        inputs.examples[new] = inputs.examples.pop(name)
+    if location == "path":
+        inputs.path = inputs.path.replace(f"{{{name}}}", f"{{{new}}}")
+    else:
+        inputs.query[wire] = f"{{{new}}}"
+
+
+def _success(responses: list[Response], view: View, notes: list[str], where: str):
+    """((response kind, the chosen Response), output Param data or None)."""
+    codes = sorted((r for r in responses if re.fullmatch(r"2(\d\d|XX)", r.status)), key=lambda r: r.status)
+    chosen = codes[0] if codes else next((r for r in responses if r.status == "default"), None)
+    if chosen is None:
+        notes.append("no success reply is documented: no output schema; the example assumes 200 with an empty body")
+        return ("json", None), None
+    if not chosen.media:
+        return ("json", chosen), None
+    json_media = _json_media(chosen.media)
+    if json_media is None:
+        kinds = [m for m in chosen.media if m.split(";", 1)[0].strip().lower().startswith("text/plain")]
+        if kinds:
+            return ("text", chosen), None
+        raise Unmappable(f"the success reply is {_media_reason(chosen.media)}")
+    _, node = json_media
+    if node.get("schema") is None:
+        return ("json", chosen), None
+    ctx = Context(view.refs, "output")
+    try:
+        return ("json", chosen), to_param(node["schema"], chosen.base, ctx, f"{where}.responses.{chosen.status}")
+    except Unmappable as exc:
+        notes.append(f"no output schema: the reply has {exc}")
+        return ("json", chosen), None
