@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import sandbox, sandbox_jail, sandbox_net
+from factory_bot.build import protocol_resources, sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_problem
 from factory_bot.build.report import Check
 from factory_bot.build.stub import StubUpstream
@@ -90,6 +90,7 @@ async def session_checks(
                 )
                 if run_examples:
                     checks.extend(await _run_examples(client, spec, stub))
+                checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
     except TimeoutError:
         checks.append(
             Check(
