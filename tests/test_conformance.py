@@ -117,5 +117,7 @@ def test_the_pass_count_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
     """Runs after the scenarios (file order): the number the issue asks for, on the terminal."""
     total = len(APPLICABLE) + len(NOT_APPLICABLE)
     with capsys.disabled():
-        print(f"\nconformance 0.1.16: {len(PASSED)}/{total} server scenarios pass; not applicable: {len(NOT_APPLICABLE)}")
+        print(
+            f"\nconformance 0.1.16: {len(PASSED)}/{total} server scenarios pass; not applicable: {len(NOT_APPLICABLE)}"
+        )
     assert sorted(PASSED) == sorted(APPLICABLE), "some applicable scenario did not pass (see above)"

@@ -58,7 +58,9 @@ def read_problem(example: ReadExample, contents: list[Any] | None, error: str | 
     if example.error is not None:
         if error is None:
             return f"expected an error containing {example.error!r}, the read succeeded"
-        return None if example.error in error else f"expected an error containing {example.error!r}, got {error[:200]!r}"
+        return (
+            None if example.error in error else f"expected an error containing {example.error!r}, got {error[:200]!r}"
+        )
     if error is not None:
         return f"failed: {error[:300]}"
     if not contents:
@@ -79,7 +81,9 @@ def prompt_problem(example: GetExample, messages: list[Any] | None, error: str |
     if example.error is not None:
         if error is None:
             return f"expected an error containing {example.error!r}, prompts/get succeeded"
-        return None if example.error in error else f"expected an error containing {example.error!r}, got {error[:200]!r}"
+        return (
+            None if example.error in error else f"expected an error containing {example.error!r}, got {error[:200]!r}"
+        )
     if error is not None:
         return f"failed: {error[:300]}"
     if not messages:
@@ -136,7 +140,9 @@ async def example_checks(client: Any, spec: ServerSpec) -> list[Check]:
 
 
 def _check(name: str, what: str, count: int, problems: list[str], started: float) -> Check:
-    return Check(name, not problems, time.monotonic() - started, f"{count - len(problems)}/{count} {what}", details=problems)
+    return Check(
+        name, not problems, time.monotonic() - started, f"{count - len(problems)}/{count} {what}", details=problems
+    )
 
 
 async def kinds_checks(client: Any, spec: ServerSpec, *, name: str, run_examples: bool) -> list[Check]:

@@ -186,6 +186,9 @@ def write_server(spec: ServerSpec, directory: str | Path) -> dict[str, str]:
         for stale in tools_dir.glob("*.ts"):
             if f"src/tools/{stale.name}" not in files:
                 stale.unlink()
+    for kind in ("src/resources.ts", "src/prompts.ts"):  # a spec that dropped its resources or prompts
+        if kind not in files:
+            (directory / kind).unlink(missing_ok=True)
     for relative, text in files.items():
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)

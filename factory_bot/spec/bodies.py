@@ -18,7 +18,9 @@ def code_bodies(spec: Any) -> Iterator[Body]:
     """The code bodies of `spec`, in file order: tools first (their fields stay `tools[i].implementation.code`)."""
     for i, tool in enumerate(spec.tools):
         if tool.implementation.kind == "code":
-            yield Body(f"tools[{i}].implementation.code", tool.name, tool.implementation.code, tool.implementation.written_by)
+            yield Body(
+                f"tools[{i}].implementation.code", tool.name, tool.implementation.code, tool.implementation.written_by
+            )
     for kind in ("resources", "resource_templates"):
         for i, resource in enumerate(getattr(spec, kind)):
             if resource.code is not None:

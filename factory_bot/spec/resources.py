@@ -126,7 +126,7 @@ class Resource(_ResourceBase):
     subscribe: bool = Field(
         False,
         description="Clients may subscribe; code announces changes with "
-        "`(await import(\"./resources.js\")).resourceUpdated(uri)`.",
+        '`(await import("./resources.js")).resourceUpdated(uri)`.',
     )
 
     @field_validator("uri")
@@ -150,7 +150,9 @@ class Resource(_ResourceBase):
     def _one_content(self) -> Resource:
         given = [k for k in ("text", "blob", "code") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"resource {self.name}: give exactly one of `text`, `blob` or `code`, got {given or 'none'}")
+            raise ValueError(
+                f"resource {self.name}: give exactly one of `text`, `blob` or `code`, got {given or 'none'}"
+            )
         for index, example in enumerate(self.examples):
             if example.uri not in (None, self.uri):
                 raise ValueError(f"resource {self.name}: examples[{index}].uri differs from the resource's uri")
@@ -169,7 +171,9 @@ class ResourceTemplate(_ResourceBase):
     @model_validator(mode="after")
     def _variables_match(self) -> ResourceTemplate:
         if not URI.match(self.uriTemplate.replace("{", "").replace("}", "")):
-            raise ValueError(f"uriTemplate {self.uriTemplate!r} must be an absolute URI template such as notes://{{id}}")
+            raise ValueError(
+                f"uriTemplate {self.uriTemplate!r} must be an absolute URI template such as notes://{{id}}"
+            )
         names = template_variables(self.uriTemplate)
         if not names:
             raise ValueError(f"uriTemplate {self.uriTemplate!r} has no {{variable}}: declare it under `resources`")
@@ -187,7 +191,9 @@ class ResourceTemplate(_ResourceBase):
     @property
     def variable_types(self) -> dict[str, TemplateVariable]:
         """Every variable of the template with its declaration (strings when undeclared)."""
-        return {n: self.variables.get(n, TemplateVariable()) for n in dict.fromkeys(template_variables(self.uriTemplate))}
+        return {
+            n: self.variables.get(n, TemplateVariable()) for n in dict.fromkeys(template_variables(self.uriTemplate))
+        }
 
 
 def unique_names(spec: Any) -> None:
