@@ -48,9 +48,9 @@ def test_the_notes_spec_serves_its_resources_and_prompts_and_validation_ran_thei
 
     assert result.ok, failures(result)
     by_name = {c.name: c for c in result.report.checks}
-    assert by_name["resource-examples"].message == "3/3 read examples pass"
+    assert by_name["resource-examples"].message == "5/5 read examples pass"
     assert by_name["prompt-examples"].message == "2/2 prompt examples pass"
-    assert by_name["protocol-resources-prompts"].ok and by_name["http-resources-prompts"].ok
+    assert all(by_name[f"{s}-resources-prompts"].ok for s in ("protocol", "protocol-legacy", "http"))
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 and the 2025-11-25 initialize handshake
@@ -78,7 +78,7 @@ def test_a_client_reads_templates_and_gets_prompts_with_completions(built, mode:
     assert got["prompt"][1]["content"]["text"] == "Summarise the note above in one line ."
     assert got["by_code"] == ["groceries"]
     assert got["by_list"] == ["ideas"]
-    assert got["templates"] == ["notes://{id}"]
+    assert got["templates"] == ["notes://{id}", "notes://{id}/line/{n}"]
 
 
 def test_a_read_example_the_server_does_not_meet_fails_validation_naming_the_resource(tmp_path: Path) -> None:

@@ -320,13 +320,11 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
     session_started = time.monotonic()
     prefix = command.parent.parent  # a throwaway npm prefix: the sandbox's scratch copy
     with sandbox.launch([command.relative_to(prefix).as_posix()], env, root=prefix) as launch:
-        [session] = [
-            c
-            for c in await session_checks(
-                spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
-            )
-            if c.name == "protocol-legacy"
-        ]
+        checks = await session_checks(
+            spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
+        )
+        [session] = [c for c in checks if c.name == "protocol-legacy"]
+        kinds = [c for c in checks if c.name != "protocol-legacy"]  # resources and prompts on 2025-11-25
     session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
     installed = Check(
         "installed-bin",
@@ -338,4 +336,4 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
         details=[] if session.ok else session.details,
     )
     session.seconds = time.monotonic() - session_started
-    return [session, installed]
+    return [session, installed, *kinds]
