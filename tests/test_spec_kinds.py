@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from factory_bot.build.render import render_server, write_server
+from factory_bot.build.static_checks import locate_code_line
 from factory_bot.errors import SpecError
 from factory_bot.spec.loader import load_spec_text
 from factory_bot.spec.resources import template_variables
@@ -82,3 +83,14 @@ def test_a_tools_only_spec_renders_no_resource_or_prompt_files(tmp_path: Path) -
     assert (tmp_path / "src" / "resources.ts").exists()
     write_server(load_spec_text(spec()), tmp_path)  # the spec dropped its resources: the file goes too
     assert not (tmp_path / "src" / "resources.ts").exists()
+
+
+def test_a_compiler_error_in_a_prompt_body_names_its_field_and_a_model_body_is_marked(tmp_path: Path) -> None:
+    body = {"kind": "code", "code": "const n: number = 'x';\nreturn 'x';", "written_by": "model"}
+    rendered = render_server(load_spec_text(spec(prompts=[{"name": "p", "description": "d", "code": body}])))
+    source = rendered["src/prompts.ts"]
+    (tmp_path / "prompts.ts").write_text(source)
+
+    line = source[: source.index("const n: number")].count("\n") + 1
+    assert locate_code_line(tmp_path / "prompts.ts", line) == (None, "prompts[0].code line 1")
+    assert "// This code body was written by a model: review it.\n// ── begin code: prompts[0].code p ──" in source

@@ -18,7 +18,10 @@ WRAPPER_NAMES = frozenset({"uri", "variables", "value", "one", "number", "conten
 
 def _body(field: str, label: str, code: ResourceCode) -> dict[str, str]:
     text = code.code if code.code.endswith("\n") else code.code + "\n"
-    return {"code_begin": CODE_BEGIN.format(field=field, label=label), "code": text}
+    begin = CODE_BEGIN.format(field=field, label=label)
+    if code.written_by == "model":  # as a tool file says it: reviewers read such a body with that in mind
+        begin = "// This code body was written by a model: review it.\n" + begin
+    return {"code_begin": begin, "code": text}
 
 
 def _metadata(item: Any) -> dict[str, Any]:
