@@ -94,3 +94,8 @@ def test_a_compiler_error_in_a_prompt_body_names_its_field_and_a_model_body_is_m
     line = source[: source.index("const n: number")].count("\n") + 1
     assert locate_code_line(tmp_path / "prompts.ts", line) == (None, "prompts[0].code line 1")
     assert "// This code body was written by a model: review it.\n// ── begin code: prompts[0].code p ──" in source
+
+
+def test_a_wrong_content_type_in_a_prompt_message_lists_the_types_there_are() -> None:
+    prompt = {"name": "p", "description": "d", "messages": [{"content": {"type": "picture", "data": "eA=="}}]}
+    assert "type must be one of 'text', 'image', 'audio', 'resource' (got 'picture')" in problem(prompts=[prompt])
