@@ -108,7 +108,7 @@ def test_a_read_example_the_server_does_not_meet_fails_validation_naming_the_res
 HOSTILE = 'end */ ${process.exit(1)} `tick` </script> \u2028 \\" {not_an_arg'
 
 
-def test_hostile_strings_reach_the_client_unchanged(tmp_path: Path) -> None:
+def test_hostile_strings_and_audio_reach_the_client_unchanged(tmp_path: Path) -> None:
     spec = load_spec_text(
         spec_text(
             "hostile-kinds",
@@ -127,8 +127,16 @@ def test_hostile_strings_reach_the_client_unchanged(tmp_path: Path) -> None:
                     "name": "hostile",
                     "description": HOSTILE,
                     "arguments": {"who": {"description": HOSTILE}},
-                    "messages": [{"content": {"type": "text", "text": HOSTILE + " {who}"}}],
-                    "examples": [{"arguments": {"who": "x"}, "contains": [json.dumps(HOSTILE + " x")[1:-1]]}],
+                    "messages": [
+                        {"content": {"type": "text", "text": HOSTILE + " {who}"}},
+                        {
+                            "role": "assistant",
+                            "content": {"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"},
+                        },
+                    ],
+                    "examples": [
+                        {"arguments": {"who": "x"}, "contains": [json.dumps(HOSTILE + " x")[1:-1], '"type":"audio"']}
+                    ],
                 }
             ],
         )
