@@ -1,7 +1,8 @@
 """The official MCP conformance suite passes against a generated server over Streamable HTTP.
 
-The suite runs on Node 22 (it crashes on 20); the generated server runs on the machine's Node 20.
-Scenarios that apply to a tools-only, stateless server are run; the rest are listed with the reason.
+The suite runs on Node 22 (it crashes on 20); the generated server runs on the machine's Node 20. The server
+is built from specs/conformance.yaml, an ordinary spec with the suite's fixture tools, resources and prompts.
+Scenarios a spec can express are run; the rest are listed with the reason, and the pass count is printed.
 """
 
 from __future__ import annotations
@@ -28,10 +29,21 @@ APPLICABLE = [
     "tools-call-simple-text",
     "tools-call-error",
     "dns-rebinding-protection",
+    "resources-list",
+    "resources-read-text",
+    "resources-read-binary",
+    "resources-templates-read",
+    "resources-subscribe",
+    "resources-unsubscribe",
+    "prompts-list",
+    "prompts-get-simple",
+    "prompts-get-with-args",
+    "prompts-get-embedded-resource",
+    "prompts-get-with-image",
+    "completion-complete",
 ]
 NOT_APPLICABLE = {
     "logging-set-level": "no logging capability (deprecated in 2026-07-28; logs go to stderr)",
-    "completion-complete": "no prompts or resource templates to complete",
     "tools-call-image": "spec tools return text or JSON, not images",
     "tools-call-audio": "spec tools return text or JSON, not audio",
     "tools-call-embedded-resource": "spec tools return text or JSON, not embedded resources",
@@ -45,19 +57,9 @@ NOT_APPLICABLE = {
     "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
     "server-sse-polling": "stateless server: no session id, no server-initiated SSE streams",
     "server-sse-multiple-streams": "stateless server: no session id, no server-initiated SSE streams",
-    "resources-list": "tools-only server",
-    "resources-read-text": "tools-only server",
-    "resources-read-binary": "tools-only server",
-    "resources-templates-read": "tools-only server",
-    "resources-subscribe": "tools-only server",
-    "resources-unsubscribe": "tools-only server",
-    "prompts-list": "tools-only server",
-    "prompts-get-simple": "tools-only server",
-    "prompts-get-with-args": "tools-only server",
-    "prompts-get-embedded-resource": "tools-only server",
-    "prompts-get-with-image": "tools-only server",
 }
-FIXTURE = Path(__file__).parent / "fixtures" / "conformance.yaml"
+SPEC = Path(__file__).parent.parent / "specs" / "conformance.yaml"
+PASSED: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def suite() -> list[str]:
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory):
-    result = build(load_spec_file(FIXTURE), tmp_path_factory.mktemp("conformance"))
+    result = build(load_spec_file(SPEC), tmp_path_factory.mktemp("conformance"))
     assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,3 +108,16 @@ def test_generated_server_passes_conformance_scenario(
     checks = [c for f in tmp_path.rglob("checks.json") for c in json.loads(f.read_text())]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert checks and all(c["status"] == "SUCCESS" for c in checks), checks
+    PASSED.append(scenario)
+    total = len(APPLICABLE) + len(NOT_APPLICABLE)
+    print(f"conformance 0.1.16: {len(PASSED)}/{total} server scenarios passed so far ({scenario})")
+
+
+def test_the_pass_count_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs after the scenarios (file order): the number the issue asks for, on the terminal."""
+    total = len(APPLICABLE) + len(NOT_APPLICABLE)
+    with capsys.disabled():
+        print(
+            f"\nconformance 0.1.16: {len(PASSED)}/{total} server scenarios pass; not applicable: {len(NOT_APPLICABLE)}"
+        )
+    assert sorted(PASSED) == sorted(APPLICABLE), "some applicable scenario did not pass (see above)"

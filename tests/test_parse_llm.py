@@ -246,3 +246,26 @@ def test_too_long_request_is_refused_before_any_model_call(api):
     with pytest.raises(RequestError, match="limit is"):
         parse_request("convert units " * (MAX_REQUEST_CHARS // 10), client=client_for(api))
     assert api.requests == []
+
+
+def test_resource_and_prompt_bodies_from_the_model_are_marked_too(api, good_spec):
+    """Issue 13: a body Claude wrote in a resource, a completion or a prompt is reviewed as model code."""
+    code = {"kind": "code", "code": "return 'x';"}
+    answer = dict(good_spec) | {
+        "resources": [{"uri": "memo://a", "name": "a", "code": dict(code)}],
+        "prompts": [
+            {
+                "name": "p",
+                "description": "d",
+                "arguments": {"a": {"complete": {"code": dict(code)}}},
+                "code": dict(code),
+            }
+        ],
+    }
+    api.push(tool_use("submit_spec", answer))
+
+    spec = parse_request(REQUEST, client=client_for(api)).spec
+
+    assert spec.resources[0].code.written_by == "model"
+    assert spec.prompts[0].code.written_by == "model"
+    assert spec.prompts[0].arguments["a"].complete.code.written_by == "model"

@@ -24,7 +24,8 @@ from factory_bot import proc
 from factory_bot.build.render import CODE_END
 from factory_bot.build.toolchain import Toolchain
 from factory_bot.errors import CommandError, SpecError, SpecProblem, ToolchainError
-from factory_bot.spec.model import CodeImplementation, ServerSpec
+from factory_bot.spec.bodies import code_bodies
+from factory_bot.spec.model import ServerSpec
 
 HEAD = "async function __body(args: Input): Promise<Output> {\n"  # the body starts on the wrapper's line 2
 TAIL = CODE_END + "\n}"
@@ -70,12 +71,12 @@ def wrap(code: str) -> str:
     return HEAD + (code if code.endswith("\n") else code + "\n") + TAIL
 
 
-def _where(index: int, wrapped_line: int, code: str) -> str:
+def _where(field: str, wrapped_line: int, code: str) -> str:
     lines = code.count("\n") + (0 if code.endswith("\n") else 1)
-    return f"tools[{index}].implementation.code line {min(max(wrapped_line - 1, 1), lines)}"
+    return f"{field} line {min(max(wrapped_line - 1, 1), lines)}"
 
 
-def problems_in(parsed: dict, index: int, code: str) -> list[SpecProblem]:
+def problems_in(parsed: dict, field: str, code: str) -> list[SpecProblem]:
     """The parser's view of one wrapped body → what the spec's author must fix (empty when it is fine).
 
     A function that ends before the text does is reported where it ends, unless a syntax error comes
@@ -85,15 +86,15 @@ def problems_in(parsed: dict, index: int, code: str) -> list[SpecProblem]:
     closes_early = len(statements) > 1  # the function, then code of the body's own at the top level
     if errors and not (closes_early and errors[0]["line"] > function_ends):
         return [
-            SpecProblem(_where(index, error["line"], code), f"syntax error: {error['text']}") for error in errors[:3]
+            SpecProblem(_where(field, error["line"], code), f"syntax error: {error['text']}") for error in errors[:3]
         ]
     if not closes_early and statements and statements[0]["end"] == parsed["length"]:
         return []
     if not closes_early:  # no syntax error, yet the function does not end where the wrapper does
-        return [SpecProblem(_where(index, code.count("\n") + 2, code), "the body does not end inside its function")]
+        return [SpecProblem(_where(field, code.count("\n") + 2, code), "the body does not end inside its function")]
     return [
         SpecProblem(
-            _where(index, function_ends, code),
+            _where(field, function_ends, code),
             "the body closes its function here, so the code after it would run at the top level "
             "of the module, on import; keep every statement inside the body (balance its braces)",
         )
@@ -104,7 +105,7 @@ def problems_in(parsed: dict, index: int, code: str) -> list[SpecProblem]:
 class Pending:
     """A running shape check; `problems()` waits for it."""
 
-    indexes: list[int]
+    fields: list[str]  # where each body sits in the spec, e.g. tools[0].implementation.code
     codes: list[str]
     process: subprocess.Popen | None = None  # type: ignore[type-arg]
     _output: tuple[str, str] = ("", "")
@@ -133,8 +134,8 @@ class Pending:
                 hint="run `factory-bot toolchain --verify`; reinstall it if it is broken",
             ) from None
         found: list[SpecProblem] = []
-        for index, code, one in zip(self.indexes, self.codes, parsed, strict=True):
-            found += problems_in(one, index, code)
+        for where, code, one in zip(self.fields, self.codes, parsed, strict=True):
+            found += problems_in(one, where, code)
         return found
 
     def refuse_if_broken(self, source: str | None = None) -> None:
@@ -150,10 +151,8 @@ class Pending:
 
 def start(spec: ServerSpec, tools: Toolchain) -> Pending:
     """Parse every code body of spec in one node process, in the background."""
-    bodies = [
-        (i, t.implementation.code) for i, t in enumerate(spec.tools) if isinstance(t.implementation, CodeImplementation)
-    ]
-    pending = Pending([i for i, _ in bodies], [code for _, code in bodies])
+    bodies = list(code_bodies(spec))  # tools, resources, resource templates, completions and prompts alike
+    pending = Pending([b.field for b in bodies], [b.code for b in bodies])
     if not bodies:
         return pending
     payload = json.dumps(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import sandbox, sandbox_jail, sandbox_net
+from factory_bot.build import protocol_resources, sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_problem
 from factory_bot.build.report import Check
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
@@ -92,6 +92,7 @@ async def session_checks(
                 )
                 if run_examples:
                     checks.extend(await _run_examples(client, spec, stub, calls))
+                checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
     except TimeoutError:
         checks.append(
             Check(
@@ -334,13 +335,11 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
     session_started = time.monotonic()
     prefix = command.parent.parent  # a throwaway npm prefix: the sandbox's scratch copy
     with sandbox.launch([command.relative_to(prefix).as_posix()], env, root=prefix) as launch:
-        [session] = [
-            c
-            for c in await session_checks(
-                spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
-            )
-            if c.name == "protocol-legacy"
-        ]
+        checks = await session_checks(
+            spec, launch.argv, launch.env, mode="legacy", name="protocol-legacy", run_examples=False, cwd=launch.cwd
+        )
+        [session] = [c for c in checks if c.name == "protocol-legacy"]
+        kinds = [c for c in checks if c.name != "protocol-legacy"]  # resources and prompts on 2025-11-25
     session.message = f"{session.message} (the npm-installed `{spec.name}` command)" if session.ok else session.message
     installed = Check(
         "installed-bin",
@@ -352,4 +351,4 @@ async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str],
         details=[] if session.ok else session.details,
     )
     session.seconds = time.monotonic() - session_started
-    return [session, installed]
+    return [session, installed, *kinds]

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, toolchain
+from factory_bot.build import clients, code_body, render_kinds, toolchain
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
@@ -174,6 +174,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     tool_template = env.get_template("server/src/tools/tool.ts.j2")
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
+    files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 
@@ -206,6 +207,9 @@ def write_server(spec: ServerSpec, directory: str | Path) -> dict[str, str]:
         for stale in tools_dir.glob("*.ts"):
             if f"src/tools/{stale.name}" not in files:
                 stale.unlink()
+    for kind in ("src/resources.ts", "src/prompts.ts"):  # a spec that dropped its resources or prompts
+        if kind not in files:
+            (directory / kind).unlink(missing_ok=True)
     for relative, text in files.items():
         target = directory / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from factory_bot.build.report import Check, timed
 from factory_bot.build.toolchain import Toolchain, pinned_versions
 from factory_bot.errors import CommandError
 
-_CODE_BEGIN = re.compile(r"^\s*// ── begin code: tools\[(\d+)\] (\w+) ──$")  # indented with the body
+# tools: "tools[3] name"; resources and prompts (render_kinds): "resources[0].code name" — the field in the spec
+_CODE_BEGIN = re.compile(r"^\s*// ── begin code: (\S+) (\S+) ──$")  # indented with the body
 
 
 _TSC_ERROR = re.compile(r"^(?P<file>[^(\n]+)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
@@ -105,7 +106,10 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
             begin, begin_line = match, number
         elif text.strip() == CODE_END and begin is not None:
             if begin_line < line < number:
-                return begin.group(2), f"tools[{begin.group(1)}].implementation.code line {line - begin_line}"
+                field = begin.group(1)
+                if re.fullmatch(r"tools\[\d+\]", field):
+                    return begin.group(2), f"{field}.implementation.code line {line - begin_line}"
+                return None, f"{field} line {line - begin_line}"  # a resource or prompt: no tool to name
             begin = None
     return None, None
 

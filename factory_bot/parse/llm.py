@@ -179,11 +179,28 @@ def mark_model_code(data: dict[str, Any], *, server_name: str | None = None) -> 
     data = copy.deepcopy(data)
     if server_name:
         data["name"] = server_name  # the requester chose it; the model does not get to rename the server
-    for tool in data.get("tools") or []:
-        implementation = tool.get("implementation") if isinstance(tool, dict) else None
-        if isinstance(implementation, dict) and implementation.get("kind") == "code":
-            implementation["written_by"] = "model"
+    for body in _code_bodies(data):
+        body["written_by"] = "model"
     return data
+
+
+def _code_bodies(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every `{kind: code}` body where a spec holds one (spec/bodies.py walks the same places in a model)."""
+
+    def items(key: str) -> list[Any]:
+        value = data.get(key)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    def completions(mapping: Any) -> list[Any]:
+        entries = mapping.values() if isinstance(mapping, dict) else []
+        return [(e.get("complete") or {}).get("code") for e in entries if isinstance(e, dict)]
+
+    found = [tool.get("implementation") for tool in items("tools")]
+    for kind in ("resources", "resource_templates", "prompts"):
+        for item in items(kind):
+            found.append(item.get("code"))
+            found += completions(item.get("variables")) + completions(item.get("arguments"))
+    return [b for b in found if isinstance(b, dict) and b.get("kind") == "code"]
 
 
 def _missing_call(stop_reason: str | None) -> str:

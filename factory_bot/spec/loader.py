@@ -167,6 +167,8 @@ def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseMod
             message += f"; allowed here: {', '.join(known)}"
     elif error["type"] == "missing":
         message = f"required field {loc[-1]!r} is missing"
+    elif error["type"] == "union_tag_invalid" and error.get("ctx", {}).get("discriminator") == "'type'":
+        message = f"type must be one of {error['ctx']['expected_tags']} (got {error['ctx']['tag']!r})"  # content
     elif error["type"] == "union_tag_invalid":
         message = "implementation.kind must be `code` or `http`"
     elif error["type"] == "literal_error":

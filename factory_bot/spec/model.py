@@ -34,6 +34,8 @@ from factory_bot.spec.params import (
     object_schema,
     schema_errors,
 )
+from factory_bot.spec.prompts import MAX_PROMPTS, Prompt
+from factory_bot.spec.resources import MAX_RESOURCES, Resource, ResourceTemplate, unique_names
 
 
 class Annotations(StrictModel):
@@ -241,6 +243,10 @@ class ServerSpec(StrictModel):
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
     env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
     tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
+    # Resources and prompts (issue #13): their models and rules live in resources.py and prompts.py.
+    resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)
+    resource_templates: list[ResourceTemplate] = Field(default_factory=list, max_length=MAX_RESOURCES)
+    prompts: list[Prompt] = Field(default_factory=list, max_length=MAX_PROMPTS)
 
     @field_validator("name")
     @classmethod
@@ -268,6 +274,7 @@ class ServerSpec(StrictModel):
             if tool.name in seen:
                 raise ValueError(f"two tools are named {tool.name!r}; tool names must be unique")
             seen.add(tool.name)
+        unique_names(self)
         env_names = [e.name for e in self.env]
         duplicates = {n for n in env_names if env_names.count(n) > 1}
         if duplicates:
@@ -308,10 +315,9 @@ class ServerSpec(StrictModel):
 
     @property
     def has_model_code(self) -> bool:
-        return any(
-            isinstance(t.implementation, CodeImplementation) and t.implementation.written_by == "model"
-            for t in self.tools
-        )
+        from factory_bot.spec.bodies import code_bodies
+
+        return any(body.written_by == "model" for body in code_bodies(self))
 
 
 def spec_json_schema() -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""The template inputs of src/resources.ts and src/prompts.ts: a spec's resources, resource templates and
+prompts, shaped as the SDK wants them (spec strings stay data; the templates pass them through `js`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.params import local_name
+from factory_bot.spec.prompts import EmbeddedResource, Prompt
+from factory_bot.spec.resources import ResourceCode
+from factory_bot.text import js
+
+CODE_BEGIN = "// ── begin code: {field} {label} ──"  # same shape as a tool's marker: static checks map tsc errors back
+# The generated read function's own names: a template variable with one of them is bound as `<name>_`.
+WRAPPER_NAMES = frozenset({"uri", "variables", "value", "one", "number", "contents", "prefixed"})
+
+
+def _body(field: str, label: str, code: ResourceCode) -> dict[str, str]:
+    text = code.code if code.code.endswith("\n") else code.code + "\n"
+    begin = CODE_BEGIN.format(field=field, label=label)
+    if code.written_by == "model":  # as a tool file says it: reviewers read such a body with that in mind
+        begin = "// This code body was written by a model: review it.\n" + begin
+    return {"code_begin": begin, "code": text}
+
+
+def _metadata(item: Any) -> dict[str, Any]:
+    """ResourceMetadata: what resources/list shows besides uri and name."""
+    return {k: v for k in ("title", "description", "mimeType") if (v := getattr(item, k))}
+
+
+def _local(name: str) -> str:
+    return f"{name}_" if name in WRAPPER_NAMES else local_name(name)
+
+
+def resources_context(spec: ServerSpec) -> dict[str, Any]:
+    static = []
+    for index, resource in enumerate(spec.resources):
+        entry: dict[str, Any] = {"resource": resource, "metadata": _metadata(resource), "code": None}
+        if resource.code is not None:
+            entry |= _body(f"resources[{index}].code", resource.name, resource.code)
+        else:
+            entry["inline"] = {"text": resource.text} if resource.text is not None else {"blob": resource.blob}
+        static.append(entry)
+    templates = []
+    for index, template in enumerate(spec.resource_templates):
+        field = f"resource_templates[{index}]"
+        variables = template.variable_types
+        complete = [
+            (name, v.complete.values, v.complete.code) for name, v in variables.items() if v.complete is not None
+        ]
+        templates.append(
+            {
+                "template": template,
+                "metadata": _metadata(template),
+                "locals": [(name, _local(name), v.type) for name, v in variables.items()],
+                "complete": complete,
+                "completions": [
+                    (name, _body(f"{field}.variables.{name}.complete.code", template.name, code))
+                    for name, _values, code in complete
+                    if code is not None
+                ],
+            }
+            | _body(f"{field}.code", template.name, template.code)
+        )
+    subscribable = [r.uri for r in spec.resources if r.subscribe]
+    return {"static": static, "templates": templates, "subscribable": subscribable}
+
+
+def _content(content: Any) -> dict[str, Any]:
+    """A spec message content as MCP content (an embedded resource nests its fields under `resource`)."""
+    if isinstance(content, EmbeddedResource):
+        resource = content.model_dump(exclude_none=True, exclude={"type"})
+        return {"type": "resource", "resource": resource}
+    return content.model_dump(exclude_none=True)
+
+
+def _prompt(index: int, prompt: Prompt) -> dict[str, Any]:
+    field = f"prompts[{index}]"
+    arguments = []
+    for name, argument in prompt.arguments.items():
+        schema = "z.string()" + (f".describe({js(argument.description)})" if argument.description else "")
+        arguments.append((name, argument, schema if argument.required else schema + ".optional()"))
+    entry: dict[str, Any] = {
+        "prompt": prompt,
+        "arguments": arguments,
+        "locals": [(name, local_name(name)) for name in prompt.arguments],
+        "completions": [
+            (name, _body(f"{field}.arguments.{name}.complete.code", prompt.name, a.complete.code))
+            for name, a in prompt.arguments.items()
+            if a.complete is not None and a.complete.code is not None
+        ],
+        "code": None,
+    }
+    if prompt.code is not None:
+        entry |= _body(f"{field}.code", prompt.name, prompt.code)
+    else:
+        entry["messages"] = [{"role": m.role, "content": _content(m.content)} for m in prompt.messages or []]
+    return entry
+
+
+def prompts_context(spec: ServerSpec) -> dict[str, Any]:
+    return {"prompts": [_prompt(i, p) for i, p in enumerate(spec.prompts)]}
+
+
+def kinds_files(spec: ServerSpec, render: Any) -> dict[str, str]:
+    """src/resources.ts and src/prompts.ts, each only when the spec has some (tools-only servers stay as they were).
+    `render(template, extra_context)` renders one template with the server's context."""
+    files = {}
+    if spec.resources or spec.resource_templates:
+        files["src/resources.ts"] = render("server/src/resources.ts.j2", resources_context(spec))
+    if spec.prompts:
+        files["src/prompts.ts"] = render("server/src/prompts.ts.j2", prompts_context(spec))
+    return files
