@@ -152,11 +152,7 @@ def test_a_subscribed_client_hears_when_code_announces_an_update(tmp_path: Path)
     touch = {
         "name": "touch",
         "description": "Marks the memo changed.",
-        "implementation": {
-            "kind": "code",
-            "code": 'const { resourceUpdated } = await import("../resources.js");\n'
-            'resourceUpdated("memo://watched");\nreturn "touched";',
-        },
+        "implementation": {"kind": "code", "code": 'resourceUpdated("memo://watched");\nreturn "touched";'},
     }
     watched = {"uri": "memo://watched", "name": "watched", "text": "w", "subscribe": True}
     spec = load_spec_text(spec_text("watched", resources=[watched]).replace(json.dumps(TOOL), json.dumps(touch)))

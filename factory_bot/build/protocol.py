@@ -224,7 +224,7 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
             else:
                 return [Check("http", False, time.monotonic() - started, "the server did not listen within 15 s")]
             if process.poll() is not None:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                err = process.stderr.read() if process.stderr else ""  # proc.start reads text
                 return [
                     Check(
                         "http",

@@ -141,6 +141,8 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["args_param"] = "args" if context["locals"] or "args" in used else "_args"
         context["signal_param"] = "signal" if "signal" in used else "_signal"
         imports |= {name for name in ("env", "log") if name in used}
+        if "resourceUpdated" in used and any(r.subscribe for r in spec.resources):
+            imports.add("resourceUpdated")
         indented = code_body.can_indent(code)
         context["code"] = code_body.indent(code) if indented else code
         context["code_indent"] = "  " if indented else ""

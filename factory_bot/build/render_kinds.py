@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from factory_bot.build import code_body
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.params import local_name
 from factory_bot.spec.prompts import EmbeddedResource, Prompt
@@ -16,12 +17,26 @@ CODE_BEGIN = "// ── begin code: {field} {label} ──"  # same shape as a t
 WRAPPER_NAMES = frozenset({"uri", "variables", "value", "one", "number", "contents", "prefixed"})
 
 
-def _body(field: str, label: str, code: ResourceCode) -> dict[str, str]:
+def _body(field: str, label: str, code: ResourceCode) -> dict[str, Any]:
     text = code.code if code.code.endswith("\n") else code.code + "\n"
     begin = CODE_BEGIN.format(field=field, label=label)
     if code.written_by == "model":  # as a tool file says it: reviewers read such a body with that in mind
         begin = "// This code body was written by a model: review it.\n" + begin
-    return {"code_begin": begin, "code": text}
+    used = code_body.names(code.code)
+    # noUnusedParameters: a wrapper parameter the body never reads is named `_x` (as in a tool's `_args`)
+    params = {name: name if name in used else f"_{name}" for name in ("uri", "variables", "value", "args")}
+    return {"code_begin": begin, "code": text, "uses": used, "param": params}
+
+
+def _runtime_imports(bodies: list[dict[str, Any]], *, log: bool = False) -> list[str]:
+    """What a kinds file imports from runtime.ts: only the names some body (or the file itself) reads."""
+    used = set().union(*(body["uses"] for body in bodies)) if bodies else set()
+    names = [name for name in ("env", "log") if name in used or (name == "log" and log)]
+    return (
+        names
+        + (["onResourceUpdated"] if log else [])
+        + (["resourceUpdated"] if log and "resourceUpdated" in used else [])
+    )
 
 
 def _metadata(item: Any) -> dict[str, Any]:
@@ -45,6 +60,7 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
     templates = []
     for index, template in enumerate(spec.resource_templates):
         field = f"resource_templates[{index}]"
+        used = code_body.names(template.code.code)
         variables = template.variable_types
         complete = [
             (name, v.complete.values, v.complete.code) for name, v in variables.items() if v.complete is not None
@@ -53,8 +69,11 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
             {
                 "template": template,
                 "metadata": _metadata(template),
-                "locals": [(name, _local(name), v.type) for name, v in variables.items()],
+                # a variable the body never reads is not bound; a number is still checked (the URI must be valid)
+                "locals": [(name, _local(name), v.type, _local(name) in used) for name, v in variables.items()],
                 "complete": complete,
+                "reads_variables": "variables" in used
+                or any(v.type != "string" or _local(n) in used for n, v in variables.items()),
                 "completions": [
                     (name, _body(f"{field}.variables.{name}.complete.code", template.name, code))
                     for name, _values, code in complete
@@ -64,7 +83,18 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
             | _body(f"{field}.code", template.name, template.code)
         )
     subscribable = [r.uri for r in spec.resources if r.subscribe]
-    return {"static": static, "templates": templates, "subscribable": subscribable}
+    bodies = [e for e in static if e["code"] is not None] + templates
+    bodies += [body for t in templates for _name, body in t["completions"]]
+    imports = _runtime_imports(bodies, log=bool(subscribable))
+    return {
+        "static": static,
+        "templates": templates,
+        "subscribable": subscribable,
+        "runtime_imports": imports,
+        # each helper of the file only when something calls it (noUnusedLocals)
+        "uses_number": any(v.type != "string" for t in spec.resource_templates for v in t.variable_types.values()),
+        "uses_prefixed": any(values is not None for t in templates for _n, values, _c in t["complete"]),
+    }
 
 
 def _content(content: Any) -> dict[str, Any]:
@@ -84,7 +114,7 @@ def _prompt(index: int, prompt: Prompt) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "prompt": prompt,
         "arguments": arguments,
-        "locals": [(name, local_name(name)) for name in prompt.arguments],
+        "locals": [(name, local_name(name)) for name in prompt.arguments],  # narrowed to the used ones below
         "completions": [
             (name, _body(f"{field}.arguments.{name}.complete.code", prompt.name, a.complete.code))
             for name, a in prompt.arguments.items()
@@ -94,13 +124,28 @@ def _prompt(index: int, prompt: Prompt) -> dict[str, Any]:
     }
     if prompt.code is not None:
         entry |= _body(f"{field}.code", prompt.name, prompt.code)
+        entry["locals"] = [(name, local) for name, local in entry["locals"] if local in entry["uses"]]
+        if entry["locals"]:
+            entry["param"]["args"] = "args"
     else:
         entry["messages"] = [{"role": m.role, "content": _content(m.content)} for m in prompt.messages or []]
     return entry
 
 
 def prompts_context(spec: ServerSpec) -> dict[str, Any]:
-    return {"prompts": [_prompt(i, p) for i, p in enumerate(spec.prompts)]}
+    prompts = [_prompt(i, p) for i, p in enumerate(spec.prompts)]
+    bodies = [p for p in prompts if p["code"] is not None] + [b for p in prompts for _name, b in p["completions"]]
+    return {
+        "prompts": prompts,
+        "runtime_imports": _runtime_imports(bodies),
+        "uses_messages": any(p.code is None for p in spec.prompts),
+        "uses_arguments": any(p.arguments for p in spec.prompts),
+        "uses_completable": any(a.complete is not None for p in spec.prompts for a in p.arguments.values()),
+        "uses_code": any(p.code is not None for p in spec.prompts),
+        "uses_prefixed": any(
+            a.complete is not None and a.complete.values is not None for p in spec.prompts for a in p.arguments.values()
+        ),
+    }
 
 
 def kinds_files(spec: ServerSpec, render: Any) -> dict[str, str]:

@@ -125,8 +125,7 @@ class Resource(_ResourceBase):
     code: ResourceCode | None = None
     subscribe: bool = Field(
         False,
-        description="Clients may subscribe; code announces changes with "
-        '`(await import("./resources.js")).resourceUpdated(uri)`.',
+        description="Clients may subscribe; any code body (a tool's too) announces a change with `resourceUpdated(uri)`.",
     )
 
     @field_validator("uri")

@@ -2,7 +2,6 @@
 // The spec's prompts.
 import * as z from "zod";
 import { completable, type McpServer, type PromptMessage } from "@modelcontextprotocol/server";
-import { env } from "./runtime.js";
 
 type Args = Record<string, string | undefined>;
 
@@ -74,5 +73,3 @@ export function registerPrompts(server: McpServer): void {
     }),
   );
 }
-
-void env; // bodies may read the declared environment

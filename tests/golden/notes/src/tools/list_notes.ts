@@ -2,21 +2,21 @@
 // Tool `list_notes`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { env, log, toolError, toolResult } from "../runtime.js";
+import { conform, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.object({});
+export const inputSchema = z.strictObject({});
 const outputValue = z.array(z.object({ "id": z.string(), "title": z.string() }));
 export const outputSchema = z.object({ "result": outputValue });
 type Output = z.input<typeof outputValue>;
 type Input = z.output<typeof inputSchema>;
 
-async function run(args: Input): Promise<Output> {
-// ── begin code: tools[0] list_notes ──
-return [
-  { id: "groceries", title: "Groceries" },
-  { id: "ideas", title: "Ideas" },
-];
-// ── end code ──
+async function run(_args: Input, _signal: AbortSignal): Promise<Output> {
+  // ── begin code: tools[0] list_notes ──
+  return [
+    { id: "groceries", title: "Groceries" },
+    { id: "ideas", title: "Ideas" },
+  ];
+  // ── end code ──
 }
 
 export function register(server: McpServer): void {
@@ -28,9 +28,9 @@ export function register(server: McpServer): void {
       inputSchema,
       outputSchema,
     },
-    async (args) => {
+    async (args, ctx) => {
       try {
-        return toolResult(await run(args), "wrapped");
+        return toolResult(conform(outputValue, await run(args, ctx.mcpReq.signal)), "wrapped");
       } catch (error) {
         return toolError(error);
       }
