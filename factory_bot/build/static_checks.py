@@ -118,11 +118,7 @@ def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
     """
     with timed("bundle") as state:
         try:
-            proc.run(
-                [*toolchain.esbuild, *BUNDLE_ARGS, "--log-level=error"],
-                cwd=server_dir,
-                timeout=120,
-            )
+            proc.run([*toolchain.esbuild, *BUNDLE_ARGS, "--log-level=error"], cwd=server_dir, timeout=120)
             size = (server_dir / "dist" / "index.js").stat().st_size
             state["message"] = f"dist/index.js, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
         except CommandError as exc:
