@@ -25,9 +25,14 @@ def test_the_package_holds_a_minified_bundle_and_its_source_map(calculator):
     # Minified: a few very long lines, where the unminified bundle had one statement per line.
     assert len(bundle.splitlines()) < len(bundle) / 1000
     assert source_map["version"] == 3
-    assert {"../src/index.ts", "../src/cli.ts", "../src/http.ts", "../src/stdio.ts", "../src/tools/add.ts"} <= set(
-        source_map["sources"]
-    )
+    assert {
+        "../src/index.ts",
+        "../src/cli.ts",
+        "../src/http.ts",
+        "../src/stdio.ts",
+        "../src/shims.ts",
+        "../src/tools/add.ts",
+    } <= set(source_map["sources"])
 
 
 def test_the_source_map_names_no_path_outside_the_package(calculator):
@@ -50,3 +55,11 @@ def test_the_bundle_script_in_package_json_is_the_command_the_build_ran(calculat
     scripts = json.loads((calculator.server_dir / "package.json").read_text())["scripts"]
     assert scripts["bundle"] == "esbuild " + " ".join(BUNDLE_ARGS)
     assert "--minify" in BUNDLE_ARGS and "--sourcemap" in BUNDLE_ARGS
+
+
+def test_the_bundle_leaves_ajv_out_for_the_sdks_own_lighter_validator(calculator):
+    bundle = (calculator.server_dir / "dist" / "index.js").read_text()
+    source_map = json.loads((calculator.server_dir / "dist" / "index.js.map").read_text())
+    assert not [source for source in source_map["sources"] if "ajv" in source]
+    assert "cfWorkerProvider" in " ".join(source_map["sources"])
+    assert "@modelcontextprotocol/server/_shims" not in bundle

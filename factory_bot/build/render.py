@@ -38,6 +38,7 @@ BUNDLE_ARGS = (
     "--sources-content=false",
     "--legal-comments=none",
     "--preserve-symlinks",
+    "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
     "--outfile=dist/index.js",
 )
 
@@ -171,6 +172,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "src/cli.ts": env.get_template("server/src/cli.ts.j2").render(context),
         "src/http.ts": env.get_template("server/src/http.ts.j2").render(context),
         "src/stdio.ts": env.get_template("server/src/stdio.ts.j2").render(context),
+        "src/shims.ts": env.get_template("server/src/shims.ts.j2").render(context),
         "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
     }
     tool_template = env.get_template("server/src/tools/tool.ts.j2")

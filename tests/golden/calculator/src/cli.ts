@@ -47,6 +47,9 @@ environment (a flag wins over its variable):
 /** A misuse of the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
+/** A start that failed (port in use, unreadable token file): printed as one line, exit code 1. */
+export class StartError extends Error {}
+
 function list(value: string | undefined): string[] {
   return (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
 }

@@ -15,15 +15,12 @@ import {
   type AuthInfo,
   type McpServer,
 } from "@modelcontextprotocol/server";
-import { type Options, SERVER_NAME, SERVER_VERSION } from "./cli.js";
+import { type Options, SERVER_NAME, SERVER_VERSION, StartError } from "./cli.js";
 import { log } from "./runtime.js";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 const CORS_ALLOW_HEADERS = "Authorization, Content-Type, Accept, Last-Event-ID, Mcp-Session-Id, Mcp-Protocol-Version";
 const CORS_EXPOSE_HEADERS = "Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate";
-
-/** A startup failure (port in use, unreadable token file): one line on stderr, exit code 1. */
-export class StartError extends Error {}
 
 /** The accepted bearer tokens, hashed so that comparing them takes the same time whatever they hold. */
 function loadTokens(options: Options): Buffer[] {

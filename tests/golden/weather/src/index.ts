@@ -5,8 +5,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/server";
-import { HELP, SERVER_NAME, SERVER_VERSION, UsageError, parseCommand } from "./cli.js";
-import { StartError, serveHttp } from "./http.js";
+import { HELP, SERVER_NAME, SERVER_VERSION, StartError, UsageError, parseCommand } from "./cli.js";
 import { serveStdioLines } from "./stdio.js";
 import * as tool0 from "./tools/current_weather.js";
 import * as tool1 from "./tools/find_city.js";
@@ -30,7 +29,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const command = parseCommand(argv);
     if (command.kind === "help") process.stdout.write(HELP);
     else if (command.kind === "version") process.stdout.write(`${SERVER_VERSION}\n`);
-    else if (command.options.http) await serveHttp(command.options, createMcpServer);
+    // HTTP is loaded only when asked for: its adapter touches fetch's globals, which cost a stdio start ~30 ms.
+    else if (command.options.http) await (await import("./http.js")).serveHttp(command.options, createMcpServer);
     else serveStdioLines(command.options, createMcpServer);
   } catch (error) {
     if (!(error instanceof UsageError || error instanceof StartError)) throw error;
