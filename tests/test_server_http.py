@@ -57,6 +57,12 @@ def test_healthz_answers_200_with_name_and_version(calculator):
     assert answer.json() == {"status": "ok", "name": "calculator", "version": "1.0.0"}
 
 
+def test_initialize_promises_no_tool_list_changes(calculator):
+    with serving(calculator) as server:
+        capabilities = rpc(post(server))["result"]["capabilities"]
+    assert capabilities["tools"] == {"listChanged": False}
+
+
 def test_any_host_is_accepted_with_allowed_hosts_star_and_refused_without(calculator):
     with serving(calculator) as server:
         assert post(server, {"host": "mcp.example.com"}).status_code == 403

@@ -18,7 +18,8 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: "Arithmetic on two numbers." },
+    // The tool list is fixed at build time: no list_changed notifications to promise.
+    { capabilities: { tools: { listChanged: false } }, instructions: "Arithmetic on two numbers." },
   );
   tool0.register(server);
   tool1.register(server);

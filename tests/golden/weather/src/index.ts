@@ -16,7 +16,8 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: "Current weather and geocoding from the Open-Meteo HTTP API (no key needed)." },
+    // The tool list is fixed at build time: no list_changed notifications to promise.
+    { capabilities: { tools: { listChanged: false } }, instructions: "Current weather and geocoding from the Open-Meteo HTTP API (no key needed)." },
   );
   tool0.register(server);
   tool1.register(server);
