@@ -23,6 +23,26 @@ CODE_END = "// ── end code ──"
 GENERATOR = "MCP Factory"
 
 
+# The one esbuild command line, run by the bundle check and written into the package's `bundle` script.
+# Minified, with a source map beside it (dist/index.js.map, in the package) that maps stack traces to file:line
+# without a copy of every source (a quarter of the size); --preserve-symlinks keeps module paths as
+# `node_modules/...` through the server's node_modules link, never the cache's location or a temp dir.
+BUNDLE_ARGS = (
+    "src/index.ts",
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--minify",
+    "--sourcemap",
+    "--sources-content=false",
+    "--legal-comments=none",
+    "--preserve-symlinks",
+    "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
+    "--outfile=dist/index.js",
+)
+
+
 def zod(param: Param, *, strict: bool = False) -> str:
     """The zod 4 expression for a parameter type (its JSON Schema matches Param.json_schema).
 
@@ -161,6 +181,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "spec": spec,
         "env_vars": _ts_env_type(spec),
         "versions": toolchain.pinned_versions(),
+        "bundle_args": " ".join(BUNDLE_ARGS),
         "tool_files": [(t, tool_file(t)) for t in spec.tools],
         "snippets": clients.snippets(spec),
         "install": clients.install_command(spec),
@@ -171,6 +192,10 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         ".gitignore": env.get_template("server/gitignore.j2").render(context),
         "README.md": env.get_template("server/README.md.j2").render(context),
         "src/index.ts": env.get_template("server/src/index.ts.j2").render(context),
+        "src/cli.ts": env.get_template("server/src/cli.ts.j2").render(context),
+        "src/http.ts": env.get_template("server/src/http.ts.j2").render(context),
+        "src/stdio.ts": env.get_template("server/src/stdio.ts.j2").render(context),
+        "src/shims.ts": env.get_template("server/src/shims.ts.j2").render(context),
         "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
     }
     tool_template = env.get_template("server/src/tools/tool.ts.j2")

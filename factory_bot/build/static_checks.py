@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from factory_bot import proc
-from factory_bot.build.render import CODE_END
+from factory_bot.build.render import BUNDLE_ARGS, CODE_END
 from factory_bot.build.report import Check, timed
 from factory_bot.build.toolchain import Toolchain, pinned_versions
 from factory_bot.errors import CommandError
@@ -115,32 +115,16 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
 
 
 def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
-    """esbuild: src/index.ts → one dependency-free dist/index.js (what the .tgz ships).
+    """esbuild: src/index.ts → one dependency-free, minified dist/index.js and its source map (what the .tgz ships).
 
-    --preserve-symlinks: modules keep their path through the server's node_modules link, so the `// path`
-    comments esbuild writes name `node_modules/...` and never the cache's location or the output directory.
+    --preserve-symlinks (in BUNDLE_ARGS): modules keep their path through the server's node_modules link, so the
+    source map names `node_modules/...` and never the cache's location or the output directory.
     """
     with timed("bundle") as state:
         try:
-            proc.run(
-                [
-                    *toolchain.esbuild,
-                    "src/index.ts",
-                    "--bundle",
-                    "--platform=node",
-                    "--format=esm",
-                    "--target=node20",
-                    "--minify-syntax",
-                    "--legal-comments=none",
-                    "--preserve-symlinks",
-                    "--log-level=error",
-                    "--outfile=dist/index.js",
-                ],
-                cwd=server_dir,
-                timeout=120,
-            )
+            proc.run([*toolchain.esbuild, *BUNDLE_ARGS, "--log-level=error"], cwd=server_dir, timeout=120)
             size = (server_dir / "dist" / "index.js").stat().st_size
-            state["message"] = f"dist/index.js, {size / 1024:.0f} KiB, no runtime dependencies"
+            state["message"] = f"dist/index.js, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
         except CommandError as exc:
             state.update(ok=False, message="esbuild could not bundle the server", details=[exc.output[-2000:]])
     return state["check"]
