@@ -25,7 +25,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: "Arithmetic on two numbers." },
+    { capabilities: { tools: {} }, instructions: "calculator: Arithmetic on two numbers.\n\nUse these tools:\n- add: Add two numbers. (read-only)\n- subtract: Subtract b from a. (read-only)\n- multiply: Multiply two numbers. (read-only)\n- divide: Divide a by b. (read-only)" },
   );
   tool0.register(server);
   tool1.register(server);

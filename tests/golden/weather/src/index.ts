@@ -23,7 +23,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} }, instructions: "Current weather and geocoding from the Open-Meteo HTTP API (no key needed)." },
+    { capabilities: { tools: {} }, instructions: "weather: Current weather and geocoding from the Open-Meteo HTTP API (no key needed).\n\nUse these tools:\n- current_weather: The current temperature and wind at a latitude/longitude. (read-only; calls an external API)\n- find_city: Search for a city by name and return its coordinates. (read-only; calls an external API)" },
   );
   tool0.register(server);
   tool1.register(server);
