@@ -17,13 +17,15 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from factory_bot import gitops as flows
 from factory_bot.build import readme, trusted
 from factory_bot.build.render import render_server
 from factory_bot.errors import SpecError
+from factory_bot.gitops import versioning
 from factory_bot.spec.loader import dump_spec, load_spec_text
 from factory_bot.spec.model import ServerSpec
 
-from .conftest import EXAMPLE_SPECS, SPECS
+from .conftest import EXAMPLE_SPECS, REPO, SPECS
 
 ACME = "https://github.com/Acme-Labs/mcp-servers"
 
@@ -224,3 +226,47 @@ def test_the_readmes_curl_commands_work_as_written_against_the_server(built) -> 
     assert answers[0]["result"]["instructions"] == result.spec.server_instructions
     assert [t["name"] for t in answers[1]["result"]["tools"]] == [t.name for t in result.spec.tools]
     assert answers[2]["result"]["structuredContent"] == {"result": 5}
+
+
+def test_the_readmes_spec_section_names_every_field_of_the_spec() -> None:
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## The spec") : text.index("## What a build checks")]
+    missing = [name for name in ServerSpec.model_fields if not re.search(rf"\b{name}\b", section)]
+    assert not missing, f"document these spec fields in README.md's spec section: {missing}"
+    example = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert example is not None
+    shown = load_spec_text(example.group(1), source="README.md")
+    assert (shown.npm_package, shown.mcp_name) == ("@acme/calculator", "io.github.acme/calculator")
+
+
+def _parse_request(tmp_path: Path, spec_text: str, *, checkout: Path, repository: str | None) -> ServerSpec:
+    ctx = flows.Context(workdir=tmp_path / "work", checkout=checkout, repository=repository)
+    ctx.workdir.mkdir(parents=True)
+    event = {"issue": {"number": 3, "title": "A server", "body": f"```yaml\n{spec_text}```\n", "user": {"login": "a"}}}
+    flows.on_issue(event, ctx, stage="parse")
+    return load_spec_text((ctx.workdir / "spec.yaml").read_text())
+
+
+def test_a_requested_server_is_published_under_the_repositorys_owner_and_keeps_its_name_later(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "specs").mkdir(parents=True)
+    text = (SPECS / "calculator.yaml").read_text()
+    first = _parse_request(tmp_path / "1", text, checkout=checkout, repository="Acme-Labs/mcp-servers")
+    assert first.repository == "https://github.com/Acme-Labs/mcp-servers", "recorded in the spec, for every render"
+    assert (first.npm_package, first.mcp_name) == ("@acme-labs/calculator", "io.github.Acme-Labs/calculator")
+    # Released before owners were recorded: an update keeps the bare name (a rename would strand its users).
+    (checkout / "specs" / "calculator.yaml").write_text(text)
+    update = text.replace("Divide a by b.", "Divide a by b (b must not be 0).")
+    again = _parse_request(tmp_path / "2", update, checkout=checkout, repository="Acme-Labs/mcp-servers")
+    assert again.npm_package == "calculator" and again.version == "1.0.1"
+    # Without a GitHub repository (the local forge), the bare name.
+    (checkout / "specs" / "calculator.yaml").unlink()
+    local = _parse_request(tmp_path / "3", text, checkout=checkout, repository=None)
+    assert local.npm_package == "calculator" and local.repository is None
+
+
+def test_renaming_the_npm_package_is_a_major_change(example_spec) -> None:
+    old = example_spec("calculator")
+    proposal = versioning.propose(old, _with(old, package="@acme/calculator"))
+    assert proposal.version == "2.0.0"
+    assert "major: npm package renamed from calculator to @acme/calculator" in proposal.reasons

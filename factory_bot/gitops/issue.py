@@ -12,6 +12,7 @@ from factory_bot.forge import git as gitrepo
 from factory_bot.gitops import gate, handover, publish, versioning
 from factory_bot.gitops import policy as policies
 from factory_bot.gitops.common import TRAILER, Context, _clone_default, _failure, _report_failure, _write_json
+from factory_bot.spec import publishing
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from factory_bot.spec.model import ServerSpec
 
@@ -63,6 +64,8 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         gate.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)
+        # A new server is published under the repository's owner; an existing one keeps its npm name.
+        spec = publishing.on_github(spec, ctx.repository if previous is None else _slug(previous.repository))
         if previous is not None:
             proposal = versioning.propose(previous, spec)
             if not proposal.changes and previous.version == spec.version:
@@ -86,6 +89,11 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     _write_json(ctx.workdir / "request.json", request)
     _write_json(ctx.workdir / "outcome.json", {"ok": True, "stage": "parse"})
     return request
+
+
+def _slug(repository: str | None) -> str | None:
+    found = publishing.github_owner(repository)
+    return f"{found[0]}/{found[1]}" if found else None
 
 
 def _previous_spec(ctx: Context, name: str) -> ServerSpec | None:

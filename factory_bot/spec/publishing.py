@@ -30,6 +30,20 @@ _FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)", re.DOTALL)
 _MAX_TOOL_LINE = 200
 
 
+def on_github(spec: ServerSpec, slug: str | None) -> ServerSpec:
+    """`spec` with `repository` set to the GitHub repository `slug` (owner/name) it lives in, unless it names one.
+
+    The bot calls this when it writes a requested spec, so the owner is recorded in the spec itself and every
+    later render (the PR, the trusted rebuild, a laptop) derives the same npm scope and registry name.
+    """
+    if spec.repository is not None or spec.package is not None or not slug:
+        return spec
+    url = f"https://github.com/{slug}"
+    if not GITHUB_REPOSITORY.match(url):
+        return spec
+    return type(spec).model_validate(spec.model_dump(mode="json", exclude_unset=True) | {"repository": url})
+
+
 def github_owner(repository: str | None) -> tuple[str, str] | None:
     """(owner, repository name) when `repository` is a GitHub repository URL."""
     match = GITHUB_REPOSITORY.match(repository or "")
