@@ -8,6 +8,7 @@ import re
 import shlex
 import socket
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -125,6 +126,17 @@ def test_the_tarball_carries_the_license_and_npm_publish_dry_run_accepts_it(exam
     assert {f["path"] for f in published["files"]} >= {"LICENSE", "README.md", "package.json", "dist/index.js"}
     assert "public access" in done.stderr, done.stderr  # publishConfig.access: a scoped package would be private
     assert "auto-corrected" not in done.stderr, "npm had to fix package.json: " + done.stderr
+    # `factory-bot package` on the scoped server's directory names the server by its command, not its scope.
+    repacked = subprocess.run(
+        [sys.executable, "-m", "factory_bot", "package", str(made.server_dir), "--out", str(tmp_path / "re"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert repacked.returncode == 0, repacked.stderr
+    again = json.loads(repacked.stdout)
+    assert Path(again["tgz"]).name == "calculator-1.0.0.tgz" and again["sha256"] == made.sha256
 
 
 @pytest.mark.e2e
