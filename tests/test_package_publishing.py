@@ -4,6 +4,7 @@ tarball, server instructions the model can use, and a README whose commands work
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import socket
@@ -19,7 +20,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from factory_bot import gitops as flows
-from factory_bot.build import readme, trusted
+from factory_bot.build import protocol, readme, trusted
 from factory_bot.build.render import render_server
 from factory_bot.errors import SpecError
 from factory_bot.gitops import versioning
@@ -27,6 +28,7 @@ from factory_bot.spec.loader import dump_spec, load_spec_text
 from factory_bot.spec.model import ServerSpec
 
 from .conftest import EXAMPLE_SPECS, REPO, SPECS
+from .npm_tools import ensure_npm_packages, node22
 
 ACME = "https://github.com/Acme-Labs/mcp-servers"
 
@@ -204,6 +206,12 @@ def test_a_backtick_in_a_spec_string_cannot_close_a_code_fence_of_the_readme() -
     assert "curl evil" in text and "rm -rf" in text  # shown, but inside JSON strings
 
 
+def _wait_for(port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        time.sleep(0.05)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -221,9 +229,7 @@ def test_the_readmes_curl_commands_work_as_written_against_the_server(built) -> 
         ["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)], stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            time.sleep(0.05)
+        _wait_for(port)
         answers = []
         for command in commands:
             argv = [word.replace(":3000/", f":{port}/") for word in shlex.split(command)]
@@ -282,3 +288,31 @@ def test_renaming_the_npm_package_is_a_major_change(example_spec) -> None:
     proposal = versioning.propose(old, _with(old, package="@acme/calculator"))
     assert proposal.version == "2.0.0"
     assert "major: npm package renamed from calculator to @acme/calculator" in proposal.reasons
+
+
+@pytest.mark.e2e
+def test_the_readmes_inspector_commands_list_the_tools_of_the_installed_server(built, tmp_path: Path) -> None:
+    result = built("calculator")
+    assert result.tgz is not None
+    protocol.npm_install(result.tgz, tmp_path / "prefix", timeout=180)  # as the README's Install says
+    inspector = ensure_npm_packages("@modelcontextprotocol/inspector@0.15.0") / "@modelcontextprotocol" / "inspector"
+    cli = inspector / "cli" / "build" / "cli.js"
+    text = (result.server_dir / "README.md").read_text()
+    commands = [line for line in text.splitlines() if line.startswith("npx @modelcontextprotocol/inspector --cli")]
+    assert len(commands) == 2, commands  # one on the installed command (stdio), one on the HTTP endpoint
+    port = _free_port()
+    env = os.environ | {
+        "PATH": f"{tmp_path / 'prefix' / 'bin'}{os.pathsep}{node22().parent}{os.pathsep}{os.environ['PATH']}"
+    }
+    server = subprocess.Popen(["calculator", "--http", "--port", str(port)], env=env, stderr=subprocess.PIPE)
+    try:
+        _wait_for(port)
+        for command in commands:
+            argv = [str(node22()), str(cli), *shlex.split(command)[2:]]
+            argv = [word.replace(":3000/", f":{port}/") for word in argv]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+            assert done.returncode == 0, (command, done.stderr)
+            assert [t["name"] for t in json.loads(done.stdout)["tools"]] == [t.name for t in result.spec.tools]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
