@@ -26,6 +26,7 @@ from factory_bot.errors import SpecError
 from factory_bot.gitops import versioning
 from factory_bot.spec.loader import dump_spec, load_spec_text
 from factory_bot.spec.model import ServerSpec
+from factory_bot.text import templates_dir
 
 from .conftest import EXAMPLE_SPECS, REPO, SPECS
 from .npm_tools import ensure_npm_packages, node22
@@ -281,6 +282,25 @@ def test_a_requested_server_is_published_under_the_repositorys_owner_and_keeps_i
     (checkout / "specs" / "calculator.yaml").unlink()
     local = _parse_request(tmp_path / "3", text, checkout=checkout, repository=None)
     assert local.npm_package == "calculator" and local.repository is None
+
+
+def test_a_requested_server_takes_the_repositorys_license(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "specs").mkdir(parents=True)
+    text = (SPECS / "calculator.yaml").read_text()
+    (checkout / "LICENSE").write_text((templates_dir() / "server" / "licenses" / "Apache-2.0.txt").read_text())
+    assert _parse_request(tmp_path / "1", text, checkout=checkout, repository=None).license == "Apache-2.0"
+    gpl = (
+        "                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n"
+        + "x\n" * 20000
+    )
+    (checkout / "LICENSE").write_text(gpl)
+    spec = _parse_request(tmp_path / "2", text, checkout=checkout, repository=None)
+    assert spec.license == "LicenseRef-LICENSE" and render_server(spec)["LICENSE"] == gpl, "carried over verbatim"
+    own = _parse_request(
+        tmp_path / "3", _spec_text_with("calculator", "license: ISC"), checkout=checkout, repository=None
+    )
+    assert own.license == "ISC" and own.license_text is None, "a license the request states wins"
 
 
 def test_renaming_the_npm_package_is_a_major_change(example_spec) -> None:

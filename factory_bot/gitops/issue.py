@@ -64,8 +64,12 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         gate.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)
-        # A new server is published under the repository's owner; an existing one keeps its npm name.
-        spec = publishing.on_github(spec, ctx.repository if previous is None else _slug(previous.repository))
+        # A new server is published under the repository's owner and license; an existing one keeps its own.
+        if previous is None:
+            defaults = publishing.repository_defaults(ctx.repository, _license_file(ctx))
+        else:
+            defaults = publishing.published_fields(previous)
+        spec = publishing.with_defaults(spec, defaults)
         if previous is not None:
             proposal = versioning.propose(previous, spec)
             if not proposal.changes and previous.version == spec.version:
@@ -91,9 +95,12 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return request
 
 
-def _slug(repository: str | None) -> str | None:
-    found = publishing.github_owner(repository)
-    return f"{found[0]}/{found[1]}" if found else None
+def _license_file(ctx: Context) -> str | None:
+    for name in ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"):
+        path = ctx.checkout / name if ctx.checkout else None
+        if path is not None and path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    return None
 
 
 def _previous_spec(ctx: Context, name: str) -> ServerSpec | None:

@@ -256,7 +256,9 @@ class ServerSpec(StrictModel):
         description=f"SPDX id. The bot writes LICENSE for {', '.join(publishing.BUNDLED_LICENSES)}; "
         "any other id needs `license_text`.",
     )
-    license_text: str | None = Field(None, min_length=1, max_length=MAX_CODE, description="The LICENSE file's text.")
+    license_text: str | None = Field(
+        None, min_length=1, max_length=publishing.MAX_LICENSE_TEXT, description="The LICENSE file's text."
+    )
     author: str | None = Field(None, pattern=r"^[^\r\n]+$", max_length=MAX_TEXT, description="'Name <email> (url)'.")
     repository: str | None = Field(
         None,

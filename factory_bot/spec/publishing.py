@@ -26,22 +26,57 @@ SPDX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*$")
 # `license_text`, the LICENSE file's words, since an SPDX id alone does not make a license file.
 BUNDLED_LICENSES = ("Apache-2.0", "ISC", "MIT", "MPL-2.0")
 DEFAULT_LICENSE = "MIT"
+MAX_LICENSE_TEXT = 65_536  # the GPL-3.0 is 35 KiB
 _FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)", re.DOTALL)
 _MAX_TOOL_LINE = 200
 
 
-def on_github(spec: ServerSpec, slug: str | None) -> ServerSpec:
-    """`spec` with `repository` set to the GitHub repository `slug` (owner/name) it lives in, unless it names one.
+PUBLISHING_FIELDS = ("package", "license", "license_text", "author", "repository", "homepage")
+# How a bundled license text begins, to recognise a repository's own LICENSE file.
+_LICENSE_OPENINGS = {
+    "MIT": re.compile(r"^\s*(The )?MIT License", re.IGNORECASE),
+    "ISC": re.compile(r"^\s*(The )?ISC License", re.IGNORECASE),
+    "Apache-2.0": re.compile(r"^\s*Apache License\s+Version 2\.0", re.IGNORECASE),
+    "MPL-2.0": re.compile(r"^\s*Mozilla Public License,? Version 2\.0", re.IGNORECASE),
+}
 
-    The bot calls this when it writes a requested spec, so the owner is recorded in the spec itself and every
-    later render (the PR, the trusted rebuild, a laptop) derives the same npm scope and registry name.
+
+def repository_defaults(slug: str | None, license_file: str | None) -> dict[str, str]:
+    """What a new server in the GitHub repository `slug` (owner/name) with that LICENSE file text inherits.
+
+    A LICENSE the bot has no text for is carried over verbatim (`license_text`, id LicenseRef-LICENSE), so a
+    server is never published under another license than its repository's.
     """
-    if spec.repository is not None or spec.package is not None or not slug:
+    defaults: dict[str, str] = {}
+    if slug and GITHUB_REPOSITORY.match(f"https://github.com/{slug}"):
+        defaults["repository"] = f"https://github.com/{slug}"
+    if license_file and license_file.strip():
+        found = next((spdx for spdx, opening in _LICENSE_OPENINGS.items() if opening.match(license_file)), None)
+        if found:
+            defaults["license"] = found
+        else:
+            defaults |= {"license": "LicenseRef-LICENSE", "license_text": license_file}
+    return defaults
+
+
+def published_fields(spec: ServerSpec) -> dict[str, object]:
+    """The publishing fields `spec` states, for the next version of the server to keep."""
+    return {name: getattr(spec, name) for name in PUBLISHING_FIELDS if name in spec.model_fields_set}
+
+
+def with_defaults(spec: ServerSpec, defaults: dict[str, object]) -> ServerSpec:
+    """`spec` with each of `defaults` that it does not state itself, validated again.
+
+    The bot records them when it writes a requested spec, so every later render (the PR, the trusted rebuild,
+    a laptop) derives the same npm scope, registry name and LICENSE.
+    """
+    missing = {k: v for k, v in defaults.items() if k not in spec.model_fields_set}
+    if "license" in spec.model_fields_set:
+        missing.pop("license_text", None)  # the spec's own license brings its own text
+    if not missing:
         return spec
-    url = f"https://github.com/{slug}"
-    if not GITHUB_REPOSITORY.match(url):
-        return spec
-    return type(spec).model_validate(spec.model_dump(mode="json", exclude_unset=True) | {"repository": url})
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    return type(spec).model_validate(data | missing)
 
 
 def github_owner(repository: str | None) -> tuple[str, str] | None:
