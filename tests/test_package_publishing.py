@@ -288,8 +288,12 @@ def test_a_requested_server_takes_the_repositorys_license(tmp_path: Path) -> Non
     checkout = tmp_path / "checkout"
     (checkout / "specs").mkdir(parents=True)
     text = (SPECS / "calculator.yaml").read_text()
+    mit = (templates_dir() / "server" / "licenses" / "MIT.txt").read_text().replace("{holder}", "2024 Acme Labs")
+    (checkout / "LICENSE").write_text(mit)
+    spec = _parse_request(tmp_path / "1", text, checkout=checkout, repository=None)
+    assert spec.license == "MIT" and "Copyright (c) 2024 Acme Labs" in render_server(spec)["LICENSE"]
     (checkout / "LICENSE").write_text((templates_dir() / "server" / "licenses" / "Apache-2.0.txt").read_text())
-    assert _parse_request(tmp_path / "1", text, checkout=checkout, repository=None).license == "Apache-2.0"
+    assert _parse_request(tmp_path / "1b", text, checkout=checkout, repository=None).license == "Apache-2.0"
     gpl = (
         "                    GNU GENERAL PUBLIC LICENSE\n                       Version 3, 29 June 2007\n"
         + "x\n" * 20000

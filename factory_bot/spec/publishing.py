@@ -44,18 +44,16 @@ _LICENSE_OPENINGS = {
 def repository_defaults(slug: str | None, license_file: str | None) -> dict[str, str]:
     """What a new server in the GitHub repository `slug` (owner/name) with that LICENSE file text inherits.
 
-    A LICENSE the bot has no text for is carried over verbatim (`license_text`, id LicenseRef-LICENSE), so a
-    server is never published under another license than its repository's.
+    The LICENSE is carried over verbatim (`license_text`, with its copyright line) under the SPDX id its
+    opening names, or LicenseRef-LICENSE: a server is never published under another license than its
+    repository's.
     """
     defaults: dict[str, str] = {}
     if slug and GITHUB_REPOSITORY.match(f"https://github.com/{slug}"):
         defaults["repository"] = f"https://github.com/{slug}"
     if license_file and license_file.strip():
         found = next((spdx for spdx, opening in _LICENSE_OPENINGS.items() if opening.match(license_file)), None)
-        if found:
-            defaults["license"] = found
-        else:
-            defaults |= {"license": "LicenseRef-LICENSE", "license_text": license_file}
+        defaults |= {"license": found or "LicenseRef-LICENSE", "license_text": license_file}
     return defaults
 
 
