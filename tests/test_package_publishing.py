@@ -160,8 +160,10 @@ def test_the_readme_shows_install_clients_inspector_curl_each_tool_example_and_e
 ) -> None:
     spec = example_spec(name)
     text = render_server(spec)["README.md"]
+    # A bare name may be someone else's on npm: the README sends nobody to `npx` it.
+    assert "npx -y" not in text and "may be someone else's package" in text
+    assert "npx -y @acme/" in render_server(_with(spec, repository="https://github.com/acme/x"))["README.md"]
     for needed in (
-        f"npx -y {spec.npm_package}",
         f"npm install -g ./{spec.name}-{spec.version}.tgz",
         "npx @modelcontextprotocol/inspector",
         "curl -s http://127.0.0.1:3000/mcp",

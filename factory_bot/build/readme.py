@@ -129,6 +129,8 @@ def context(spec: ServerSpec) -> dict[str, Any]:
     """Everything README.md.j2 needs besides the spec itself."""
     return {
         "package": spec.npm_package,
+        # A bare default name is not known to be ours on npm (`calculator` is someone else's): no npx for it.
+        "on_npm": spec.package is not None or spec.npm_package.startswith("@"),
         "npx": shlex.join(clients.npx_command(spec)),
         "npx_snippets": clients.snippets(spec, clients.npx_command(spec)),
         "examples": example_calls(spec),
