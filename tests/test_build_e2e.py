@@ -252,7 +252,7 @@ def test_the_same_spec_builds_byte_identical_packages(built, tmp_path: Path, exa
 def test_the_package_ships_only_the_bundle_and_runs_on_node_20(built) -> None:
     result = built("text-tools")
     assert result.package is not None
-    assert result.package.files == ["README.md", "dist/index.js", "dist/index.js.map", "package.json"]
+    assert result.package.files == ["LICENSE", "README.md", "dist/index.js", "dist/index.js.map", "package.json"]
     head = (result.server_dir / "dist" / "index.js").read_text().splitlines()[0]
     assert head == "#!/usr/bin/env node"
     manifest = json.loads((result.server_dir / "package.json").read_text())

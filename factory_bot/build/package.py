@@ -56,7 +56,8 @@ def pack(spec: ServerSpec, server_dir: Path, out_dir: Path) -> Package:
             hint="npm pack failed; run `npm pack` in the server directory to see why",
         )
         info = json.loads(result.stdout[result.stdout.index("[") :])[0]
-        tgz = out_dir / info["filename"]
+        # npm names `@acme/weather` acme-weather-1.0.0.tgz; the release asset keeps the server's own name.
+        tgz = out_dir / f"{spec.name}-{spec.version}.tgz"
         files = normalize_tarball(Path(scratch) / info["filename"], tgz)
     return Package(
         tgz=tgz, sha256=sha256_of(tgz), size=tgz.stat().st_size, files=files, snippets=clients.snippets(spec)

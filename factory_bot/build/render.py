@@ -13,7 +13,8 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, render_kinds, toolchain
+from factory_bot.build import clients, code_body, readme, render_kinds, toolchain
+from factory_bot.spec import publishing
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
@@ -185,8 +186,12 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "tool_files": [(t, tool_file(t)) for t in spec.tools],
         "snippets": clients.snippets(spec),
         "install": clients.install_command(spec),
+        "readme": readme.context(spec),
+        "package": {"homepage": publishing.homepage(spec), "repository": publishing.repository_url(spec)},
+        "instructions": spec.server_instructions,  # what index.ts gives the client on initialize
     }
     files = {
+        "LICENSE": license_file(spec),
         "package.json": env.get_template("server/package.json.j2").render(context),
         "tsconfig.json": env.get_template("server/tsconfig.json.j2").render(context),
         ".gitignore": env.get_template("server/gitignore.j2").render(context),
@@ -206,6 +211,16 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
+def license_file(spec: ServerSpec) -> str:
+    """The LICENSE text: the spec's own `license_text`, else the bundled text of its SPDX id."""
+    if spec.license_text is not None:
+        text = spec.license_text.replace("\r\n", "\n")
+    else:
+        template = templates_dir() / "server" / "licenses" / f"{spec.license}.txt"
+        text = template.read_text(encoding="utf-8").replace("{holder}", publishing.copyright_holder(spec))
+    return text if text.endswith("\n") else text + "\n"
+
+
 def package_lock(spec: ServerSpec) -> str:
     """The server's lockfile: the toolchain's lock with the root package renamed.
 
@@ -213,14 +228,14 @@ def package_lock(spec: ServerSpec) -> str:
     server's resolved tree; deriving it keeps builds offline and the pins in one place.
     """
     lock = toolchain.lockfile()
-    lock["name"] = spec.name
+    lock["name"] = spec.npm_package
     lock["version"] = spec.version
     root = dict(lock["packages"][""])
-    root.update({"name": spec.name, "version": spec.version})
+    root.update({"name": spec.npm_package, "version": spec.version, "license": spec.license})
     root.pop("description", None)
     root["bin"] = {spec.name: "dist/index.js"}
     root["engines"] = {"node": f">={toolchain.MIN_NODE_MAJOR}"}
-    ordered = {k: root[k] for k in ("name", "version", "bin", "devDependencies", "engines") if k in root}
+    ordered = {k: root[k] for k in ("name", "version", "license", "bin", "devDependencies", "engines") if k in root}
     lock["packages"][""] = ordered | {k: v for k, v in root.items() if k not in ordered}
     return json.dumps(lock, indent=2, ensure_ascii=True) + "\n"
 

@@ -157,9 +157,9 @@ def refuse_install_scripts(spec: ServerSpec, tgz: Path) -> None:
             "them on the user's machine, so the package is refused",
             hint="generated servers never need install scripts; remove them from templates/server/package.json.j2",
         )
-    if (manifest.get("name"), manifest.get("version")) != (spec.name, spec.version):
+    if (manifest.get("name"), manifest.get("version")) != (spec.npm_package, spec.version):
         raise IntegrityError(
-            f"{tgz.name} holds {manifest.get('name')} {manifest.get('version')}, not {spec.name} {spec.version}",
+            f"{tgz.name} holds {manifest.get('name')} {manifest.get('version')}, not {spec.npm_package} {spec.version}",
             hint="rebuild it from the spec",
         )
 

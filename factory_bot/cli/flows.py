@@ -152,6 +152,7 @@ def _run(
             dry_run=dry_run,
             say=say,
             build_result=os.environ.get("FACTORY_BOT_BUILD_RESULT") or None,
+            repository=(repo or os.environ.get("GITHUB_REPOSITORY") or None) if forge_kind == "github" else None,
         )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         outcome = flow(event, ctx, stage)

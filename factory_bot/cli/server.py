@@ -244,12 +244,17 @@ def package(server_dir: str, out_dir: str, as_json: bool) -> int:
 
 def _spec_for_package(manifest: dict, validate_data):
     """Package-level facts from package.json; the snippets only need the name and env of the server."""
-    spec_path = Path("specs") / f"{manifest.get('name')}.yaml"
+    package = str(manifest.get("name") or "")
+    bins = manifest.get("bin")
+    # The server's name is its command (`bin`), which a scoped npm name (@owner/name) does not spell.
+    name = next(iter(bins)) if isinstance(bins, dict) and len(bins) == 1 else package.rpartition("/")[2]
+    spec_path = Path("specs") / f"{name}.yaml"
     if spec_path.exists():
         return load_spec(str(spec_path))
     return validate_data(
         {
-            "name": manifest.get("name"),
+            "name": name,
+            "package": package if package != name else None,
             "version": manifest.get("version"),
             "description": manifest.get("description") or "-",
             "tools": [

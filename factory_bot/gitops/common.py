@@ -61,6 +61,9 @@ class Context:
     parser: Parser = _default_parser
     policy: policies.Policy | None = None  # None: the checkout's .github/mcp-factory.yml, else the defaults
     dry_run: bool = False
+    # owner/name of the GitHub repository the specs live in: a requested spec without `repository:` gets it,
+    # which scopes its npm name (@owner/name) and gives it an MCP registry name. None for the local forge.
+    repository: str | None = None
     # The runner's verdict on the build job (GitHub's `needs.build.result`, passed as FACTORY_BOT_BUILD_RESULT):
     # unlike the build job's files, generated code cannot write it. None when not run by a workflow.
     build_result: str | None = None

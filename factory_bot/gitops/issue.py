@@ -12,6 +12,7 @@ from factory_bot.forge import git as gitrepo
 from factory_bot.gitops import gate, handover, publish, versioning
 from factory_bot.gitops import policy as policies
 from factory_bot.gitops.common import TRAILER, Context, _clone_default, _failure, _report_failure, _write_json
+from factory_bot.spec import publishing
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from factory_bot.spec.model import ServerSpec
 
@@ -63,6 +64,12 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         gate.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)
+        # A new server is published under the repository's owner and license; an existing one keeps its own.
+        if previous is None:
+            defaults = publishing.repository_defaults(ctx.repository, _license_file(ctx))
+        else:
+            defaults = publishing.published_fields(previous)
+        spec = publishing.with_defaults(spec, defaults)
         if previous is not None:
             proposal = versioning.propose(previous, spec)
             if not proposal.changes and previous.version == spec.version:
@@ -86,6 +93,14 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     _write_json(ctx.workdir / "request.json", request)
     _write_json(ctx.workdir / "outcome.json", {"ok": True, "stage": "parse"})
     return request
+
+
+def _license_file(ctx: Context) -> str | None:
+    for name in ("LICENSE", "LICENSE.md", "LICENSE.txt", "COPYING"):
+        path = ctx.checkout / name if ctx.checkout else None
+        if path is not None and path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    return None
 
 
 def _previous_spec(ctx: Context, name: str) -> ServerSpec | None:

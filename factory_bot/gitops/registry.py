@@ -46,6 +46,8 @@ class Version:
     released: bool = False  # a release with the package attached exists
     install: str = ""
     snippets: dict[str, str] = field(default_factory=dict)
+    npm_package: str = ""  # the name in the package's package.json (its .tgz keeps <name>-<version>.tgz)
+    mcp_name: str | None = None  # package.json mcpName: the MCP registry's name for the server
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ def _version(spec: ServerSpec, tag: str, commit: str, release: Release | None, k
         released=bool(asset) or bool(known.get("released")),
         install=clients.install_command(spec, url) if url else "",
         snippets=clients.snippets(spec),
+        npm_package=spec.npm_package,
+        mcp_name=spec.mcp_name,
     )
 
 

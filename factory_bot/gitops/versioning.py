@@ -112,6 +112,8 @@ def diff(old: ServerSpec, new: ServerSpec) -> list[Change]:
     for env in new.env:
         if env.required and env.name not in old_required:
             changes.append(Change("major", f"environment variable {env.name} is now required"))
+    if old.npm_package != new.npm_package:  # users of the old name get no update: a new package
+        changes.append(Change("major", f"npm package renamed from {old.npm_package} to {new.npm_package}"))
     if not changes and old.model_dump(exclude={"version"}) != new.model_dump(exclude={"version"}):
         changes.append(Change("patch", "description or environment text changed"))
     return sorted(changes, key=lambda c: (-_ORDER[c.level], c.reason))

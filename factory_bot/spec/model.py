@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from factory_bot.spec import publishing
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -241,6 +242,37 @@ class ServerSpec(StrictModel):
     name: str = Field(description="kebab-case; the npm package, command and server name.")
     version: str = Field(description="Semantic version, e.g. 1.0.0.")
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    instructions: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_DESCRIPTION,
+        description="What the server tells the model on initialize; default: the description and when to use "
+        "each tool.",
+    )
+    package: str | None = Field(
+        None,
+        max_length=publishing.MAX_NPM_NAME,
+        description="npm package name; default @<owner>/<name> when `repository` is on GitHub, else `name`.",
+    )
+    license: str = Field(
+        publishing.DEFAULT_LICENSE,
+        max_length=MAX_NAME,
+        description=f"SPDX id. The bot writes LICENSE for {', '.join(publishing.BUNDLED_LICENSES)}; "
+        "any other id needs `license_text`.",
+    )
+    license_text: str | None = Field(
+        None, min_length=1, max_length=publishing.MAX_LICENSE_TEXT, description="The LICENSE file's text."
+    )
+    author: str | None = Field(None, pattern=r"^[^\r\n]+$", max_length=MAX_TEXT, description="'Name <email> (url)'.")
+    repository: str | None = Field(
+        None,
+        max_length=MAX_TEXT,
+        description="Source repository URL, e.g. https://github.com/acme/servers; a GitHub owner scopes the npm "
+        "name and gives the MCP registry name io.github.<owner>/<name>.",
+    )
+    homepage: str | None = Field(
+        None, pattern=r"^https?://\S+$", max_length=MAX_TEXT, description="Default: the repository's README."
+    )
     env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
     tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
     # Resources and prompts (issue #13): their models and rules live in resources.py and prompts.py.
@@ -266,6 +298,34 @@ class ServerSpec(StrictModel):
         if not SEMVER.match(version):
             raise ValueError(f"version {version!r} is not semantic versioning (MAJOR.MINOR.PATCH), e.g. 1.0.0")
         return version
+
+    @field_validator("package")
+    @classmethod
+    def _npm_name(cls, package: str | None) -> str | None:
+        if package is not None and not publishing.NPM_NAME.match(package):
+            raise ValueError(
+                f"package {package!r} is not an npm name: lowercase letters, digits, - . _ ~, "
+                "optionally scoped, e.g. @acme/weather"
+            )
+        return package
+
+    @field_validator("repository")
+    @classmethod
+    def _repository_url(cls, repository: str | None) -> str | None:
+        if repository is not None and not publishing.REPOSITORY_URL.match(repository):
+            raise ValueError(f"repository {repository!r} is not a git URL, e.g. https://github.com/acme/servers")
+        return repository
+
+    @model_validator(mode="after")
+    def _license_has_a_text(self) -> ServerSpec:
+        if not publishing.SPDX_ID.match(self.license):
+            raise ValueError(f"license {self.license!r} is not an SPDX id, e.g. MIT or Apache-2.0")
+        if self.license not in publishing.BUNDLED_LICENSES and self.license_text is None:
+            raise ValueError(
+                f"license {self.license}: the bot writes LICENSE only for "
+                f"{', '.join(publishing.BUNDLED_LICENSES)}; give the file's words in `license_text`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _names_unique_and_env_declared(self) -> ServerSpec:
@@ -312,6 +372,18 @@ class ServerSpec(StrictModel):
             for t in self.tools
             if isinstance(t.implementation, HttpImplementation)
         }
+
+    @property
+    def npm_package(self) -> str:
+        return publishing.npm_package(self)
+
+    @property
+    def mcp_name(self) -> str | None:
+        return publishing.mcp_name(self)
+
+    @property
+    def server_instructions(self) -> str:
+        return publishing.instructions(self)
 
     @property
     def has_model_code(self) -> bool:
