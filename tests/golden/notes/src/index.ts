@@ -18,7 +18,7 @@ export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     // The tool list is fixed at build time: no list_changed notifications to promise.
-    { capabilities: { tools: { listChanged: false } }, instructions: "Read a small set of notes as MCP resources and ask for a summary of one with a prompt." },
+    { capabilities: { tools: { listChanged: false } }, instructions: "notes: Read a small set of notes as MCP resources and ask for a summary of one with a prompt.\n\nUse these tools:\n- list_notes: The ids and titles of every note." },
   );
   tool0.register(server);
   registerResources(server);
