@@ -297,11 +297,19 @@ def build_many(
             [SpecProblem("name", f"{n!r} is the name of more than one spec") for n in duplicates],
             hint="server names must be unique across the specs you build together",
         )
+    mark = time.monotonic()
     toolchain.ensure(progress=progress)  # install once, before the workers race for it
+    installing = time.monotonic() - mark  # a first install's seconds belong to the first build's toolchain stage
+    first_built = threading.Lock()
 
     def one(spec: ServerSpec) -> BuildResult:
+        nonlocal installing
         result = build(spec, out_dir, progress=progress, use_cache=use_cache)
         if not result.cached:
+            with first_built:
+                waited, installing = installing, 0.0
+            result.timings["toolchain"] += waited
+            result.timings["total"] += waited
             write_build_json(result, out_dir)
         return result
 

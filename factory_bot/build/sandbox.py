@@ -72,7 +72,7 @@ def status() -> Status:
             "or `sudo apt-get install bubblewrap`",
         )
     if shutil.which("node") is None:  # the probe launches through node's prefix: no bwrap problem to diagnose
-        return Status(False, "none", "node is not on PATH: install Node.js 20 or newer (with npm)")
+        return Status(False, "none", "node is not on PATH: install Node.js 20 or newer with npm")
     failures: list[str] = []
     own_uids = [True, False] if os.getuid() == 0 else [False]
     for path, origin in candidates:

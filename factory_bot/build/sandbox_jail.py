@@ -189,7 +189,9 @@ class Jail:
 def _node() -> Path:
     found = shutil.which("node")
     if not found:
-        raise FactoryError("node is not on PATH", hint="install Node.js 20 or newer")
+        from factory_bot.build.toolchain import NODE_INSTALL_HINT
+
+        raise FactoryError("node is not installed or not on PATH", hint=NODE_INSTALL_HINT)
     return Path(os.path.realpath(found))
 
 

@@ -15,7 +15,8 @@ def progress(quiet: bool):
     return say
 
 
-def print_summary(result) -> None:
+def print_summary(result, *, kept: bool = True) -> None:
+    """The check table, the timings and one closing line; kept=False (validate) names no file it deleted."""
     from factory_bot.build.pipeline import BuildResult
 
     assert isinstance(result, BuildResult)
@@ -30,6 +31,8 @@ def print_summary(result) -> None:
     click.echo(f"  timings: {stages}")
     if result.cached:
         click.echo(f"unchanged since the last build, which was verified and reused (--force rebuilds): {result.tgz}")
+    elif result.ok and not kept:
+        click.echo(f"{result.spec.name} {result.spec.version} is valid (sha256 {result.sha256}); nothing was kept")
     elif result.ok:
         click.echo(f"built {result.tgz} (sha256 {result.sha256})")
     else:

@@ -117,8 +117,9 @@ def _run(
 ) -> None:
     event = _event(event_path)
     if stage in (None, "build"):  # the stages that run the requester's code
-        from factory_bot.build import sandbox
+        from factory_bot.build import sandbox, toolchain
 
+        toolchain.require_node()  # before the sandbox check, whose probe needs node too: say what to install
         sandbox.require(unsafe=unsafe_no_sandbox, what=f"`{click.get_current_context().info_name}`")
     if stage and not workdir:
         raise ConfigError(f"--stage {stage} needs --workdir", hint="the stages hand files over in that directory")

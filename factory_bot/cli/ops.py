@@ -172,7 +172,7 @@ def _with_ops_options(fn):
     help="The repository checkout whose .github/mcp-factory.yml is checked.",
 )
 def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, checkout: str) -> int:
-    """Check that this machine can run the bot: one table, exit 1 on any failure.
+    """Check that this machine can run the bot: one table, exit 3 without node or npm, 1 on any other failure.
 
     Node, npm and tsc versions, the toolchain cache, the token (valid, scopes) and its repository
     permissions, whether the model key is set (never its value), and the policy file. Without a token and
@@ -191,7 +191,7 @@ def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, che
         token_set=bool(os.environ.get(token_env)),
     )
     click.echo(checks.to_json(rows) if as_json else checks.table(rows))
-    return 0 if checks.ok(rows) else 1
+    return checks.exit_code(rows)
 
 
 @click.command()

@@ -194,7 +194,7 @@ def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> i
         if as_json:
             click.echo(json.dumps({"ok": ok, "drift": drift, "checks": result.report.to_json()}, indent=2))
         else:
-            print_summary(result)
+            print_summary(result, kept=False)
             for line in drift:
                 click.echo(click.style(f"  drift: {line}", fg="red"))
     return 0 if ok else EXIT_INVALID
@@ -212,8 +212,10 @@ def package(server_dir: str, out_dir: str, as_json: bool) -> int:
       factory-bot package build/calculator --out dist/
     """
     from factory_bot.build.package import pack, write_checksum
+    from factory_bot.build.toolchain import require_node
     from factory_bot.spec.loader import validate_data
 
+    require_node()  # npm packs it
     directory = Path(server_dir)
     if not (directory / "dist" / "index.js").exists():
         raise FactoryError(
