@@ -156,14 +156,18 @@ def _run(
         )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         outcome = flow(event, ctx, stage)
-    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run else _human(outcome))
+    human = _human(outcome, local_repo=repo if forge_kind == "local" else None)
+    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run else human)
     if not outcome.get("ok", True):
         raise ValidationFailed(outcome.get("error") or "the check failed (see the report above)")
 
 
-def _human(outcome: dict[str, Any]) -> str:
+def _human(outcome: dict[str, Any], *, local_repo: str | None = None) -> str:
     if outcome.get("url"):
-        return f"pull request #{outcome['pull']}: {outcome['url']}"
+        text = f"pull request #{outcome['pull']}: {outcome['url']}"
+        if local_repo and outcome.get("branch"):  # a local PR is a branch plus a record in the repo's git dir
+            text += f"\n  see it: git -C {local_repo} log --stat HEAD..{outcome['branch']}"
+        return text
     if "released" in outcome:
         return "released: " + (", ".join(outcome["released"]) or "nothing new")
     return json.dumps(outcome, indent=2, sort_keys=True, default=str)
