@@ -176,3 +176,50 @@ def test_the_readme_commands_work_verbatim_on_a_fresh_machine_and_leave_the_chec
     assert (demo / ".git" / "mcp-factory" / "releases" / "calculator-v1.0.0" / "calculator-1.0.0.tgz").exists()
 
     assert untracked_and_changed() == before, "the README's commands wrote into the checkout"
+
+
+CONVERTER = """\
+name: conv
+version: 1.0.0
+description: Converts.
+tools:
+  - name: convert
+    description: Convert.
+    input:
+      value: {type: number, description: v}
+      unit: {type: string, enum: [c, f], description: u}
+    implementation:
+      kind: code
+      code: return value;
+    examples:
+      - {input: {value: 1, unit: c}, output: 1}
+      - input:
+          value: 2
+          unit: kelvin
+        output: 2
+"""
+
+
+def test_an_example_that_contradicts_its_input_enum_is_reported_at_the_example_not_the_tool() -> None:
+    from factory_bot.errors import SpecError
+    from factory_bot.spec.loader import load_spec_text
+
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(CONVERTER, source="spec.yaml")
+    said = str(caught.value)
+    assert "spec.yaml:17:17: tools[0]: examples[1].input does not match" in said, said
+    assert "'kelvin' is not one of ['c', 'f']" in said
+    assert "spec.yaml:5:" not in said, "the example's line and column, not the tool's line"
+    fixed = load_spec_text(CONVERTER.replace("kelvin", "f"), source="spec.yaml")
+    assert [e.input["unit"] for e in fixed.tools[0].examples] == ["c", "f"]
+
+
+def test_an_example_of_the_wrong_type_is_reported_at_its_value(tmp_path: Path) -> None:
+    spec = tmp_path / "conv.yaml"
+    spec.write_text(CONVERTER.replace("{value: 1, unit: c}", "{value: one, unit: c}").replace("kelvin", "f"))
+    result = factory_bot(
+        "render", str(spec), "--out", str(tmp_path / "out"), path=Path(os.environ["PATH"]), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"{spec}:14:25: tools[0]: examples[0].input does not match" in result.stderr, result.stderr
+    assert "'one' is not of type 'number'" in result.stderr
