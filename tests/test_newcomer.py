@@ -223,3 +223,16 @@ def test_an_example_of_the_wrong_type_is_reported_at_its_value(tmp_path: Path) -
     assert result.returncode == 2
     assert f"{spec}:14:25: tools[0]: examples[0].input does not match" in result.stderr, result.stderr
     assert "'one' is not of type 'number'" in result.stderr
+
+
+def test_on_actions_the_example_error_annotation_lands_on_its_line_and_column(tmp_path: Path) -> None:
+    from factory_bot.cli import actions
+    from factory_bot.errors import SpecError
+    from factory_bot.spec.loader import load_spec_file
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "conv.yaml").write_text(CONVERTER)
+    with pytest.raises(SpecError) as caught:
+        load_spec_file(tmp_path / "specs" / "conv.yaml")
+    [annotation] = actions.spec_annotations(caught.value, {"GITHUB_WORKSPACE": str(tmp_path)})
+    assert annotation.startswith("::error file=specs/conv.yaml,line=17,col=17,title="), annotation
