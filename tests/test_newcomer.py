@@ -49,7 +49,7 @@ def verbs_that_need_node(tmp_path: Path) -> dict[str, list[str]]:
         "validate": ["validate", CALCULATOR],
         "package": ["package", str(tmp_path)],
         "on-issue --stage build": ["on-issue", "--stage", "build", "--workdir", str(work), "--event", str(event)],
-        "bench": ["bench", CALCULATOR, "--quick", "--no-cold", "--repo", "0"],
+        "bench": ["bench", CALCULATOR, "--quick", "--no-cold", "--repo-size", "0"],
         "doctor": ["doctor"],
     }
 
