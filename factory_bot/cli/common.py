@@ -78,8 +78,8 @@ token_env_option = _option(
 checkout_option = _option(
     "--checkout",
     type=click.Path(file_okay=False),
-    help="A checkout of the default branch to read specs/, tags and .github/mcp-factory.yml from "
-    "(default: the current directory; with --forge local, the repository).",
+    help="A checkout of the default branch to read specs/, tags and .github/mcp-factory.yml from (default: the "
+    "current directory when it holds them, else the repository --repo names).",
 )
 workdir_option = _option(
     "--workdir",
