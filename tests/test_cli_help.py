@@ -3,7 +3,9 @@ table, and an option several verbs share means the same everywhere (type, defaul
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections import defaultdict
 
 import click
@@ -78,3 +80,21 @@ def test_build_help_names_every_exit_code_and_the_stage_help_names_its_readme_se
     assert "gate" in (stage.help or "")
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "--stage gate" in readme, "README documents the gate stage"
+
+
+def test_cleanup_apply_with_the_shared_dry_run_is_a_plan(tmp_path, monkeypatch) -> None:
+    """action.yml adds --dry-run to `cleanup --apply` when asked for a dry run: the plan wins, nothing is removed."""
+    from click.testing import CliRunner
+
+    stale = tmp_path / "cache" / "toolchain-0000000000000000.staging-1"
+    stale.mkdir(parents=True)
+    old = 1_000_000_000
+    os.utime(stale, (old, old))
+    monkeypatch.setenv("FACTORY_BOT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # were it to act, only on this test's files
+    for name in ("GITHUB_REPOSITORY", "GITHUB_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["cleanup", "--apply", "--dry-run", "--older-than", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("would clean up (dry run; --apply to act)") and stale.exists(), result.output

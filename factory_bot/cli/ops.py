@@ -171,7 +171,9 @@ def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, che
 
 @click.command()
 @_with_ops_options
-@click.option("--apply", "apply_changes", is_flag=True, help="Act on the plan (the default only prints it).")
+@click.option(
+    "--apply", "apply_changes", is_flag=True, help="Act on the plan (the default only prints it; --dry-run wins)."
+)
 @common.dry_run_option
 @click.option(
     "--older-than",
@@ -204,8 +206,7 @@ def cleanup(
     """
     from factory_bot.gitops import cleanup as cleaning
 
-    if apply_changes and dry_run:
-        raise click.UsageError("--apply or --dry-run, not both")
+    apply_changes = apply_changes and not dry_run  # --dry-run wins: the action adds it to `cleanup --apply`
     forge = _ops_forge(forge_kind, repo, token_env, need_token=True)
     with tempfile.TemporaryDirectory(prefix="factory-cleanup-") as tmp:
         result = cleaning.run(
