@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -113,12 +112,8 @@ def fresh_machine(tmp_path: Path):
     """A new user's shell: an empty HOME (no git identity, no toolchain cache), this venv's commands on PATH, npm's
     global prefix in a temp dir, and a stand-in `claude` that records what it was asked."""
     home, prefix, tools = tmp_path / "home", tmp_path / "npm-prefix", tmp_path / "tools"
-    for directory in (home, prefix, tools):
+    for directory in (home, prefix, tools, tmp_path / "tmp"):
         directory.mkdir()
-    # A short TMPDIR: the sandbox's unix sockets live under it, and AF_UNIX paths stop at 107 bytes (a TMPDIR
-    # as long as pytest's fails the http check with "AF_UNIX path too long": a bug of its own, not this story's).
-    scratch = Path(tempfile.mkdtemp(prefix="nc-", dir="/tmp"))
-    (tmp_path / "tmp").symlink_to(scratch)
     (tools / "claude").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "claude.log"}\n')
     (tools / "claude").chmod(0o755)
     # The machine's own settings (certificates, proxies) stay; whatever a user's setup would add goes.
@@ -128,11 +123,10 @@ def fresh_machine(tmp_path: Path):
     yield env | {
         "HOME": str(home),
         "PATH": os.pathsep.join([venv_bin, str(prefix / "bin"), str(tools), os.environ["PATH"]]),
-        "TMPDIR": str(scratch),
+        "TMPDIR": str(tmp_path / "tmp"),  # where `mktemp -d` puts the demo
         "GIT_CONFIG_NOSYSTEM": "1",  # no identity from /etc/gitconfig either
         "npm_config_prefix": str(prefix),  # `npm install -g` lands here, not in the machine's prefix
     }
-    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def untracked_and_changed() -> set[str]:
@@ -236,3 +230,20 @@ def test_on_actions_the_example_error_annotation_lands_on_its_line_and_column(tm
         load_spec_file(tmp_path / "specs" / "conv.yaml")
     [annotation] = actions.spec_annotations(caught.value, {"GITHUB_WORKSPACE": str(tmp_path)})
     assert annotation.startswith("::error file=specs/conv.yaml,line=17,col=17,title="), annotation
+
+
+@pytest.mark.e2e
+def test_a_long_tmpdir_still_builds_http_servers_through_the_sandbox_sockets(tmp_path: Path) -> None:
+    long_tmp = tmp_path / ("a-long-temporary-directory-" * 3)  # unix socket paths stop at 107 bytes
+    long_tmp.mkdir()
+    assert len(str(long_tmp)) > 107 - len("/mcp-factory-jail-xxxxxxxx/sockets/mcp.sock")
+    env = os.environ | {"TMPDIR": str(long_tmp)}
+    result = subprocess.run(
+        [sys.executable, "-m", "factory_bot", "build", str(SPECS / "weather.yaml"), "--out", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "AF_UNIX" not in result.stderr and "pass  http " in result.stdout and "pass  examples" in result.stdout

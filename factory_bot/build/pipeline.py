@@ -157,7 +157,10 @@ def build(
     if made.bundle.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
-        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
+        # It holds the stub's unix socket: a short enough path, however long TMPDIR is.
+        from factory_bot.build.sandbox_jail import socket_home
+
+        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-", dir=socket_home()) as scratch:
             # npm install needs only the .tgz: it starts first, in a thread of its own.
             installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()
