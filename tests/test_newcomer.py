@@ -152,7 +152,17 @@ def test_the_readme_commands_work_verbatim_on_a_fresh_machine_and_leave_the_chec
     assert len(offline) == 1, "one local-forge walkthrough"
     env = fresh_machine
     before = untracked_and_changed()
+    had_build = (REPO / "build").exists()  # Try it builds into build/ (ignored, and asked for): tidy it after
+    try:
+        run_readme_stories(try_it, offline[0], env, tmp_path)
+    finally:
+        if not had_build:
+            shutil.rmtree(REPO / "build", ignore_errors=True)
+    assert untracked_and_changed() == before, "the README's commands wrote into the checkout"
 
+
+def run_readme_stories(try_it: list[str], offline: str, env: dict[str, str], tmp_path: Path) -> None:
+    """Try it (build, then install and wire into a client) in the checkout; the walkthrough from specs/."""
     for block in try_it[:2]:  # the third is the test command this test runs under
         result = run_verbatim(block, cwd=REPO, env=env)
         assert result.returncode == 0, f"{block}\n{result.stdout}\n{result.stderr}"
@@ -160,16 +170,14 @@ def test_the_readme_commands_work_verbatim_on_a_fresh_machine_and_leave_the_chec
     assert "mcp add calculator -- calculator" in (tmp_path / "claude.log").read_text()
 
     # The walkthrough runs from a subdirectory of the checkout: "anywhere inside your clone".
-    result = run_verbatim(offline[0], cwd=REPO / "specs", env=env)
+    result = run_verbatim(offline, cwd=REPO / "specs", env=env)
     said = result.stdout + result.stderr
-    assert result.returncode == 0, f"{offline[0]}\n{said}"
+    assert result.returncode == 0, f"{offline}\n{said}"
     assert "Author identity unknown" not in said
     assert re.search(r"pull request #\d+: .*/demo#pull/\d+\n  see it: git -C demo log --stat HEAD..factory/calc", said)
     assert "released: calculator-v1.0.0" in said and '"command": "calculator"' in result.stdout
     demo = next((tmp_path / "tmp").glob("*/demo"))
     assert (demo / ".git" / "mcp-factory" / "releases" / "calculator-v1.0.0" / "calculator-1.0.0.tgz").exists()
-
-    assert untracked_and_changed() == before, "the README's commands wrote into the checkout"
 
 
 CONVERTER = """\
