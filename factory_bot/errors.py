@@ -31,11 +31,12 @@ class SpecProblem:
     message: str
     line: int | None = None  # 1-based line in the YAML source, when known
     source: str | None = None  # the file, when problems of several files are reported together
+    column: int | None = None  # 1-based column, when the problem is one value inside its line (an example's)
 
     def render(self, source: str | None) -> str:
         where = self.source or source or "<spec>"
         if self.line:
-            where = f"{where}:{self.line}"
+            where = f"{where}:{self.line}" + (f":{self.column}" if self.column else "")
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 

@@ -130,9 +130,12 @@ def test_a_tampered_toolchain_that_cannot_be_reinstalled_is_an_error_not_a_build
     own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     append_implant(own_cache, keep_mtime=True)
-    only_node = tmp_path / "bin"  # node, but no npm to reinstall with
+    only_node = tmp_path / "bin"  # node, and an npm that cannot reach its registry to reinstall with
     only_node.mkdir()
     (only_node / "node").symlink_to(shutil.which("node"))
+    # (No npm at all is now refused before the toolchain is even looked at: tests/test_newcomer.py.)
+    (only_node / "npm").write_text("#!/bin/sh\necho 'npm error code ENOTFOUND' >&2\nexit 1\n")
+    (only_node / "npm").chmod(0o755)
     monkeypatch.setenv("PATH", str(only_node))
 
     with pytest.raises(ToolchainError) as refused:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from factory_bot import proc
 from factory_bot.build.render import CODE_END
-from factory_bot.build.toolchain import Toolchain
+from factory_bot.build.toolchain import NODE_INSTALL_HINT, Toolchain
 from factory_bot.errors import CommandError, SpecError, SpecProblem, ToolchainError
 from factory_bot.spec.bodies import code_bodies
 from factory_bot.spec.model import ServerSpec
@@ -161,7 +161,7 @@ def start(spec: ServerSpec, tools: Toolchain) -> Pending:
     try:
         pending.process = proc.start(["node", "--input-type=module", "-e", _SCRIPT], stdin=True)
     except CommandError as exc:
-        raise ToolchainError("node is not installed or not on PATH", hint="install Node.js 20 or newer") from exc
+        raise ToolchainError("node is not installed or not on PATH", hint=NODE_INSTALL_HINT) from exc
     pending._thread = threading.Thread(target=pending._communicate, args=(payload,), daemon=True)
     pending._thread.start()
     return pending

@@ -157,7 +157,10 @@ def build(
     if made.bundle.ok:
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
-        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-") as scratch:
+        # It holds the stub's unix socket: a short enough path, however long TMPDIR is.
+        from factory_bot.build.sandbox_jail import socket_home
+
+        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-", dir=socket_home()) as scratch:
             # npm install needs only the .tgz: it starts first, in a thread of its own.
             installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()
@@ -297,11 +300,19 @@ def build_many(
             [SpecProblem("name", f"{n!r} is the name of more than one spec") for n in duplicates],
             hint="server names must be unique across the specs you build together",
         )
+    mark = time.monotonic()
     toolchain.ensure(progress=progress)  # install once, before the workers race for it
+    installing = time.monotonic() - mark  # a first install's seconds belong to the first build's toolchain stage
+    first_built = threading.Lock()
 
     def one(spec: ServerSpec) -> BuildResult:
+        nonlocal installing
         result = build(spec, out_dir, progress=progress, use_cache=use_cache)
         if not result.cached:
+            with first_built:
+                waited, installing = installing, 0.0
+            result.timings["toolchain"] += waited
+            result.timings["total"] += waited
             write_build_json(result, out_dir)
         return result
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory_bot import proc
-from factory_bot.build.sandbox_jail import Jail, Launch, plain
+from factory_bot.build.sandbox_jail import Jail, Launch, plain, socket_home
 from factory_bot.errors import CommandError, FactoryError
 
 OFF = "FACTORY_BOT_SANDBOX"  # =off: act as if this machine had no sandbox (to compare, or to test the refusal)
@@ -72,7 +72,7 @@ def status() -> Status:
             "or `sudo apt-get install bubblewrap`",
         )
     if shutil.which("node") is None:  # the probe launches through node's prefix: no bwrap problem to diagnose
-        return Status(False, "none", "node is not on PATH: install Node.js 20 or newer (with npm)")
+        return Status(False, "none", "node is not on PATH: install Node.js 20 or newer with npm")
     failures: list[str] = []
     own_uids = [True, False] if os.getuid() == 0 else [False]
     for path, origin in candidates:
@@ -277,5 +277,6 @@ def launch(
     if not found.ok:
         yield plain(command, env, root)
         return
-    with tempfile.TemporaryDirectory(prefix="mcp-factory-jail-") as work:
+    # Its sockets/mcp.sock must fit AF_UNIX's path limit, however long TMPDIR is.
+    with tempfile.TemporaryDirectory(prefix="mcp-factory-jail-", dir=socket_home()) as work:
         yield Jail(found, root, Path(work)).command(command, env, upstream=upstream, expose=expose)

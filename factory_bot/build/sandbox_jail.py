@@ -26,6 +26,15 @@ UPSTREAM_PORT = 8787  # where the code finds the stub: 127.0.0.1 inside its own 
 SERVER_PORT = 3000  # where the --http server listens inside
 RELAY = Path(__file__).with_name("sandbox_relay.mjs")
 LAUNCH = Path(__file__).with_name("sandbox_launch.py")
+
+
+def socket_home() -> str | None:
+    """Where to make a directory that will hold unix sockets: the temp dir, unless it is so long that a socket
+    path under it would pass AF_UNIX's 107 bytes (then /tmp); None means tempfile's default."""
+    base = tempfile.gettempdir()
+    return None if len(base) <= 48 or not os.access("/tmp", os.W_OK) else "/tmp"
+
+
 # Measured: node and fetch run under RLIMIT_DATA=1 GiB; RLIMIT_AS would need 16 GiB (wasm reservations).
 LIMITS = {"DATA": 1 << 30, "NPROC": 256, "FSIZE": 256 << 20, "CPU": 120, "CORE": 0, "NOFILE": 1024}
 TMPFS_BYTES = 256 << 20
@@ -189,7 +198,9 @@ class Jail:
 def _node() -> Path:
     found = shutil.which("node")
     if not found:
-        raise FactoryError("node is not on PATH", hint="install Node.js 20 or newer")
+        from factory_bot.build.toolchain import NODE_INSTALL_HINT
+
+        raise FactoryError("node is not installed or not on PATH", hint=NODE_INSTALL_HINT)
     return Path(os.path.realpath(found))
 
 

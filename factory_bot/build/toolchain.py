@@ -106,17 +106,31 @@ def _platform() -> str:
     return f"{sys.platform}-{machine}"
 
 
+NODE_INSTALL_HINT = (
+    f"install Node.js {MIN_NODE_MAJOR} or newer with npm (https://nodejs.org, or e.g. `apt-get install nodejs npm`) "
+    "and put both on PATH"
+)
+
+
+def require_node() -> None:
+    """Node and npm are on PATH, or ToolchainError (exit 3) saying what to install; cheap (no process starts)."""
+    missing = [name for name in ("node", "npm") if shutil.which(name) is None]
+    if missing:
+        raise ToolchainError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed or not on PATH",
+            hint=NODE_INSTALL_HINT,
+        )
+
+
 def check_node() -> str:
     """The node version, or ToolchainError saying how to get a supported one."""
     try:
         out = proc.run(["node", "--version"], timeout=20).stdout.strip()
     except CommandError as exc:
-        raise ToolchainError(
-            "node is not installed or not on PATH", hint=f"install Node.js {MIN_NODE_MAJOR} or newer (with npm)"
-        ) from exc
+        raise ToolchainError("node is not installed or not on PATH", hint=NODE_INSTALL_HINT) from exc
     major = int(out.lstrip("v").split(".")[0])
     if major < MIN_NODE_MAJOR:
-        raise ToolchainError(f"node {out} is too old", hint=f"install Node.js {MIN_NODE_MAJOR} or newer")
+        raise ToolchainError(f"node {out} is too old", hint=NODE_INSTALL_HINT)
     return out
 
 
@@ -124,6 +138,7 @@ def ensure(progress: Progress | None = None) -> Toolchain:
     """Return the installed toolchain, verified against the manifest recorded at install; installs it (once,
     under a lock) when missing, and reinstalls it when it was changed since."""
     say = progress or (lambda _msg: None)
+    require_node()  # every build packs and installs with npm and runs node: say so before anything starts
     root = cache_root() / f"toolchain-{lock_hash()}"
     toolchain = Toolchain(root)
     if (root / ".complete").exists():

@@ -74,7 +74,14 @@ def spec_annotations(error: SpecError, env: Mapping[str, str] = os.environ) -> l
         file = repo_path(problem.source or error.source, env)
         message = f"{problem.field}: {problem.message}" if problem.field else problem.message
         lines.append(
-            command("error", message, file=file, line=problem.line if file else None, title=f"{TITLE}: invalid spec")
+            command(
+                "error",
+                message,
+                file=file,
+                line=problem.line if file else None,
+                col=problem.column if file else None,  # an example's value, when the problem is one
+                title=f"{TITLE}: invalid spec",
+            )
         )
     return lines
 

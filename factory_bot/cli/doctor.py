@@ -46,7 +46,9 @@ def check_node() -> list[Row]:
     try:
         rows.append(Row("npm", OK, _version(["npm", "--version"])))
     except FactoryError as exc:
-        rows.append(Row("npm", FAIL, f"npm does not run: {exc.message.splitlines()[0]}"))
+        rows.append(
+            Row("npm", FAIL, f"npm does not run: {exc.message.splitlines()[0]} ({toolchain.NODE_INSTALL_HINT})")
+        )
     return rows
 
 
@@ -244,3 +246,10 @@ def to_json(rows: list[Row]) -> str:
 
 def ok(rows: list[Row]) -> bool:
     return all(r.status != FAIL for r in rows)
+
+
+def exit_code(rows: list[Row]) -> int:
+    """0 when nothing failed; 3 (the environment) when node or npm is missing, as every verb exits then; else 1."""
+    if any(r.check in ("node", "npm") and r.status == FAIL for r in rows):
+        return 3
+    return 0 if ok(rows) else 1

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from factory_bot import gitops as flows
+from factory_bot.cli import common
 from factory_bot.errors import ConfigError, ValidationFailed
 from factory_bot.forge.base import Forge
 from factory_bot.gitops import registry
@@ -42,6 +43,8 @@ def _forge_factory(
 
     if kind == "local":
         return lambda: forge.open("local", repo, releases=releases)
+    if repo and Path(repo).is_dir():  # a clone's path, as --repo meant here before --checkout: its tags only
+        return registry.read(repo, None)
     slug = repo or os.environ.get("GITHUB_REPOSITORY") or (event.get("repository") or {}).get("full_name")
     return lambda: forge.open("github", slug, token_env=token_env)
 
@@ -49,49 +52,23 @@ def _forge_factory(
 def flow_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options every event flow shares."""
     options = [
+        common.event_option,
         click.option(
-            "--event",
-            "event_path",
-            type=click.Path(dir_okay=False),
-            help="Event payload JSON (default: $GITHUB_EVENT_PATH).",
+            "--stage",
+            type=STAGES,
+            help="Run one stage only: gate (on-issue: who may ask), parse, build or publish; default all. Each "
+            'stage holds only what it needs (README, "Set up on GitHub"); the stages after gate need --workdir.',
         ),
-        click.option("--stage", type=STAGES, help="Run one stage only (see the security model); default all."),
-        click.option(
-            "--workdir",
-            type=click.Path(file_okay=False),
-            envvar="FACTORY_WORKDIR",
-            help="Directory the stages hand to each other (default: a temporary one).",
-        ),
-        click.option(
-            "--forge",
-            "forge_kind",
-            type=click.Choice(["github", "local"]),
-            default="github",
-            show_default=True,
-            help="local: a git repo on disk plus a releases folder, no token.",
-        ),
-        click.option("--repo", help="owner/name on GitHub (default $GITHUB_REPOSITORY), or PATH with --forge local."),
+        common.workdir_option,
+        common.forge_option,
+        common.repo_option,
         click.option("--releases", type=click.Path(file_okay=False), help="Releases folder of the local forge."),
-        click.option(
-            "--checkout",
-            type=click.Path(file_okay=False),
-            help="A checkout of the default branch to read (default: . in the parse and build stages).",
-        ),
-        click.option(
-            "--token-env",
-            default="GITHUB_TOKEN",
-            show_default=True,
-            help="Environment variable holding the GitHub token (never pass a token as an argument).",
-        ),
-        click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on the forge."),
-        click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON (for workflows)."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr."),
-        click.option(
-            "--unsafe-no-sandbox",
-            "unsafe_no_sandbox",
-            is_flag=True,
-            help="Build even without a working sandbox: the request's code then runs unconfined, as you.",
-        ),
+        common.checkout_option,
+        common.token_env_option,
+        common.dry_run_option,
+        common.json_option,
+        common.quiet_option,
+        common.unsafe_no_sandbox_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -117,8 +94,9 @@ def _run(
 ) -> None:
     event = _event(event_path)
     if stage in (None, "build"):  # the stages that run the requester's code
-        from factory_bot.build import sandbox
+        from factory_bot.build import sandbox, toolchain
 
+        toolchain.require_node()  # before the sandbox check, whose probe needs node too: say what to install
         sandbox.require(unsafe=unsafe_no_sandbox, what=f"`{click.get_current_context().info_name}`")
     if stage and not workdir:
         raise ConfigError(f"--stage {stage} needs --workdir", hint="the stages hand files over in that directory")
@@ -156,14 +134,18 @@ def _run(
         )
         ctx.workdir.mkdir(parents=True, exist_ok=True)
         outcome = flow(event, ctx, stage)
-    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run else _human(outcome))
+    human = _human(outcome, local_repo=repo if forge_kind == "local" else None)
+    click.echo(json.dumps(outcome, indent=2, sort_keys=True, default=str) if as_json or dry_run else human)
     if not outcome.get("ok", True):
         raise ValidationFailed(outcome.get("error") or "the check failed (see the report above)")
 
 
-def _human(outcome: dict[str, Any]) -> str:
+def _human(outcome: dict[str, Any], *, local_repo: str | None = None) -> str:
     if outcome.get("url"):
-        return f"pull request #{outcome['pull']}: {outcome['url']}"
+        text = f"pull request #{outcome['pull']}: {outcome['url']}"
+        if local_repo and outcome.get("branch"):  # a local PR is a branch plus a record in the repo's git dir
+            text += f"\n  see it: git -C {local_repo} log --stat HEAD..{outcome['branch']}"
+        return text
     if "released" in outcome:
         return "released: " + (", ".join(outcome["released"]) or "nothing new")
     return json.dumps(outcome, indent=2, sort_keys=True, default=str)
@@ -212,36 +194,20 @@ def on_push(**options: Any) -> None:
     _run(flows.on_push, reads_checkout=("build",), **options)
 
 
-def _servers(repo: str, forge_kind: str | None) -> list[registry.Server]:
+def _servers(forge_kind: str, repo: str | None, checkout: str | None) -> list[registry.Server]:
+    """Servers from the tags of a checkout, with the forge's releases when one is configured."""
     from factory_bot import forge
 
-    releases = None
     if forge_kind == "local":
-        releases = forge.open("local", repo).list_releases()
-    elif forge_kind == "github":
-        releases = forge.open("github").list_releases()
-    return registry.read(repo, releases)
-
-
-registry_options = [
-    click.option(
-        "--repo",
-        default=".",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="A clone of the factory repository (its tags are read).",
-    ),
-    click.option(
-        "--forge",
-        "forge_kind",
-        type=click.Choice(["local", "github"]),
-        help="Also read releases: local (the repo's releases folder) or github ($GITHUB_REPOSITORY).",
-    ),
-]
+        local = forge.open("local", repo or checkout or ".")
+        return registry.read(checkout or str(local.path), local.list_releases())
+    slug = repo or os.environ.get("GITHUB_REPOSITORY")
+    releases = forge.open("github", slug).list_releases() if slug else None  # offline: tags only
+    return registry.read(checkout or ".", releases)
 
 
 def _with_registry_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(registry_options):
+    for option in reversed([common.forge_option, common.repo_option, common.checkout_option]):
         fn = option(fn)
     return fn
 
@@ -258,15 +224,15 @@ def registry_group() -> None:
 
 @registry_group.command("list")
 @_with_registry_options
-@click.option("--json", "as_json", is_flag=True, help="Print registry.json instead of a table.")
-def registry_list(repo: str, forge_kind: str | None, as_json: bool) -> None:
-    """List released servers and their latest versions.
+@common.json_option
+def registry_list(forge_kind: str, repo: str | None, checkout: str | None, as_json: bool) -> None:
+    """List released servers and their latest versions (--json: registry.json).
 
     \b
     Example:
       factory-bot registry list --repo ./servers-repo --forge local
     """
-    servers = _servers(repo, forge_kind)
+    servers = _servers(forge_kind, repo, checkout)
     if as_json:
         click.echo(registry.index_json(servers), nl=False)
         return
@@ -279,14 +245,14 @@ def registry_list(repo: str, forge_kind: str | None, as_json: bool) -> None:
 @registry_group.command("show")
 @click.argument("name")
 @_with_registry_options
-def registry_show(name: str, repo: str, forge_kind: str | None) -> None:
+def registry_show(name: str, forge_kind: str, repo: str | None, checkout: str | None) -> None:
     """Show one server's versions, tools, packages and checksums.
 
     \b
     Example:
       factory-bot registry show calculator
     """
-    server = registry.find(_servers(repo, forge_kind), name)
+    server = registry.find(_servers(forge_kind, repo, checkout), name)
     click.echo(f"{server.name} (latest {server.latest})\n{server.description}\n")
     for v in server.versions:
         click.echo(f"  {v.version:<10} {v.tag:<28} tools: {', '.join(v.tools)}")
@@ -304,14 +270,16 @@ def registry_show(name: str, repo: str, forge_kind: str | None) -> None:
 )
 @click.option("--version", "version", help="A specific version (default: the latest).")
 @_with_registry_options
-def registry_install(name: str, client: str, version: str | None, repo: str, forge_kind: str | None) -> None:
+def registry_install(
+    name: str, client: str, version: str | None, forge_kind: str, repo: str | None, checkout: str | None
+) -> None:
     """Print how to install a released server and wire it into a client.
 
     \b
     Example:
       factory-bot registry install calculator --client claude-desktop
     """
-    server = registry.find(_servers(repo, forge_kind), name)
+    server = registry.find(_servers(forge_kind, repo, checkout), name)
     click.echo(registry.install_text(server, client, version), nl=False)
 
 

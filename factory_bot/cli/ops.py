@@ -9,12 +9,13 @@ from pathlib import Path
 
 import click
 
+from factory_bot.cli import common
 from factory_bot.cli.common import EXIT_INVALID, progress
 from factory_bot.errors import ToolchainError
 
 
 @click.command("toolchain")
-@click.option("--json", "as_json", is_flag=True, help="Print the toolchain's path, versions and check as JSON.")
+@common.json_option
 @click.option(
     "--verify",
     is_flag=True,
@@ -77,7 +78,7 @@ def toolchain_command(as_json: bool, verify: bool) -> int:
     is_flag=True,
     help="Print an AppArmor profile that lets this bwrap (only) create user namespaces (Ubuntu 24.04).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the status and every attempt as JSON.")
+@common.json_option
 def sandbox_command(profile: bool, as_json: bool) -> int:
     """Prove that generated code is sandboxed here: run what it would try, and show each attempt denied.
 
@@ -136,43 +137,17 @@ def _ops_forge(kind: str, repo: str | None, token_env: str, *, need_token: bool)
     return lambda: forge.open("github", slug, token_env=token_env)
 
 
-_ops_options = [
-    click.option(
-        "--forge",
-        "forge_kind",
-        type=click.Choice(["github", "local"]),
-        default="github",
-        show_default=True,
-        help="local: a git repository on disk (no token).",
-    ),
-    click.option("--repo", help="owner/name (default $GITHUB_REPOSITORY), or PATH with --forge local."),
-    click.option(
-        "--token-env",
-        default="GITHUB_TOKEN",
-        show_default=True,
-        help="Environment variable holding the GitHub token (never pass a token as an argument).",
-    ),
-    click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
-]
-
-
 def _with_ops_options(fn):
-    for option in reversed(_ops_options):
+    for option in reversed([common.forge_option, common.repo_option, common.token_env_option, common.json_option]):
         fn = option(fn)
     return fn
 
 
 @click.command()
 @_with_ops_options
-@click.option(
-    "--checkout",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="The repository checkout whose .github/mcp-factory.yml is checked.",
-)
-def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, checkout: str) -> int:
-    """Check that this machine can run the bot: one table, exit 1 on any failure.
+@common.checkout_option
+def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, checkout: str | None) -> int:
+    """Check that this machine can run the bot: one table, exit 3 without node or npm, 1 on any other failure.
 
     Node, npm and tsc versions, the toolchain cache, the token (valid, scopes) and its repository
     permissions, whether the model key is set (never its value), and the policy file. Without a token and
@@ -186,23 +161,20 @@ def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, che
     from factory_bot.cli import doctor as checks
 
     rows = checks.run(
-        checkout=Path(checkout),
+        checkout=Path(checkout or (repo if forge_kind == "local" and repo else ".")),
         forge=_ops_forge(forge_kind, repo, token_env, need_token=False),
         token_set=bool(os.environ.get(token_env)),
     )
     click.echo(checks.to_json(rows) if as_json else checks.table(rows))
-    return 0 if checks.ok(rows) else 1
+    return checks.exit_code(rows)
 
 
 @click.command()
 @_with_ops_options
 @click.option(
-    "--apply/--dry-run",
-    "apply_changes",
-    default=False,
-    show_default=True,
-    help="--apply acts; by default only the plan is printed.",
+    "--apply", "apply_changes", is_flag=True, help="Act on the plan (the default only prints it; --dry-run wins)."
 )
+@common.dry_run_option
 @click.option(
     "--older-than",
     "older_than",
@@ -211,13 +183,14 @@ def doctor(forge_kind: str, repo: str | None, token_env: str, as_json: bool, che
     show_default=True,
     help="Hours before a branch without a PR, a build directory or an unfinished install is stale.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@common.quiet_option
 def cleanup(
     forge_kind: str,
     repo: str | None,
     token_env: str,
     as_json: bool,
     apply_changes: bool,
+    dry_run: bool,
     older_than: float,
     quiet: bool,
 ) -> int:
@@ -233,6 +206,7 @@ def cleanup(
     """
     from factory_bot.gitops import cleanup as cleaning
 
+    apply_changes = apply_changes and not dry_run  # --dry-run wins: the action adds it to `cleanup --apply`
     forge = _ops_forge(forge_kind, repo, token_env, need_token=True)
     with tempfile.TemporaryDirectory(prefix="factory-cleanup-") as tmp:
         result = cleaning.run(
@@ -255,24 +229,17 @@ def cleanup(
 @click.argument("specs", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--runs", type=click.IntRange(1, 50), default=5, show_default=True, help="Runs per measurement.")
 @click.option(
-    "--repo",
+    "--repo-size",
     "repo_size",
     type=click.IntRange(0, 500),
     default=50,
     show_default=True,
     help="Size of the generated many-spec repository (0 skips it).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=lambda: os.cpu_count() or 1,
-    show_default="cores",
-    help="Parallel builds for the repository measurement.",
-)
+@common.jobs_option
 @click.option("--no-cold", is_flag=True, help="Skip the cold (empty toolchain cache) builds.")
 @click.option("--quick", is_flag=True, help="CI mode: 1 run, calculator only, a 4-spec repository.")
-@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@common.json_option
 def bench(
     specs: tuple[str, ...], runs: int, repo_size: int, jobs: int, no_cold: bool, quick: bool, as_json: bool
 ) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tempfile
 from pathlib import Path
 
 import click
 
+from factory_bot.cli import common
 from factory_bot.cli.common import EXIT_INVALID, load_spec, print_summary, progress
 from factory_bot.errors import FactoryError, SpecError
 
@@ -25,23 +25,11 @@ from factory_bot.errors import FactoryError, SpecError
     help="Where the server source, .tgz and build.json go.",
 )
 @click.option("--request", help="Build from a plain-language request instead of a spec file (needs Claude).")
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 64),
-    default=lambda: min(os.cpu_count() or 1, 4),
-    show_default="cores, at most 4",
-    help="Servers built at once when given several specs.",
-)
+@common.jobs_option
 @click.option("--force", is_flag=True, help="Rebuild even when a verified build of the same inputs exists.")
-@click.option("--json", "as_json", is_flag=True, help="Print the build result as JSON on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
-@click.option(
-    "--unsafe-no-sandbox",
-    "unsafe_no_sandbox",
-    is_flag=True,
-    help="With --request: run the model's code even without a working sandbox (unconfined, as you).",
-)
+@common.json_option
+@common.quiet_option
+@common.unsafe_no_sandbox_option
 def build(
     specs: tuple[str, ...],
     out_dir: str,
@@ -57,7 +45,8 @@ def build(
     Writes OUT/<name>/ (server source), OUT/<name>-<version>.tgz (+ .sha256) and OUT/<name>.build.json.
     Only what changed is rebuilt: a verified earlier build of the same spec, templates and toolchain is
     reused (--force rebuilds). Exits 0 when every server is built and valid, 1 when validation failed,
-    2 on a bad spec. Generated code runs in a sandbox (`factory-bot sandbox` checks it); without one your own
+    2 on a bad spec, 3 when the environment fails (node or npm missing, no network for the first toolchain
+    install). Generated code runs in a sandbox (`factory-bot sandbox` checks it); without one your own
     specs still build, with a warning, and --request refuses (exit 3) unless --unsafe-no-sandbox is given.
 
     \b
@@ -172,8 +161,8 @@ def render(spec: str, out_dir: str) -> int:
     type=click.Path(file_okay=False, exists=True),
     help="A committed server directory to check for drift against SPEC first.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print checks as JSON on stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@common.json_option
+@common.quiet_option
 def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> int:
     """Check that SPEC builds into a working server (nothing is kept).
 
@@ -194,7 +183,7 @@ def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> i
         if as_json:
             click.echo(json.dumps({"ok": ok, "drift": drift, "checks": result.report.to_json()}, indent=2))
         else:
-            print_summary(result)
+            print_summary(result, kept=False)
             for line in drift:
                 click.echo(click.style(f"  drift: {line}", fg="red"))
     return 0 if ok else EXIT_INVALID
@@ -202,8 +191,15 @@ def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> i
 
 @click.command()
 @click.argument("server_dir", type=click.Path(file_okay=False, exists=True))
-@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the package description as JSON.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="build",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the .tgz, its .sha256 and the client snippets go.",
+)
+@common.json_option
 def package(server_dir: str, out_dir: str, as_json: bool) -> int:
     """Pack a built server directory (with dist/) into a .tgz with its sha256 and client snippets.
 
@@ -212,8 +208,10 @@ def package(server_dir: str, out_dir: str, as_json: bool) -> int:
       factory-bot package build/calculator --out dist/
     """
     from factory_bot.build.package import pack, write_checksum
+    from factory_bot.build.toolchain import require_node
     from factory_bot.spec.loader import validate_data
 
+    require_node()  # npm packs it
     directory = Path(server_dir)
     if not (directory / "dist" / "index.js").exists():
         raise FactoryError(
@@ -292,13 +290,8 @@ def _spec_for_package(manifest: dict, validate_data):
     help="Also compile (typecheck) or fully build (build: runs the generated "
     "code and its examples) each answer, and send failures back to Claude.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a summary (source, attempts, usage, spec) as JSON.")
-@click.option(
-    "--unsafe-no-sandbox",
-    "unsafe_no_sandbox",
-    is_flag=True,
-    help="With --check build: run the answers' code even without a working sandbox.",
-)
+@common.json_option
+@common.unsafe_no_sandbox_option
 def parse(
     text: str | None,
     issue_body: str | None,

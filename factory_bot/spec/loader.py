@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -173,8 +174,44 @@ def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseMod
         message = "implementation.kind must be `code` or `http`"
     elif error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
+    column = None
+    example = _EXAMPLE_PROBLEM.match(message)
+    if example and loc and isinstance(loc[-1], int) and "tools" in loc:
+        # The tool's own validator found it, so pydantic points at the tool: point at the example's value instead.
+        inside = example["inside"].split("/") if example["inside"] else []
+        loc += ["examples", int(example["index"]), *([example["part"]] if example["part"] else [])]
+        loc += [int(p) if p.isdigit() else p for p in inside]
+        path, _ = locate(loc[: loc.index("examples")], data)  # named as before: the tool, then the message
+        line, column = position(loc, data)
+        return SpecProblem(path, message, line, column=column)
     path, line = locate(loc, data)
     return SpecProblem(path, message, line)
+
+
+# "examples[2].input does not match the tool's input: at unit: 'x' is not one of [...]" (spec/model.py)
+_EXAMPLE_PROBLEM = re.compile(
+    r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream))?(?:[^:]*: at (?P<inside>[^:]+):)?"
+)
+
+
+def position(loc: list[Any], data: Any) -> tuple[int | None, int | None]:
+    """The 1-based line and column of the deepest node of `loc` found in the YAML: a value where it has one."""
+    found: tuple[int | None, int | None] = (None, None)
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line, col = (
+                node.lc.value(part) if not isinstance(node[part], (CommentedMap, CommentedSeq)) else (node.lc.key(part))
+            )
+            found, node = (line + 1, col + 1), node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line, col = node.lc.item(part)
+            found, node = (line + 1, col + 1), node[part]
+        elif part in ("code", "http"):
+            continue
+        else:
+            break
+    return found
 
 
 def _model_at(loc: list[Any]) -> type[BaseModel] | None:
