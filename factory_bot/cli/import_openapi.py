@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from factory_bot.cli.common import json_option
+
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
@@ -44,7 +46,7 @@ def import_group() -> None:
 @click.option("--allow-url", is_flag=True, help="Let SOURCE be a http(s) URL (never this machine or its network).")
 @click.option("--allow-remote-refs", is_flag=True, help="Fetch remote $refs from public http(s) URLs.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
-@click.option("--json", "as_json", is_flag=True, help="Print {spec, report} as JSON on stdout.")
+@json_option  # {spec, report} (and error when refused)
 def openapi(
     source: str,
     include: tuple[str, ...],
