@@ -261,7 +261,9 @@ REFUSED = {
 }
 
 
-def test_every_document_of_the_oas_examples_imports_and_builds_or_is_refused_with_its_reason(tmp_path: Path) -> None:
+def test_every_document_of_the_oas_examples_imports_or_is_refused_with_its_reason_and_the_widest_build(
+    tmp_path: Path,
+) -> None:
     root = Path(oas_example("3.0")).parent
     specs, refused = [], {}
     for path in sorted(root.glob("*/json/*.json")):
@@ -281,6 +283,9 @@ def test_every_document_of_the_oas_examples_imports_and_builds_or_is_refused_wit
         key: next((m for m in [REFUSED.get(key, "?")] if m in refused[key]), refused[key]) for key in refused
     } == REFUSED
     assert len(specs) >= 45
-    results = build_many(specs, tmp_path, jobs=2, use_cache=False)
+    # Building all 48 takes ~4 minutes on 2 cores: the suite builds the eight that carry the most tools (every
+    # mapping rule those documents exercise reaches the compiler and the client); the rest are imported above.
+    widest = sorted(specs, key=lambda spec: (-len(spec.tools), spec.name))[:8]
+    results = build_many(widest, tmp_path, jobs=2, use_cache=False)
     failed = {r.spec.name: [(c.name, c.tool, c.message) for c in r.report.failures] for r in results if not r.ok}
     assert failed == {}
