@@ -1,35 +1,98 @@
-"""Shared fixtures: the example specs, and one real build of each per test session."""
+"""Shared fixtures: the example specs, one real build of each per test run (however many xdist workers), and
+the local GitHub every forge story talks to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from factory_bot.build.pipeline import BuildResult, build
+from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
+from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 REPO = Path(__file__).resolve().parent.parent
 SPECS = REPO / "specs"
 EXAMPLE_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "github(files=None, then=None, git_http=False, private=False, collaborators=None): how the `github` "
+        "fixture's repository and fake are set up (see tests/conftest.py)",
+    )
+
+
+# -- the example specs, built once per run --------------------------------------------------------------
 @pytest.fixture(scope="session")
 def example_spec() -> Callable[[str], ServerSpec]:
     return lambda name: load_spec_file(SPECS / f"{name}.yaml")
 
 
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every process of this run sees: under xdist each worker's base temp dir (popen-gwN) sits
+    in the run's own, which is shared."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
-    """Build an example spec through the real pipeline once per session and share the result."""
+    """An example spec built through the real pipeline once per run: the first worker to ask builds it under a
+    lock, the others reuse that build through the product's own verified cache hit. Read it, never change it:
+    a test that edits a build works on `copy_build(...)`."""
+    root = run_dir(tmp_path_factory) / "example-builds"
+    root.mkdir(exist_ok=True)
     results: dict[str, BuildResult] = {}
 
     def get(name: str) -> BuildResult:
         if name not in results:
-            out = tmp_path_factory.mktemp(f"build-{name}")
-            results[name] = build(load_spec_file(SPECS / f"{name}.yaml"), out)
+            out = root / name
+            with (root / f"{name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                result = build(load_spec_file(SPECS / f"{name}.yaml"), out, use_cache=True)
+                if not result.cached:
+                    write_build_json(result, out)
+            results[name] = result
         return results[name]
 
     return get
+
+
+def copy_build(result: BuildResult, dest: Path) -> Path:
+    """A private copy of a shared build's output directory (server, package, build.json), its build.json
+    pointing at the copy, so a cache hit verifies the copy's own files. Returns the copy's out dir."""
+    source = result.server_dir.parent
+    shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+    record_path = dest / f"{result.spec.name}.build.json"
+    record = json.loads(record_path.read_text())
+    for key in ("server_dir", "tgz"):
+        record[key] = str(dest / Path(record[key]).relative_to(source))
+    record_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return dest
+
+
+# -- the local GitHub ---------------------------------------------------------------------------------------
+@pytest.fixture
+def github(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FakeGitHub]:
+    """The fake GitHub REST server over a real bare repository whose main has one commit (a README).
+
+    A module or test shapes it with `@pytest.mark.github(...)`: `files` committed with the README, `then(bare)`
+    to add history after that first commit, `git_http` to serve git over smart HTTP (with the token checks),
+    `private` to make every read need its scope, `collaborators` (login → permission) besides the owners."""
+    marker = request.node.get_closest_marker("github")
+    options = dict(marker.kwargs) if marker else {}
+    bare = seed_bare_repo(tmp_path / "origin.git", options.pop("files", None))
+    if then := options.pop("then", None):
+        then(bare)
+    collaborators = options.pop("collaborators", None) or {}
+    with FakeGitHub(bare, **options) as fake:
+        fake.collaborators.update(collaborators)
+        yield fake
