@@ -88,3 +88,15 @@ def test_git_gets_the_token_per_command_and_never_keeps_it_on_disk(github: FakeG
         remote.redact(f"failed with {TOKEN} and {env['GIT_CONFIG_VALUE_0'].split()[-1]}") == "failed with *** and ***"
     )
     assert repo.head.commit.message.startswith("Start")
+
+
+def test_pygithubs_pacing_is_kept_for_github_and_dropped_only_for_a_server_on_this_machine(github: FakeGitHub):
+    def pauses(forge: GitHubForge) -> tuple[float | None, float | None]:
+        requester = forge._gh.requester  # PyGithub keeps them private: 0.25 s a request, 1 s a write
+        return requester._Requester__seconds_between_requests, requester._Requester__seconds_between_writes
+
+    assert pauses(GitHubForge("acme/x", token=TOKEN)) == (0.25, 1.0)
+    assert pauses(GitHubForge("acme/x", token=TOKEN, base_url="https://ghe.example.com/api/v3")) == (0.25, 1.0)
+    assert pauses(GitHubForge("acme/x", token=TOKEN, base_url="http://127.0.0.2.example.com/")) == (0.25, 1.0)
+    assert pauses(forge_for(github, TOKEN)) == (None, None)  # the fake listens on 127.0.0.1
+    assert pauses(GitHubForge("acme/x", token=TOKEN, base_url="http://localhost:8080/api/v3")) == (None, None)
