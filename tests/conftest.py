@@ -3,6 +3,7 @@ the local GitHub every forge story talks to."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -66,17 +67,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResu
     return get
 
 
-def copy_build(result: BuildResult, dest: Path) -> Path:
-    """A private copy of a shared build's output directory (server, package, build.json), its build.json
-    pointing at the copy, so a cache hit verifies the copy's own files. Returns the copy's out dir."""
+def copy_build(result: BuildResult, dest: Path) -> BuildResult:
+    """A private copy of a shared build (its out dir: server, package, build.json) in dest, as a BuildResult
+    whose paths are the copy's, and whose build.json points at the copy so a cache hit verifies the copy's files."""
     source = result.server_dir.parent
     shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+
+    def moved(path: str | Path) -> Path:
+        return dest / Path(path).relative_to(source)
+
     record_path = dest / f"{result.spec.name}.build.json"
     record = json.loads(record_path.read_text())
-    for key in ("server_dir", "tgz"):
-        record[key] = str(dest / Path(record[key]).relative_to(source))
+    record.update(server_dir=str(moved(record["server_dir"])), tgz=str(moved(record["tgz"])))
     record_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-    return dest
+    package = dataclasses.replace(result.package, tgz=moved(result.package.tgz)) if result.package else None
+    return dataclasses.replace(result, server_dir=moved(result.server_dir), package=package)
 
 
 # -- the local GitHub ---------------------------------------------------------------------------------------
