@@ -23,12 +23,42 @@ SPECS = REPO / "specs"
 EXAMPLE_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
+# The longest modules (minutes of node, npm and git each), started first so that under xdist no worker is left
+# running one of them alone at the end; then the other e2e tests, then the quick ones.
+LONGEST_FIRST = (
+    "test_events_workflows.py",
+    "test_speed.py",
+    "test_action_install.py",
+    "test_fake_github_openapi.py",
+    "test_forge_local.py",
+    "test_load.py",
+    "test_publish_story.py",
+    "test_faults_publish.py",
+    "test_packaging.py",
+    "test_publish_trusted_rebuild.py",
+    "test_sandbox.py",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "github(files=None, then=None, git_http=False, private=False, collaborators=None): how the `github` "
         "fixture's repository and fake are set up (see tests/conftest.py)",
     )
+    # xdist hands each worker a quarter of its share up front, in collection order: with the longest tests
+    # first that would put them all on one worker. One test at a time (as workers free up) keeps both busy.
+    if getattr(config.option, "maxschedchunk", False) is None:
+        config.option.maxschedchunk = 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def cost(item: pytest.Item) -> tuple[int, int]:
+        return (rank.get(item.path.name, len(rank)), 0 if item.get_closest_marker("e2e") else 1)
+
+    items.sort(key=cost)  # stable: within a rank, the files' own order
 
 
 # -- the example specs, built once per run --------------------------------------------------------------
