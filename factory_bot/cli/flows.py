@@ -10,15 +10,17 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from factory_bot import gitops as flows
+from factory_bot.build.clients import CLIENTS
 from factory_bot.errors import ConfigError, ValidationFailed
-from factory_bot.forge.base import Forge
-from factory_bot.gitops import registry
-from factory_bot.gitops.policy import POLICY_PATH
+
+if TYPE_CHECKING:
+    from factory_bot.forge.base import Forge
+    from factory_bot.gitops import registry
 
 STAGES = click.Choice(["gate", "parse", "build", "publish"])
 
@@ -115,6 +117,8 @@ def _run(
     unsafe_no_sandbox: bool,
     reads_checkout: tuple[str, ...],
 ) -> None:
+    from factory_bot.gitops import policy as policies
+
     event = _event(event_path)
     if stage in (None, "build"):  # the stages that run the requester's code
         from factory_bot.build import sandbox
@@ -132,7 +136,7 @@ def _run(
         checkout is None
         and forge_kind == "github"
         and stage in reads_checkout
-        and (Path("specs").is_dir() or Path(POLICY_PATH).is_file())
+        and (Path("specs").is_dir() or Path(policies.POLICY_PATH).is_file())
     ):
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
@@ -213,6 +217,7 @@ def on_push(**options: Any) -> None:
 
 def _servers(repo: str, forge_kind: str | None) -> list[registry.Server]:
     from factory_bot import forge
+    from factory_bot.gitops import registry
 
     releases = None
     if forge_kind == "local":
@@ -265,6 +270,8 @@ def registry_list(repo: str, forge_kind: str | None, as_json: bool) -> None:
     Example:
       factory-bot registry list --repo ./servers-repo --forge local
     """
+    from factory_bot.gitops import registry
+
     servers = _servers(repo, forge_kind)
     if as_json:
         click.echo(registry.index_json(servers), nl=False)
@@ -285,6 +292,8 @@ def registry_show(name: str, repo: str, forge_kind: str | None) -> None:
     Example:
       factory-bot registry show calculator
     """
+    from factory_bot.gitops import registry
+
     server = registry.find(_servers(repo, forge_kind), name)
     click.echo(f"{server.name} (latest {server.latest})\n{server.description}\n")
     for v in server.versions:
@@ -296,7 +305,7 @@ def registry_show(name: str, repo: str, forge_kind: str | None) -> None:
 @click.argument("name")
 @click.option(
     "--client",
-    type=click.Choice(sorted(registry.CLIENTS)),
+    type=click.Choice(sorted(CLIENTS)),
     default="claude-code",
     show_default=True,
     help="Which client's configuration to print.",
@@ -310,6 +319,8 @@ def registry_install(name: str, client: str, version: str | None, repo: str, for
     Example:
       factory-bot registry install calculator --client claude-desktop
     """
+    from factory_bot.gitops import registry
+
     server = registry.find(_servers(repo, forge_kind), name)
     click.echo(registry.install_text(server, client, version), nl=False)
 
