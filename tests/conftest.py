@@ -1,15 +1,22 @@
-"""Shared fixtures: the example specs, and one real build of each per test session."""
+"""Shared fixtures: the example specs, one real build of each per test run (however many xdist workers), and
+the local GitHub every forge story talks to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from factory_bot.build.pipeline import BuildResult, build
+from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
+from tests.fakes.github_api import FakeGitHub, seed_bare_repo
 
 pytest_plugins = ["tests.no_skips"]  # in CI a skipped test fails the run
 
@@ -18,20 +25,111 @@ SPECS = REPO / "specs"
 EXAMPLE_SPECS = sorted(p.stem for p in SPECS.glob("*.yaml"))
 
 
+# The longest modules (minutes of node, npm and git each), started first so that under xdist no worker is left
+# running one of them alone at the end; then the other e2e tests, then the quick ones.
+LONGEST_FIRST = (
+    "test_events_workflows.py",
+    "test_speed.py",
+    "test_action_install.py",
+    "test_fake_github_openapi.py",
+    "test_forge_local.py",
+    "test_load.py",
+    "test_publish_story.py",
+    "test_faults_publish.py",
+    "test_packaging.py",
+    "test_publish_trusted_rebuild.py",
+    "test_sandbox.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "github(files=None, then=None, git_http=False, private=False, collaborators=None): how the `github` "
+        "fixture's repository and fake are set up (see tests/conftest.py)",
+    )
+    # xdist hands each worker a quarter of its share up front, in collection order: with the longest tests
+    # first that would put them all on one worker. One test at a time (as workers free up) keeps both busy.
+    if getattr(config.option, "maxschedchunk", False) is None:
+        config.option.maxschedchunk = 1
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def cost(item: pytest.Item) -> tuple[int, int]:
+        return (rank.get(item.path.name, len(rank)), 0 if item.get_closest_marker("e2e") else 1)
+
+    items.sort(key=cost)  # stable: within a rank, the files' own order
+
+
+# -- the example specs, built once per run --------------------------------------------------------------
 @pytest.fixture(scope="session")
 def example_spec() -> Callable[[str], ServerSpec]:
     return lambda name: load_spec_file(SPECS / f"{name}.yaml")
 
 
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory every process of this run sees: under xdist each worker's base temp dir (popen-gwN) sits
+    in the run's own, which is shared."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
-    """Build an example spec through the real pipeline once per session and share the result."""
+    """An example spec built through the real pipeline once per run: the first worker to ask builds it under a
+    lock, the others reuse that build through the product's own verified cache hit. Read it, never change it:
+    a test that edits a build works on `copy_build(...)`."""
+    root = run_dir(tmp_path_factory) / "example-builds"
+    root.mkdir(exist_ok=True)
     results: dict[str, BuildResult] = {}
 
     def get(name: str) -> BuildResult:
         if name not in results:
-            out = tmp_path_factory.mktemp(f"build-{name}")
-            results[name] = build(load_spec_file(SPECS / f"{name}.yaml"), out)
+            out = root / name
+            with (root / f"{name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                result = build(load_spec_file(SPECS / f"{name}.yaml"), out, use_cache=True)
+                if not result.cached:
+                    write_build_json(result, out)
+            results[name] = result
         return results[name]
 
     return get
+
+
+def copy_build(result: BuildResult, dest: Path) -> BuildResult:
+    """A private copy of a shared build (its out dir: server, package, build.json) in dest, as a BuildResult
+    whose paths are the copy's, and whose build.json points at the copy so a cache hit verifies the copy's files."""
+    source = result.server_dir.parent
+    shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
+
+    def moved(path: str | Path) -> Path:
+        return dest / Path(path).relative_to(source)
+
+    record_path = dest / f"{result.spec.name}.build.json"
+    record = json.loads(record_path.read_text())
+    record.update(server_dir=str(moved(record["server_dir"])), tgz=str(moved(record["tgz"])))
+    record_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    package = dataclasses.replace(result.package, tgz=moved(result.package.tgz)) if result.package else None
+    return dataclasses.replace(result, server_dir=moved(result.server_dir), package=package)
+
+
+# -- the local GitHub ---------------------------------------------------------------------------------------
+@pytest.fixture
+def github(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FakeGitHub]:
+    """The fake GitHub REST server over a real bare repository whose main has one commit (a README).
+
+    A module or test shapes it with `@pytest.mark.github(...)`: `files` committed with the README, `then(bare)`
+    to add history after that first commit, `git_http` to serve git over smart HTTP (with the token checks),
+    `private` to make every read need its scope, `collaborators` (login → permission) besides the owners."""
+    marker = request.node.get_closest_marker("github")
+    options = dict(marker.kwargs) if marker else {}
+    bare = seed_bare_repo(tmp_path / "origin.git", options.pop("files", None))
+    if then := options.pop("then", None):
+        then(bare)
+    collaborators = options.pop("collaborators", None) or {}
+    with FakeGitHub(bare, **options) as fake:
+        fake.collaborators.update(collaborators)
+        yield fake

@@ -9,14 +9,12 @@ from typing import Any
 
 from factory_bot import gitops as flows
 from factory_bot.build import trusted
-from factory_bot.forge.github import GitHubForge
-from factory_bot.forge.github_retry import default_retry
 from factory_bot.gitops.handover import ALWAYS_RUN
 from factory_bot.spec.loader import dump_spec, load_spec_text
 from factory_bot.spec.model import ServerSpec
 from tests.fakes.github_api import FakeGitHub
+from tests.github_forge import forge_for
 
-TOKEN = "ghs_fault0test0token0never0shown"
 BOB = {
     "GIT_AUTHOR_NAME": "Bob",
     "GIT_AUTHOR_EMAIL": "bob@example.com",
@@ -40,12 +38,6 @@ tools:
     examples:
       - {input: {text: hi}, output: hi}
 """
-
-
-def forge_for(github: FakeGitHub, **retry: float) -> GitHubForge:
-    return GitHubForge(
-        github.slug, token=TOKEN, base_url=github.url, retry=default_retry(**{"backoff": 0, **retry}), timeout=5
-    )
 
 
 def built_request(workdir: Path, issue: int, spec_text: str = SMALL) -> Path:

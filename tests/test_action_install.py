@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_events_workflows import ROOT, assert_ok, git, github, run  # noqa: F401 (github is a fixture)
+from .test_events_workflows import ROOT, assert_ok, git, pytestmark, run  # noqa: F401 (the same github repository)
 
 
 @pytest.mark.e2e

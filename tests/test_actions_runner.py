@@ -25,22 +25,20 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-@pytest.fixture()
-def github(tmp_path):
-    """A private fake GitHub over a bare repo with two commits on main and a tag on the first."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "--quiet", str(bare), str(seed))
-    for n in (1, 2):
-        (seed / "README.md").write_text(f"# version {n}\n")
-        git(seed, "add", ".")
-        git(seed, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "--quiet", "-m", f"v{n}")
-        if n == 1:
-            git(seed, "tag", "calc-v1.0.0")
+def tag_then_commit_again(bare: Path) -> None:
+    """The first commit tagged calc-v1.0.0, then a second commit on main."""
+    seed = bare.parent / "seed"
+    git(bare.parent, "clone", "--quiet", str(bare), str(seed))
+    git(seed, "tag", "calc-v1.0.0")
+    (seed / "README.md").write_text("# version 2\n")
+    git(seed, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "--quiet", "-am", "v2")
     git(seed, "push", "--quiet", "--tags", "origin", "main")
-    with FakeGitHub(bare, git_http=True, private=True) as fake:
-        yield fake
+
+
+# A private repository with two commits on main and a tag on the first.
+pytestmark = pytest.mark.github(
+    files={"README.md": "# version 1\n"}, then=tag_then_commit_again, git_http=True, private=True
+)
 
 
 def workflow(tmp_path: Path, jobs: dict[str, Any], permissions: Any = None) -> Path:

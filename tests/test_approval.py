@@ -18,9 +18,10 @@ from factory_bot import gitops as flows
 from factory_bot.build import trusted
 from factory_bot.gitops.approval import request_digest
 from factory_bot.gitops.gate import POLICY_MARKER
-from tests.fakes.github_api import FakeGitHub, branch_files, seed_bare_repo
+from tests.fakes.github_api import FakeGitHub, branch_files
+from tests.github_forge import forge_for
 from tests.test_load import prebuilt, prebuilt_rebuild
-from tests.test_policy_gate import event, forge_for
+from tests.test_policy_gate import event
 
 SPEC = (Path(__file__).resolve().parents[1] / "specs" / "calculator.yaml").read_text()
 APPROVAL = "mcp-server: approved"
@@ -33,13 +34,13 @@ def body(description: str = HONEST, name: str = "outsider-calc") -> str:
     return f"Please build this.\n\n```yaml\n{spec}```\n"
 
 
-@pytest.fixture
-def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+pytestmark = pytest.mark.github(collaborators={"maint": "write", "reader": "read"})
+
+
+@pytest.fixture(autouse=True)
+def prebuilt_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     # The stories run no real build: the publish stage's trusted rebuild hands out the same stand-in package.
     monkeypatch.setattr(trusted, "make_package", prebuilt_rebuild)
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        fake.collaborators.update({"maint": "write", "reader": "read"})
-        yield fake
 
 
 class Factory:

@@ -15,10 +15,9 @@ import pytest
 
 from factory_bot import gitops as flows
 from factory_bot.errors import FactoryError
-from factory_bot.forge.github import GitHubForge
-from factory_bot.forge.github_retry import default_retry
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
 from tests.faults_support import SMALL
+from tests.github_forge import forge_for
 
 TOKEN = "ghs_bad0input0token0never0shown"
 POLICY = "rate_limit:\n  exempt: [alice, bob]\nrequesters:\n  allow: [bob]\n"
@@ -136,12 +135,12 @@ HOSTILE: list[tuple[str, str, list[str]]] = [
 ]
 
 
-@pytest.fixture
-def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+pytestmark = pytest.mark.github(files={".github/mcp-factory.yml": POLICY})
+
+
+@pytest.fixture(autouse=True)
+def no_model_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    bare = seed_bare_repo(tmp_path / "origin.git", {".github/mcp-factory.yml": POLICY})
-    with FakeGitHub(bare) as fake:
-        yield fake
 
 
 def never_build(*_args: Any, **_kwargs: Any) -> Any:
@@ -150,11 +149,7 @@ def never_build(*_args: Any, **_kwargs: Any) -> Any:
 
 def context(github: FakeGitHub, workdir: Path, builder: Any = never_build) -> flows.Context:
     workdir.mkdir(parents=True, exist_ok=True)
-    return flows.Context(
-        workdir=workdir,
-        builder=builder,
-        forge=lambda: GitHubForge(github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0)),
-    )
+    return flows.Context(workdir=workdir, builder=builder, forge=lambda: forge_for(github, TOKEN))
 
 
 def published(github: FakeGitHub) -> dict[str, Any]:

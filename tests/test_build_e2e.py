@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -236,9 +237,14 @@ def test_generated_code_runs_without_the_bots_secrets(tmp_path: Path, monkeypatc
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
     result = build(load_spec_text(SECRETS), tmp_path)
     [check] = [c for c in result.report.checks if c.name == "examples"]
-    # The example expects "|"; the failure message shows what the code really saw.
+    # The example expects "|"; the failure message shows what the code really saw: no secret-looking name
+    # before the "|", and a HOME of the sandbox's own after it. (Without the comparison there is no message.)
     assert "GITHUB_TOKEN" not in " ".join(check.details) and "ANTHROPIC_API_KEY" not in " ".join(check.details)
     assert str(Path.home()) not in " ".join(check.details)
+    [detail] = check.details
+    seen = re.fullmatch(r'examples\[0\] \{\}: expected "\|", got "\|(/[^"|]+)"', detail)
+    assert seen, detail
+    assert seen.group(1) != str(Path.home())
 
 
 def test_the_same_spec_builds_byte_identical_packages(built, tmp_path: Path, example_spec) -> None:

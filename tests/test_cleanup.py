@@ -15,8 +15,8 @@ import pytest
 from factory_bot.build import toolchain
 from factory_bot.forge import git as gitops
 from factory_bot.gitops import cleanup
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.test_policy_gate import forge_for
+from tests.fakes.github_api import FakeGitHub
+from tests.github_forge import forge_for
 
 BOT = {
     "GIT_AUTHOR_NAME": gitops.BOT_NAME,
@@ -31,12 +31,6 @@ ALICE = {
     "GIT_COMMITTER_EMAIL": "alice@example.com",
 }
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
 
 
 def push_branch(

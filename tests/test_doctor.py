@@ -10,10 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "ghs_doctor0token0never0shown"
 MODEL_KEY = "sk-ant-doctor-key-never-shown-0123456789"
@@ -83,12 +79,6 @@ def test_without_node_the_doctor_fails(tmp_path: Path):
     assert checks["npm"]["status"] == "FAIL" and "`npm` is not installed or not on PATH" in checks["npm"]["detail"]
     assert "None" not in checks["npm"]["detail"]
     assert checks["sandbox"]["detail"].startswith("none: node is not on PATH")
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
 
 
 def test_with_a_token_it_checks_validity_scopes_and_permissions_and_never_prints_the_token(github, tmp_path):

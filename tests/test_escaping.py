@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from factory_bot.build.pipeline import build
@@ -51,13 +51,36 @@ def evaluate_in_node(literals: list[str], tmp_path: Path) -> Any:
     return json.loads(subprocess.run(["node", str(script)], capture_output=True, text=True, check=True).stdout)
 
 
+# Pinned examples: random seeds reach U+2028/U+2029 and `&` only some of the time.
+LINE_SEPARATORS_AND_MARKUP = ["\u2028", "a\u2029b", "x & y", "&amp;", "</script>", "<!-- -->", "\u2028&\u2029"]
+
+
+@pytest.mark.parametrize(
+    ("text", "escape"),
+    [("x & y", "\\u0026"), ("<b>", "\\u003c"), ("<b>", "\\u003e"), ("a\u2028b", "\\u2028"), ("a\u2029b", "\\u2029")],
+)
+def test_js_shows_ampersands_angle_brackets_and_line_separators_only_as_escapes(text: str, escape: str) -> None:
+    literal = js(text)
+    assert escape in literal
+    assert not {"&", "<", ">", "\u2028", "\u2029"} & set(literal), literal
+    assert json.loads(literal) == text
+
+
+def test_line_separators_in_every_spec_string_reach_the_typescript_source_escaped() -> None:
+    files = render_server(hostile_spec(["before\u2028after", "one\u2029two", "\u2028&\u2029"]))
+    assert_visible_source(files)
+    source = "".join(text for path, text in files.items() if path.endswith(".ts"))
+    assert "\\u2028" in source and "\\u2029" in source
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.one_of(any_text, st.text(max_size=60)), min_size=1, max_size=40))
+@example(values=LINE_SEPARATORS_AND_MARKUP)
 def test_js_literals_are_ascii_and_evaluate_to_the_original_string(values: list[str], tmp_path: Path) -> None:
     literals = [js(v) for v in values]
     for literal in literals:
         assert literal.isascii() and all(0x20 <= ord(c) < 0x7F for c in literal), literal
-        assert "<" not in literal and ">" not in literal
+        assert "<" not in literal and ">" not in literal and "&" not in literal
     assert evaluate_in_node(literals, tmp_path) == values
 
 

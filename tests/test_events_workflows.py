@@ -52,22 +52,9 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-@pytest.fixture()
-def github(tmp_path):
-    """A fake GitHub whose repository (a real bare git repo) has a README and an empty specs/ on main."""
-    bare = tmp_path / "remote.git"
-    git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(bare))
-    seed = tmp_path / "seed"
-    git(tmp_path, "clone", "--quiet", str(bare), str(seed))
-    (seed / "README.md").write_text("# MCP servers\n")
-    (seed / "specs").mkdir()
-    (seed / "specs" / ".gitkeep").write_text("")
-    git(seed, "add", ".")
-    git(seed, "-c", "user.name=Alice", "-c", "user.email=alice@example.com", "commit", "--quiet", "-m", "start")
-    git(seed, "push", "--quiet", "origin", "main")
-    # Private, so every read needs its scope too: the strictest case for the jobs' permissions.
-    with FakeGitHub(bare, git_http=True, private=True) as fake:
-        yield fake
+# The repository has a README and an empty specs/ on main, and is private, so every read needs its scope too:
+# the strictest case for the jobs' permissions.
+pytestmark = pytest.mark.github(files={"specs/.gitkeep": ""}, git_http=True, private=True)
 
 
 def run(

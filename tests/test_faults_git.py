@@ -17,7 +17,8 @@ from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.faults_support import BOB, SMALL, TOKEN, built_request, publish_context, status_of, yaml_request
+from tests.faults_support import BOB, SMALL, built_request, publish_context, status_of, yaml_request
+from tests.github_forge import TOKEN
 
 BRANCH = "factory/echo-box"
 

@@ -16,20 +16,15 @@ import urllib3.util.retry
 from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge.github import GitHubForge
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.faults_support import SMALL, TOKEN, built_request, forge_for, publish_context, status_of, yaml_request
+from tests.fakes.github_api import FakeGitHub
+from tests.faults_support import SMALL, built_request, publish_context, status_of, yaml_request
+from tests.github_forge import TOKEN, forge_for
 
 SECONDARY = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
     "If you reach out to GitHub Support for help, please include the request ID ABCD:1234."
 )
 REPO_PATH = r"^/repos/acme/mcp-servers$"
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
 
 
 @pytest.fixture

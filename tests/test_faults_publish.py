@@ -19,8 +19,9 @@ from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from factory_bot.forge.github import GitHubForge
 from factory_bot.forge.local import LocalForge
-from tests.fakes.github_api import FakeGitHub, merge_branch, seed_bare_repo
-from tests.faults_support import BOB, SMALL, forge_for, status_of, yaml_request
+from tests.fakes.github_api import FakeGitHub, merge_branch
+from tests.faults_support import BOB, SMALL, status_of, yaml_request
+from tests.github_forge import forge_for
 
 TAG = "echo-box-v1.0.0"
 ASSETS = {"echo-box-1.0.0.tgz", "echo-box-1.0.0.tgz.sha256"}
@@ -28,12 +29,6 @@ ASSETS = {"echo-box-1.0.0.tgz", "echo-box-1.0.0.tgz.sha256"}
 
 class Killed(BaseException):
     """The job dying mid-step (SIGKILL, a cancelled run): no handler of ours runs, nothing is cleaned up."""
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
 
 
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:

@@ -33,7 +33,7 @@ from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
 from factory_bot.gitops.handover import ALWAYS_RUN
 from factory_bot.gitops.publish import STATUS_MARKER, tgz_name
 from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.test_policy_gate import forge_for
+from tests.github_forge import forge_for
 
 pytestmark = pytest.mark.e2e  # about a minute of git and HTTP on two cores
 SPEC = (Path(__file__).resolve().parents[1] / "specs" / "calculator.yaml").read_text()

@@ -13,39 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from github import Auth, Github
 
 from factory_bot import gitops as flows
-from factory_bot.forge.github import GitHubForge
-from factory_bot.forge.github_retry import default_retry
 from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
+from tests.github_forge import forge_for
 
+pytestmark = pytest.mark.github(collaborators={"maint": "write", "reader": "read", "bob": "write"})
 TOKEN = "ghs_gate0token0for0tests"
 SPEC = (Path(__file__).resolve().parents[1] / "specs" / "calculator.yaml").read_text()
 BODY = f"Please build this.\n\n```yaml\n{SPEC}```\n"
-
-
-def forge_for(github: FakeGitHub, token: str = TOKEN) -> GitHubForge:
-    """The real GitHub forge, pointed at the fake, without PyGithub's pacing (0.25 s a request, 1 s a write:
-    polite to GitHub, pointless against a local fake)."""
-    forge = GitHubForge(github.slug, token=token, base_url=github.url, retry=default_retry(backoff=0))
-    forge._gh = Github(
-        auth=Auth.Token(token),
-        base_url=github.url,
-        retry=default_retry(backoff=0),
-        per_page=100,
-        seconds_between_requests=None,
-        seconds_between_writes=None,
-    )
-    return forge
-
-
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        fake.collaborators.update({"maint": "write", "reader": "read", "bob": "write"})
-        yield fake
 
 
 def checkout(tmp_path: Path, policy: str | None = None) -> Path:
@@ -95,7 +72,7 @@ def gate(
     recorder: Recorder | None = None,
 ) -> dict[str, Any]:
     work = tmp_path / f"work-{len(list(tmp_path.glob('work-*')))}"
-    forge = lambda: forge_for(github)  # noqa: E731
+    forge = lambda: forge_for(github, TOKEN)  # noqa: E731
     recorder = recorder or Recorder()
     ctx = flows.Context(
         workdir=work, forge=forge, checkout=checkout(tmp_path, policy), parser=recorder.parser, builder=recorder.builder
@@ -123,7 +100,7 @@ def test_a_stranger_gets_one_polite_comment_however_often_the_issue_changes_and_
     issue = github.open_issue("Calculator", BODY, login="stranger")
     github.issues[issue["number"]]["labels"] = ["mcp-server"]
     recorder = Recorder()
-    forge = lambda: forge_for(github)  # noqa: E731
+    forge = lambda: forge_for(github, TOKEN)  # noqa: E731
     ctx = flows.Context(
         workdir=tmp_path / "all",
         forge=forge,

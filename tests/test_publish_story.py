@@ -16,9 +16,8 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
-from factory_bot.forge.github import GitHubForge
-from factory_bot.forge.github_retry import default_retry
-from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
+from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch
+from tests.github_forge import forge_for
 
 pytestmark = pytest.mark.e2e
 SPECS = Path(__file__).resolve().parent.parent / "specs"
@@ -29,18 +28,9 @@ def request_body(spec_text: str) -> str:
     return f"Please build this server.\n\n```yaml\n{spec_text}```\n"
 
 
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
-
-
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:
-    forge = lambda: GitHubForge(  # noqa: E731
-        github.slug, token=TOKEN, base_url=github.url, retry=default_retry(backoff=0)
-    )
     workdir.mkdir(parents=True, exist_ok=True)
-    return flows.Context(workdir=workdir, forge=forge, builder=build)
+    return flows.Context(workdir=workdir, forge=lambda: forge_for(github, TOKEN), builder=build)
 
 
 def status_comments(github: FakeGitHub, number: int) -> list[str]:

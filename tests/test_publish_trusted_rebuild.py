@@ -25,8 +25,9 @@ from factory_bot.build.pipeline import build
 from factory_bot.errors import IntegrityError
 from factory_bot.forge.local import LocalForge
 from factory_bot.spec.loader import load_spec_text
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
-from tests.faults_support import SMALL, built_request, forge_for, status_of, yaml_request
+from tests.fakes.github_api import FakeGitHub
+from tests.faults_support import SMALL, built_request, status_of, yaml_request
+from tests.github_forge import forge_for
 
 pytestmark = pytest.mark.e2e
 IDENTITY = {
@@ -201,12 +202,6 @@ def test_publish_succeeds_when_the_artifact_lost_every_hidden_file(tmp_path: Pat
 
 
 # -- the request: a failing build whose reports were forged ------------------------------------------------
-@pytest.fixture
-def github(tmp_path: Path):
-    with FakeGitHub(seed_bare_repo(tmp_path / "origin.git")) as fake:
-        yield fake
-
-
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:
     workdir.mkdir(parents=True, exist_ok=True)
     return flows.Context(workdir=workdir, forge=lambda: forge_for(github), builder=build)

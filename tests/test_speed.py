@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ from factory_bot.build import cache
 from factory_bot.build.pipeline import build_many
 from factory_bot.cli.bench import format_report, run_bench
 
-from .conftest import SPECS
+from .conftest import REPO, SPECS, copy_build
 
 pytestmark = pytest.mark.e2e
 
@@ -29,28 +31,56 @@ def test_an_unchanged_spec_is_reused_and_a_changed_one_rebuilt(tmp_path: Path, e
     assert second[0].sha256 == first[0].sha256 and second[0].tgz == first[0].tgz
 
 
-def test_a_tampered_package_is_not_trusted_from_the_cache(tmp_path: Path, example_spec) -> None:
-    spec = example_spec("calculator")
-    [first] = build_many([spec], tmp_path)
+def test_a_tampered_package_is_not_trusted_from_the_cache(tmp_path: Path, built) -> None:
+    first = copy_build(built("calculator"), tmp_path)
+    spec = first.spec
+    assert cache.verified_hit(spec, tmp_path) is not None  # the untouched copy is a verified hit
     first.tgz.write_bytes(first.tgz.read_bytes() + b"tampered")
     assert cache.verified_hit(spec, tmp_path) is None
     [again] = build_many([spec], tmp_path)
     assert not again.cached and again.sha256 == first.sha256
 
 
-def test_an_edited_server_source_is_not_trusted_from_the_cache(tmp_path: Path, example_spec) -> None:
-    spec = example_spec("calculator")
-    [first] = build_many([spec], tmp_path)
+def test_an_edited_server_source_is_not_trusted_from_the_cache(tmp_path: Path, built) -> None:
+    first = copy_build(built("calculator"), tmp_path)
+    spec = first.spec
+    assert cache.verified_hit(spec, tmp_path) is not None
     (first.server_dir / "src" / "tools" / "add.ts").write_text("// edited by hand\n")
     [again] = build_many([spec], tmp_path)
     assert not again.cached and again.ok
 
 
-def test_a_template_change_invalidates_every_cached_build(example_spec, monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = example_spec("calculator")
-    before = cache.cache_key(spec)
-    monkeypatch.setattr(cache, "generator_hash", lambda: "templates changed")
-    assert cache.cache_key(spec) != before
+def test_a_template_change_invalidates_every_cached_build(tmp_path: Path, built) -> None:
+    """A copy of the bot with one template edited rebuilds the calculator that an unedited copy reuses."""
+    out = copy_build(built("calculator"), tmp_path / "out").server_dir.parent
+    bot = tmp_path / "bot"
+    shutil.copytree(REPO / "factory_bot", bot / "factory_bot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "templates", bot / "templates")
+    assert build_with(bot, out) == {"cached": True, "ok": True}
+
+    readme = bot / "templates" / "server" / "README.md.j2"
+    readme.write_text(readme.read_text() + "\nBuilt by a changed template.\n")
+    assert build_with(bot, out) == {"cached": False, "ok": True}
+    assert "Built by a changed template." in (out / "calculator" / "README.md").read_text()
+
+
+def build_with(bot: Path, out: Path) -> dict[str, bool]:
+    """`build(calculator, out, use_cache=True)` run by the bot copied to `bot` (its templates and code)."""
+    code = (
+        "import json, sys; from factory_bot.build.pipeline import build; from factory_bot.spec.loader import "
+        "load_spec_file; r = build(load_spec_file(sys.argv[1]), sys.argv[2], use_cache=True); "
+        "print(json.dumps({'cached': r.cached, 'ok': r.ok}))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(SPECS / "calculator.yaml"), str(out)],
+        env=os.environ | {"PYTHONPATH": str(bot)},
+        cwd=bot,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.splitlines()[-1])
 
 
 def test_building_a_directory_builds_every_spec_and_reports_each(tmp_path: Path) -> None:

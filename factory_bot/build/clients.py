@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING
 
-from factory_bot.spec.model import ServerSpec
+if TYPE_CHECKING:
+    from factory_bot.spec.model import ServerSpec
+
+# Each client `registry install` knows, and the snippet (a key of `snippets()`) it prints for it.
+CLIENTS = {"claude-desktop": "claude_desktop_config.json", "claude-code": "claude mcp add", "mcp-json": ".mcp.json"}
 
 
 def _json(value: object) -> str:

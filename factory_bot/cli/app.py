@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning FactoryError into a message and its exit code."""
     import atexit
 
-    from factory_bot.build.pipeline import settle_prewarm
-
-    atexit.register(settle_prewarm)  # an exit mid-import (bad input, Ctrl-C) must not abort the interpreter
+    atexit.register(_settle_prewarm)  # an exit mid-import (bad input, Ctrl-C) must not abort the interpreter
     try:
         code = cli.main(args=argv, prog_name="factory-bot", standalone_mode=False)
     except SpecError as exc:
@@ -53,6 +51,14 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _settle_prewarm() -> None:
+    """Let the build's background import of the MCP client finish, when a build started one (a verb that builds
+    nothing never loads the pipeline for this)."""
+    pipeline = sys.modules.get("factory_bot.build.pipeline")
+    if pipeline is not None:
+        pipeline.settle_prewarm()
 
 
 def _github_annotations(exc: SpecError) -> None:

@@ -10,16 +10,18 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from factory_bot import gitops as flows
+from factory_bot.build.clients import CLIENTS
 from factory_bot.cli import common
 from factory_bot.errors import ConfigError, ValidationFailed
-from factory_bot.forge.base import Forge
-from factory_bot.gitops import registry
-from factory_bot.gitops.policy import POLICY_PATH
+
+if TYPE_CHECKING:
+    from factory_bot.forge.base import Forge
+    from factory_bot.gitops import registry
 
 STAGES = click.Choice(["gate", "parse", "build", "publish"])
 
@@ -43,8 +45,6 @@ def _forge_factory(
 
     if kind == "local":
         return lambda: forge.open("local", repo, releases=releases)
-    if repo and Path(repo).is_dir():  # a clone's path, as --repo meant here before --checkout: its tags only
-        return registry.read(repo, None)
     slug = repo or os.environ.get("GITHUB_REPOSITORY") or (event.get("repository") or {}).get("full_name")
     return lambda: forge.open("github", slug, token_env=token_env)
 
@@ -92,6 +92,8 @@ def _run(
     unsafe_no_sandbox: bool,
     reads_checkout: tuple[str, ...],
 ) -> None:
+    from factory_bot.gitops import policy as policies
+
     event = _event(event_path)
     if stage in (None, "build"):  # the stages that run the requester's code
         from factory_bot.build import sandbox, toolchain
@@ -110,7 +112,7 @@ def _run(
         checkout is None
         and forge_kind == "github"
         and stage in reads_checkout
-        and (Path("specs").is_dir() or Path(POLICY_PATH).is_file())
+        and (Path("specs").is_dir() or Path(policies.POLICY_PATH).is_file())
     ):
         checkout = "."
     say = (lambda m: None) if quiet else (lambda m: click.echo(f"· {m}", err=True))
@@ -197,10 +199,13 @@ def on_push(**options: Any) -> None:
 def _servers(forge_kind: str, repo: str | None, checkout: str | None) -> list[registry.Server]:
     """Servers from the tags of a checkout, with the forge's releases when one is configured."""
     from factory_bot import forge
+    from factory_bot.gitops import registry
 
     if forge_kind == "local":
         local = forge.open("local", repo or checkout or ".")
         return registry.read(checkout or str(local.path), local.list_releases())
+    if repo and Path(repo).is_dir():  # a clone's path, as --repo meant here before --checkout: its tags only
+        return registry.read(repo, None)
     slug = repo or os.environ.get("GITHUB_REPOSITORY")
     releases = forge.open("github", slug).list_releases() if slug else None  # offline: tags only
     return registry.read(checkout or ".", releases)
@@ -232,6 +237,8 @@ def registry_list(forge_kind: str, repo: str | None, checkout: str | None, as_js
     Example:
       factory-bot registry list --repo ./servers-repo --forge local
     """
+    from factory_bot.gitops import registry
+
     servers = _servers(forge_kind, repo, checkout)
     if as_json:
         click.echo(registry.index_json(servers), nl=False)
@@ -252,6 +259,8 @@ def registry_show(name: str, forge_kind: str, repo: str | None, checkout: str | 
     Example:
       factory-bot registry show calculator
     """
+    from factory_bot.gitops import registry
+
     server = registry.find(_servers(forge_kind, repo, checkout), name)
     click.echo(f"{server.name} (latest {server.latest})\n{server.description}\n")
     for v in server.versions:
@@ -263,7 +272,7 @@ def registry_show(name: str, forge_kind: str, repo: str | None, checkout: str | 
 @click.argument("name")
 @click.option(
     "--client",
-    type=click.Choice(sorted(registry.CLIENTS)),
+    type=click.Choice(sorted(CLIENTS)),
     default="claude-code",
     show_default=True,
     help="Which client's configuration to print.",
@@ -279,6 +288,8 @@ def registry_install(
     Example:
       factory-bot registry install calculator --client claude-desktop
     """
+    from factory_bot.gitops import registry
+
     server = registry.find(_servers(forge_kind, repo, checkout), name)
     click.echo(registry.install_text(server, client, version), nl=False)
 

@@ -9,8 +9,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from factory_bot.forge.git import GitRemote
+if TYPE_CHECKING:
+    from factory_bot.forge.git import GitRemote  # GitPython: loaded by the forges that push
 
 LABEL_PREFIX = "mcp-factory: "
 

@@ -29,7 +29,7 @@ from urllib3 import Retry
 from factory_bot.errors import ConfigError, ForgeError
 from factory_bot.forge.base import Access, Asset, Comment, Forge, Issue, IssueEvent, PullRequest, Release
 from factory_bot.forge.git import GitRemote
-from factory_bot.forge.github_retry import default_retry
+from factory_bot.forge.github_retry import default_retry, pacing
 
 DEFAULT_API = "https://api.github.com"
 DEFAULT_TIMEOUT = 30  # seconds per request; PyGithub's own default is 15
@@ -73,6 +73,7 @@ class GitHubForge(Forge):
             retry=retry or default_retry(),
             per_page=100,
             timeout=timeout,
+            **pacing(base_url or DEFAULT_API),  # none against a server on this machine
         )
         self._timeout = timeout
         self._repository: Any = None

@@ -4,7 +4,9 @@ MAX_RATE_LIMIT_WAIT, past which a rate limit fails at once with what to do."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from github import GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
@@ -48,3 +50,19 @@ def default_retry(backoff: float = 1.0, *, secondary_wait: float = SECONDARY_RAT
         status_forcelist=[*range(500, 600), 429],
         allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
     )
+
+
+def pacing(base_url: str) -> dict[str, float | None]:
+    """PyGithub's pauses between requests (0.25 s) and between writes (1 s), which GitHub asks of clients to
+    stay clear of its secondary rate limits; a server on this machine (a test double) has none to respect."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "localhost" or _is_loopback(host):
+        return {"seconds_between_requests": None, "seconds_between_writes": None}
+    return {}
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,10 +8,23 @@ With no stage, all of them run in one process (local forge, tests, people trying
 
 from __future__ import annotations
 
-from factory_bot.gitops.common import Builder, Context, Parser
-from factory_bot.gitops.issue import issue_build, issue_gate, issue_parse, issue_publish, on_issue
-from factory_bot.gitops.release import on_push, push_build, push_publish
-from factory_bot.gitops.review import on_pr, pr_build, pr_publish, review_body
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from factory_bot.gitops.common import Builder, Context, Parser
+    from factory_bot.gitops.issue import issue_build, issue_gate, issue_parse, issue_publish, on_issue
+    from factory_bot.gitops.release import on_push, push_build, push_publish
+    from factory_bot.gitops.review import on_pr, pr_build, pr_publish, review_body
+
+# Imported on first use: a `factory-bot` process that runs no flow (build, validate, --help) never loads them.
+_HOMES = {
+    "common": ("Builder", "Context", "Parser"),
+    "issue": ("issue_build", "issue_gate", "issue_parse", "issue_publish", "on_issue"),
+    "release": ("on_push", "push_build", "push_publish"),
+    "review": ("on_pr", "pr_build", "pr_publish", "review_body"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Builder",
@@ -30,3 +43,11 @@ __all__ = [
     "push_publish",
     "review_body",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME_OF[name]}"), name)
+    globals()[name] = value
+    return value

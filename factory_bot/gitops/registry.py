@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot.build import clients
+from factory_bot.build.clients import CLIENTS
 from factory_bot.errors import FactoryError, SpecError
 from factory_bot.forge import git as gitrepo
 from factory_bot.forge.base import Release
@@ -24,7 +25,6 @@ from factory_bot.spec.model import ServerSpec
 
 TAG = re.compile(r"^(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)-v(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$")
 INDEX_FILES = ("registry.json", "REGISTRY.md")
-CLIENTS = {"claude-desktop": "claude_desktop_config.json", "claude-code": "claude mcp add", "mcp-json": ".mcp.json"}
 
 
 class RegistryError(FactoryError):

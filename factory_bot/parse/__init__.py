@@ -6,11 +6,10 @@ goes to Claude, and its answer is validated like any user spec.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from factory_bot.errors import RequestError, SpecError, SpecProblem
 from factory_bot.parse.issue_form import IssueRequest, read_issue
-from factory_bot.parse.llm import DEFAULT_MODEL, Check, make_client, resolve_model, write_spec
 from factory_bot.parse.result import Attempt, ClaudeError, ParseFailed, ParseResult, RequestDeclined, Usage
 from factory_bot.parse.sanitize import INVISIBLE, MAX_REQUEST_CHARS, clean_request
 from factory_bot.spec.loader import load_spec_text
@@ -18,6 +17,8 @@ from factory_bot.spec.params import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     import anthropic
+
+    from factory_bot.parse.llm import Check
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -61,6 +62,9 @@ def parse_issue(
         spec = load_spec_text(request.spec.text, source=where)
         return ParseResult(spec=spec, source="form" if request.spec.in_form else "yaml")
     intent = _model_intent(request)
+    # Only free text needs the model's client (anthropic, jsonschema, the prompt's templates): loaded here.
+    from factory_bot.parse.llm import make_client, resolve_model, write_spec
+
     resolved = resolve_model(model)
     answer = write_spec(
         intent,
@@ -115,3 +119,11 @@ def _model_intent(request: IssueRequest) -> str:
             hint="describe the server's tools in a sentence or two",
         )
     return clean_request(intent, limit=MAX_REQUEST_CHARS)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DEFAULT_MODEL":
+        from factory_bot.parse.llm import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
