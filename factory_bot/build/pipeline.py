@@ -3,6 +3,7 @@ runs), then compile and validate it — times them, returns a BuildResult."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import tempfile
 import threading
@@ -97,6 +98,8 @@ def prewarm_client() -> threading.Thread:
 
         _prewarm = threading.Thread(target=load, daemon=True)
         _prewarm.start()
+        # An interpreter that exits mid-import aborts ("FATAL: exception not rethrown"): any caller, not only the CLI
+        atexit.register(settle_prewarm)
     return _prewarm
 
 
@@ -114,7 +117,6 @@ def build(
     With use_cache, a verified earlier build of exactly these inputs in out_dir is returned instead.
     """
     say = progress or (lambda _msg: None)
-    prewarm = prewarm_client()
     out_dir = Path(out_dir).resolve()  # tools run with the server dir as cwd: relative paths would double
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -131,6 +133,7 @@ def build(
                 cached=True,
             )
 
+    prewarm = prewarm_client()  # not for a cache hit: it validates nothing
     mark = time.monotonic()
     tools = toolchain.ensure(progress=say)  # verified before every use: a changed toolchain is reinstalled
     timings["toolchain"] = time.monotonic() - mark
