@@ -17,6 +17,14 @@ from factory_bot.spec.loader import load_spec_file
 FIXTURES = Path(__file__).parent / "fixtures"
 _LISTENING = re.compile(r"listening on http://(?P<host>[^/]+):(?P<port>\d+)/mcp")
 START_TIMEOUT = 30  # a safety net for a server that never starts, not a measured limit
+# The handshake a 2025-11-25 client opens with, and the Accept header Streamable HTTP wants.
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}},
+}
+ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 def build_fixture(name: str, out: Path) -> BuildResult:

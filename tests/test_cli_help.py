@@ -13,6 +13,7 @@ import click
 from factory_bot.cli.app import cli
 
 from .conftest import REPO
+from .test_cli import all_commands
 
 # Options whose meaning is each verb's own by nature, and why.
 PER_VERB = {
@@ -21,13 +22,8 @@ PER_VERB = {
 }
 
 
-def verbs(group: click.Group = cli, prefix: str = "") -> list[tuple[str, click.Command]]:
-    found = []
-    for name, command in sorted(group.commands.items()):
-        found.append((f"{prefix}{name}", command))
-        if isinstance(command, click.Group):
-            found += verbs(command, f"{prefix}{name} ")
-    return found
+def verbs() -> list[tuple[str, click.Command]]:
+    return all_commands()
 
 
 def options(command: click.Command) -> list[click.Option]:

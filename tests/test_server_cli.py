@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from .served import build_fixture, entry, run, serving
+from .served import ACCEPT, build_fixture, entry, run, serving
 
 FLAGS = ["--stdio", "--http", "--host", "--port", "--drain-timeout-ms", "--help", "--version"]
 VARIABLES = [
@@ -30,13 +30,6 @@ VARIABLES = [
     "MCP_AUTH_TOKENS_FILE",
     "MCP_MAX_MESSAGE_BYTES",
 ]
-LEGACY_INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}},
-}
-ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")

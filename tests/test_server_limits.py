@@ -10,14 +10,8 @@ import threading
 
 import pytest
 
-from .served import entry
+from .served import INIT, entry
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}},
-}
 TIMEOUT = 60  # a safety net for a server that never answers, not a measured limit
 
 
