@@ -262,7 +262,7 @@ def test_the_package_ships_only_the_bundle_and_runs_on_node_20(built) -> None:
     head = (result.server_dir / "dist" / "index.js").read_text().splitlines()[0]
     assert head == "#!/usr/bin/env node"
     manifest = json.loads((result.server_dir / "package.json").read_text())
-    assert manifest["engines"] == {"node": ">=20"} and "dependencies" not in manifest
+    assert manifest["engines"] == {"node": ">=20.3"} and "dependencies" not in manifest
     assert os.access(result.server_dir / "dist" / "index.js", os.R_OK)
 
 
