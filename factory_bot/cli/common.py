@@ -90,6 +90,13 @@ workdir_option = _option(
 event_option = _option(
     "--event", "event_path", type=click.Path(dir_okay=False), help="Event payload JSON (default: $GITHUB_EVENT_PATH)."
 )
+
+
+def out_dir_option(help: str):
+    """`--out DIR` (default build/): the same option in every verb that writes a build, with its own help."""
+    return _option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False), help=help)
+
+
 json_option = _option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (for scripts).")
 dry_run_option = _option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 quiet_option = _option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")

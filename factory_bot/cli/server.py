@@ -16,14 +16,7 @@ from factory_bot.errors import FactoryError, SpecError
 
 @click.command()
 @click.argument("specs", nargs=-1, type=click.Path())
-@click.option(
-    "--out",
-    "out_dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where the server source, .tgz and build.json go.",
-)
+@common.out_dir_option("Where the server source, .tgz and build.json go.")
 @click.option("--request", help="Build from a plain-language request instead of a spec file (needs Claude).")
 @common.jobs_option
 @click.option("--force", is_flag=True, help="Rebuild even when a verified build of the same inputs exists.")
@@ -129,14 +122,7 @@ def _load_all(paths: tuple[str, ...]):
 
 @click.command()
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option(
-    "--out",
-    "out_dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="The server source goes to OUT/<name>/.",
-)
+@common.out_dir_option("The server source goes to OUT/<name>/.")
 def render(spec: str, out_dir: str) -> int:
     """Render the TypeScript source of a server from SPEC, without building it.
 
@@ -191,14 +177,7 @@ def validate(spec: str, server_dir: str | None, as_json: bool, quiet: bool) -> i
 
 @click.command()
 @click.argument("server_dir", type=click.Path(file_okay=False, exists=True))
-@click.option(
-    "--out",
-    "out_dir",
-    default="build",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where the .tgz, its .sha256 and the client snippets go.",
-)
+@common.out_dir_option("Where the .tgz, its .sha256 and the client snippets go.")
 @common.json_option
 def package(server_dir: str, out_dir: str, as_json: bool) -> int:
     """Pack a built server directory (with dist/) into a .tgz with its sha256 and client snippets.
