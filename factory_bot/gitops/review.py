@@ -154,39 +154,22 @@ def review_body(review: dict[str, Any]) -> str:
     )
 
 
+def _failed_review(finding: str) -> dict[str, Any]:
+    """A review.json that fails the PR with one finding, when the check job's own cannot be used."""
+    return {"ok": False, "servers": [{"name": "?", "version": "", "report": "", "ok": False, "findings": [finding]}]}
+
+
 def pr_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Stage publish: post or refresh the one review comment from review.json."""
     review = _read_json(ctx.workdir / "review.json")
     if not review:
-        review = {
-            "ok": False,
-            "servers": [
-                {
-                    "name": "?",
-                    "version": "",
-                    "report": "",
-                    "ok": False,
-                    "findings": ["the check job left no report (see the workflow run)"],
-                }
-            ],
-        }
+        review = _failed_review("the check job left no report (see the workflow run)")
     if ctx.build_result is not None and ctx.build_result != "success" and review.get("ok") is not False:
         # review.json came from the job that ran the PR's code; how that job ended did not.
         verdict = ctx.build_result if ctx.build_result in ("failure", "cancelled", "skipped") else "unknown"
-        review = {
-            "ok": False,
-            "servers": [
-                {
-                    "name": "?",
-                    "version": "",
-                    "report": "",
-                    "ok": False,
-                    "findings": [
-                        f"the check job ended with {verdict}, though its review.json says it passed (see the workflow run)"
-                    ],
-                }
-            ],
-        }
+        review = _failed_review(
+            f"the check job ended with {verdict}, though its review.json says it passed (see the workflow run)"
+        )
     number = int(event["pull_request"]["number"])
     body = review_body(review)
     if not ctx.dry_run:
