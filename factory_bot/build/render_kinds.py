@@ -28,15 +28,14 @@ def _body(field: str, label: str, code: ResourceCode) -> dict[str, Any]:
     return {"code_begin": begin, "code": text, "uses": used, "param": params}
 
 
-def _runtime_imports(bodies: list[dict[str, Any]], *, log: bool = False) -> list[str]:
-    """What a kinds file imports from runtime.ts: only the names some body (or the file itself) reads."""
+def _runtime_imports(
+    bodies: list[dict[str, Any]], *, own: tuple[str, ...] = (), exported: tuple[str, ...] = ()
+) -> list[str]:
+    """What a kinds file imports from runtime.ts: the names the file itself calls (`own`), and those of runtime's
+    exports (env, log, and `exported` when runtime has them) that some body reads."""
     used = set().union(*(body["uses"] for body in bodies)) if bodies else set()
-    names = [name for name in ("env", "log") if name in used or (name == "log" and log)]
-    return (
-        names
-        + (["onResourceUpdated"] if log else [])
-        + (["resourceUpdated"] if log and "resourceUpdated" in used else [])
-    )
+    candidates = dict.fromkeys(("env", "log", *own, *exported))  # in this order, each once
+    return [name for name in candidates if name in own or name in used]
 
 
 def _metadata(item: Any) -> dict[str, Any]:
@@ -85,7 +84,9 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
     subscribable = [r.uri for r in spec.resources if r.subscribe]
     bodies = [e for e in static if e["code"] is not None] + templates
     bodies += [body for t in templates for _name, body in t["completions"]]
-    imports = _runtime_imports(bodies, log=bool(subscribable))
+    # with subscriptions the file logs failed notifications and listens for runtime's resourceUpdated
+    hooks = ("log", "onResourceUpdated") if subscribable else ()
+    imports = _runtime_imports(bodies, own=hooks, exported=("resourceUpdated",) if subscribable else ())
     return {
         "static": static,
         "templates": templates,
