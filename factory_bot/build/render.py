@@ -161,9 +161,7 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["locals"] = [(name, local) for name, local in context["locals"] if local in used]
         context["args_param"] = "args" if context["locals"] or "args" in used else "_args"
         context["signal_param"] = "signal" if "signal" in used else "_signal"
-        imports |= {name for name in ("env", "log") if name in used}
-        if "resourceUpdated" in used and any(r.subscribe for r in spec.resources):
-            imports.add("resourceUpdated")
+        imports |= {name for name in render_kinds.body_runtime_names(spec) if name in used}
         indented = code_body.can_indent(code)
         context["code"] = code_body.indent(code) if indented else code
         context["code_indent"] = "  " if indented else ""

@@ -28,13 +28,17 @@ def _body(field: str, label: str, code: ResourceCode) -> dict[str, Any]:
     return {"code_begin": begin, "code": text, "uses": used, "param": params}
 
 
-def _runtime_imports(
-    bodies: list[dict[str, Any]], *, own: tuple[str, ...] = (), exported: tuple[str, ...] = ()
-) -> list[str]:
-    """What a kinds file imports from runtime.ts: the names the file itself calls (`own`), and those of runtime's
-    exports (env, log, and `exported` when runtime has them) that some body reads."""
+def body_runtime_names(spec: ServerSpec) -> tuple[str, ...]:
+    """The names of runtime.ts a code body may read: env and log, and resourceUpdated when runtime has it (the
+    spec has a subscribable resource). A file imports the ones its bodies read (noUnusedLocals)."""
+    return ("env", "log", "resourceUpdated") if any(r.subscribe for r in spec.resources) else ("env", "log")
+
+
+def _runtime_imports(spec: ServerSpec, bodies: list[dict[str, Any]], *, own: tuple[str, ...] = ()) -> list[str]:
+    """What a kinds file imports from runtime.ts: the names the file itself calls (`own`), and those its bodies
+    read."""
     used = set().union(*(body["uses"] for body in bodies)) if bodies else set()
-    candidates = dict.fromkeys(("env", "log", *own, *exported))  # in this order, each once
+    candidates = dict.fromkeys((*body_runtime_names(spec), *own))  # in this order, each once
     return [name for name in candidates if name in own or name in used]
 
 
@@ -86,7 +90,7 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
     bodies += [body for t in templates for _name, body in t["completions"]]
     # with subscriptions the file logs failed notifications and listens for runtime's resourceUpdated
     hooks = ("log", "onResourceUpdated") if subscribable else ()
-    imports = _runtime_imports(bodies, own=hooks, exported=("resourceUpdated",) if subscribable else ())
+    imports = _runtime_imports(spec, bodies, own=hooks)
     return {
         "static": static,
         "templates": templates,
@@ -138,7 +142,7 @@ def prompts_context(spec: ServerSpec) -> dict[str, Any]:
     bodies = [p for p in prompts if p["code"] is not None] + [b for p in prompts for _name, b in p["completions"]]
     return {
         "prompts": prompts,
-        "runtime_imports": _runtime_imports(bodies),
+        "runtime_imports": _runtime_imports(spec, bodies),
         "uses_messages": any(p.code is None for p in spec.prompts),
         "uses_arguments": any(p.arguments for p in spec.prompts),
         "uses_completable": any(a.complete is not None for p in spec.prompts for a in p.arguments.values()),
