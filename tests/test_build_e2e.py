@@ -59,6 +59,23 @@ def test_every_bundled_spec_builds_into_a_valid_package(name: str, built) -> Non
     assert len(examples) == sum(1 for t in result.spec.tools if t.examples)
 
 
+def test_an_npm_install_that_hangs_is_retried_once_and_then_installs(built, tmp_path: Path, monkeypatch) -> None:
+    """npm has hung, rarely, on a loaded machine; the installed-bin check retries a hang instead of failing."""
+    import shutil
+
+    tgz, real_npm, calls = built("calculator").tgz, shutil.which("npm"), tmp_path / "calls"
+    fake = tmp_path / "fakebin" / "npm"
+    fake.parent.mkdir()
+    fake.write_text(
+        f'#!/bin/sh\necho x >> {calls}\n[ "$(wc -l < {calls})" -gt 1 ] || exec sleep 600\nexec {real_npm} "$@"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    protocol.npm_install(tgz, tmp_path / "prefix", timeout=5)
+    assert calls.read_text().count("x") == 2
+    assert (tmp_path / "prefix" / "bin" / "calculator").exists()
+
+
 def test_installed_calculator_adds_and_refuses_to_divide_by_zero(built, tmp_path: Path) -> None:
     bin_dir = npm_install_global(built("calculator").tgz, tmp_path / "prefix")
     command = str(bin_dir / "calculator")

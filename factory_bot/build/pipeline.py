@@ -216,8 +216,8 @@ def _install(spec: ServerSpec, made: trusted.Made, prefix: Path) -> _Installed:
             "installed-bin",
             False,
             time.monotonic() - outcome.started,
-            "npm could not install the .tgz",
-            details=[exc.output[-1500:]],
+            "npm timed out installing the .tgz" if exc.timed_out else "npm could not install the .tgz",
+            details=[exc.output[-1500:] or str(exc)],
         )
     except FileNotFoundError as exc:
         outcome.failure = Check("installed-bin", False, time.monotonic() - outcome.started, str(exc))
