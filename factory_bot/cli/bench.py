@@ -136,41 +136,21 @@ def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -
     return result
 
 
+def _build_in_fresh_process(spec_path: Path, out: Path, env: dict[str, str] | None = None) -> float:
+    """Wall time of `factory-bot build SPEC --out OUT --force -q` in a new Python process."""
+    command = [sys.executable, "-m", "factory_bot", "build", str(spec_path), "--out", str(out), "--force", "-q"]
+    return timed(lambda: proc.run(command, env=env, timeout=BENCH_TIMEOUT))
+
+
 def end_to_end(spec_path: Path, runs: int, work: Path) -> float:
     """Median wall time of `factory-bot build SPEC --force` in a fresh process: what a user waits for."""
-    times = []
-    for run in range(runs):
-        times.append(
-            timed(
-                lambda: proc.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "factory_bot",
-                        "build",
-                        str(spec_path),
-                        "--out",
-                        str(work / f"e2e-{run}"),
-                        "--force",
-                        "-q",
-                    ],
-                    timeout=BENCH_TIMEOUT,
-                )
-            )
-        )
-    return median(times)
+    return median([_build_in_fresh_process(spec_path, work / f"e2e-{run}") for run in range(runs)])
 
 
 def cold_build(spec_path: Path, work: Path) -> float:
     """A first build in a fresh process with an empty toolchain cache (npm's own download cache stays)."""
     env = proc.tool_env() | {"FACTORY_BOT_CACHE": str(work / "cold-cache")}
-    started = time.perf_counter()
-    proc.run(
-        [sys.executable, "-m", "factory_bot", "build", str(spec_path), "--out", str(work / "cold"), "--force", "-q"],
-        env=env,
-        timeout=BENCH_TIMEOUT,
-    )
-    return time.perf_counter() - started
+    return _build_in_fresh_process(spec_path, work / "cold", env)
 
 
 def issue_to_pr(spec_path: Path, runs: int, work: Path) -> float:
