@@ -48,7 +48,7 @@ def build(
       factory-bot build specs/ --out build/ --jobs 2
       factory-bot build --request "a server that converts Celsius and Fahrenheit" --out build/
     """
-    from factory_bot.build.pipeline import build_many, prewarm_client
+    from factory_bot.build.pipeline import build_many
 
     say = progress(quiet or as_json)
     if bool(specs) == (request is not None):
@@ -70,7 +70,6 @@ def build(
         server_specs = [parsed]
     else:
         server_specs = _load_all(specs)
-    prewarm_client()
     results = build_many(server_specs, out_dir, jobs=jobs, progress=say, use_cache=not force)
     if as_json:
         payload = (
