@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory_bot.spec import publishing
+from factory_bot.spec import content, publishing, schema_types
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -126,9 +126,10 @@ class UpstreamReply(StrictModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class Example(StrictModel):
+class Example(content.CallObservations):
     """A call that validation makes through the protocol: `output` is compared as JSON, `error` expects
-    an error result containing that text; with neither, the call just has to succeed."""
+    an error result containing that text; with neither, the call just has to succeed. A `returns: content`
+    tool's example expects `content`; `progress` and `logs` are observed besides (see content.py)."""
 
     input: dict[str, Any] = Field(default_factory=dict)
     output: Any = None
@@ -152,8 +153,18 @@ class Tool(StrictModel):
     name: str
     title: str | None = Field(None, max_length=MAX_TEXT)
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    types: dict[str, Param] = Field(
+        default_factory=dict,
+        max_length=schema_types.MAX_TYPES,
+        description="Named types the inputs use with `ref: <name>`: the inputSchema's `$defs`.",
+    )
     input: dict[str, Param] = Field(default_factory=dict)
     output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
+    returns: Literal["value", "content"] = Field(
+        "value",
+        description="`content`: the code body returns content blocks (text(), image(), audio(), resource(), "
+        "resourceLink(), a string, or a list of them) instead of a value; no outputSchema.",
+    )
     annotations: Annotations | None = None
     implementation: Implementation
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
@@ -175,7 +186,7 @@ class Tool(StrictModel):
         return params
 
     def input_schema(self) -> dict[str, Any]:
-        return object_schema(self.input)
+        return schema_types.with_defs(object_schema(self.input), self.types)
 
     def output_schema(self) -> dict[str, Any] | None:
         """MCP wants an object outputSchema: anything else is wrapped as {"result": …}."""
@@ -191,6 +202,8 @@ class Tool(StrictModel):
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
+        schema_types.check_types(self.name, self.types, self.input, self.output)
+        content.check_tool(self)
         schema = self.input_schema()
         schema["additionalProperties"] = False
         for index, example in enumerate(self.examples):
@@ -274,6 +287,11 @@ class ServerSpec(StrictModel):
         None, pattern=r"^https?://\S+$", max_length=MAX_TEXT, description="Default: the repository's README."
     )
     env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
+    logging: bool = Field(
+        False,
+        description="Code bodies' log(...) lines also go to the client as notifications/message (the logging "
+        "capability; logging/setLevel honoured), besides stderr.",
+    )
     tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
     # Resources and prompts (issue #13): their models and rules live in resources.py and prompts.py.
     resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)
@@ -335,6 +353,7 @@ class ServerSpec(StrictModel):
                 raise ValueError(f"two tools are named {tool.name!r}; tool names must be unique")
             seen.add(tool.name)
         unique_names(self)
+        content.check_logging(self)
         env_names = [e.name for e in self.env]
         duplicates = {n for n in env_names if env_names.count(n) > 1}
         if duplicates:

@@ -62,7 +62,10 @@ JsonScalar = str | int | float | bool
 class Param(StrictModel):
     """One input (or the output) of a tool: a small, JSON-Schema-like type."""
 
-    type: Literal["string", "number", "integer", "boolean", "array", "object"]
+    type: Literal["string", "number", "integer", "boolean", "array", "object"] | None = Field(
+        None, description="Required unless `ref` names one of the tool's `types`."
+    )
+    ref: str | None = Field(None, description="Instead of `type`: one of the tool's `types` (a `$ref` to `$defs`).")
     description: str = Field("", max_length=MAX_DESCRIPTION)
     enum: list[str | int | float] | None = Field(None, min_length=1, max_length=MAX_ENUM)
     items: Param | None = Field(None, description="Element type; required when type is array.")
@@ -82,7 +85,11 @@ class Param(StrictModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> Param:
+        if self.ref is not None:
+            return self._a_reference()
         kind = self.type
+        if kind is None:
+            raise ValueError("give a `type` (string, number, integer, boolean, array, object) or a `ref` to a type")
         if kind == "array" and self.items is None:
             raise ValueError("an array needs `items` (the element type), e.g. items: {type: string}")
         if kind != "array" and self.items is not None:
@@ -113,8 +120,26 @@ class Param(StrictModel):
                 raise ValueError(f"`default` does not match the type: {errors[0]}")
         return self
 
+    def _a_reference(self) -> Param:
+        if self.type is not None:
+            raise ValueError(f"give either `type` or `ref: {self.ref}`, not both")
+        if not PARAM_NAME.match(self.ref or ""):
+            raise ValueError(f"`ref` {self.ref!r} must name a type of the tool's `types`")
+        extra = [k for k in self.model_fields_set if k not in ("ref", "description", "required")]
+        if extra:
+            raise ValueError(f"a `ref` takes only description and required: move `{sorted(extra)[0]}` into the type")
+        return self
+
+    def refs(self) -> set[str]:
+        """The named types this type (and what it nests) refers to."""
+        children = [*(self.properties or {}).values(), *([self.items] if self.items else [])]
+        return ({self.ref} if self.ref else set()).union(*(c.refs() for c in children))
+
     def json_schema(self, *, for_default: bool = False) -> dict[str, Any]:
         """This type as JSON Schema, in the shape zod 4 advertises it through tools/list."""
+        if self.ref is not None:
+            described = {"description": self.description} if self.description and not for_default else {}
+            return described | {"$ref": f"#/$defs/{self.ref}"}
         schema: dict[str, Any] = {"type": self.type}
         if self.enum is not None:
             schema = {"type": self.type, "enum": list(self.enum)}
