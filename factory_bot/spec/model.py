@@ -50,7 +50,9 @@ class Annotations(StrictModel):
 
 class CodeImplementation(StrictModel):
     """A TypeScript function body. Inputs are typed locals (reserved words get a trailing `_`),
-    `args` holds them all, `env` the declared environment, `log(...)` writes to stderr (secrets redacted),
+    `args` holds them all, `env` the declared environment, `log(...)` writes to stderr (secrets redacted; with
+    server `logging: true` also to the client), `progress(done, total)` reports progress, a `returns: content`
+    tool returns `text()`, `image()`, `audio()`, `resource()`, `resourceLink()` blocks,
     `signal` is the call's AbortSignal (aborted when the client cancels or disconnects: pass it to fetch);
     it may `await`; a throw becomes an error result; console output goes to stderr, never stdout."""
 
