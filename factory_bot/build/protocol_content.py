@@ -4,6 +4,7 @@ the notifications/progress and notifications/message a call sends. Used by proto
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 from factory_bot.build.expectations import json_equal
@@ -54,7 +55,11 @@ async def call_options(client: Any, example: Example, observer: Observer, *, mod
         if modern:
             options["meta"] = {LOG_LEVEL_META: level}
         else:
-            await client.session.set_logging_level(level=level)
+            from mcp.shared.exceptions import MCPDeprecationWarning
+
+            with warnings.catch_warnings():  # deprecated in 2026-07-28, and still how a 2025-11-25 session asks
+                warnings.simplefilter("ignore", MCPDeprecationWarning)
+                await client.session.set_logging_level(level=level)
     return options
 
 
