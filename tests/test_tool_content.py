@@ -66,7 +66,12 @@ def test_a_content_tool_answers_with_an_image_an_embedded_csv_and_a_link_and_lis
     assert image.mime_type == "image/svg+xml"
     assert base64.b64decode(image.data).decode().startswith('<svg xmlns="http://www.w3.org/2000/svg" width="40"')
     assert (str(embedded.resource.uri), embedded.resource.text) == ("chart://data.csv", "2\n1")
-    assert (link.type, str(link.uri), link.name, link.mime_type) == ("resource_link", "chart://data.csv", "data.csv", "text/csv")
+    assert (link.type, str(link.uri), link.name, link.mime_type) == (
+        "resource_link",
+        "chart://data.csv",
+        "data.csv",
+        "text/csv",
+    )
     assert answer.structured_content is None and not answer.is_error
 
 
@@ -115,7 +120,9 @@ def test_log_lines_reach_the_client_at_its_level_and_no_further(built, mode: str
             seen.append(list(lines))
         return seen[0], seen[1], client.server_capabilities.logging is not None
 
-    at_info, at_warning, advertised = anyio.run(functools.partial(session, logging_callback=on_log), built("chart").server_dir, mode, work)
+    at_info, at_warning, advertised = anyio.run(
+        functools.partial(session, logging_callback=on_log), built("chart").server_dir, mode, work
+    )
 
     assert at_info == [("info", "drawing 3 bars")]
     assert at_warning == []  # the line is info: below the level the client asked for

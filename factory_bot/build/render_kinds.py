@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from factory_bot.build import code_body, render_content
+from factory_bot.spec.content import mcp_content
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.params import local_name
-from factory_bot.spec.content import mcp_content
 from factory_bot.spec.prompts import Prompt
 from factory_bot.spec.resources import ResourceCode
 from factory_bot.text import js

@@ -16,6 +16,14 @@ LoggingLevel = Literal["debug", "info", "notice", "warning", "error", "critical"
 LOGGING_LEVELS: tuple[str, ...] = LoggingLevel.__args__  # type: ignore[attr-defined]
 # The names runtime.ts gives a body of a `returns: content` tool, one per kind of block.
 CONTENT_HELPERS = ("text", "image", "audio", "resource", "resourceLink")
+RETURNS_DOC = (
+    "`content`: the code body returns content blocks (text(), image(), audio(), resource(), resourceLink(), a "
+    "string, or a list of them) instead of a value; no outputSchema."
+)
+LOGGING_DOC = (
+    "Code bodies' log(...) lines also go to the client as notifications/message (the logging capability; "
+    "logging/setLevel honoured), besides stderr."
+)
 
 
 class ResourceLink(StrictModel):

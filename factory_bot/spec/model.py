@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from factory_bot.spec import content, publishing, schema_types
+from factory_bot.spec.env import EnvVar
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -156,17 +157,11 @@ class Tool(StrictModel):
     title: str | None = Field(None, max_length=MAX_TEXT)
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
     types: dict[str, Param] = Field(
-        default_factory=dict,
-        max_length=schema_types.MAX_TYPES,
-        description="Named types the inputs use with `ref: <name>`: the inputSchema's `$defs`.",
+        default_factory=dict, max_length=schema_types.MAX_TYPES, description=schema_types.TYPES_DOC
     )
     input: dict[str, Param] = Field(default_factory=dict)
     output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
-    returns: Literal["value", "content"] = Field(
-        "value",
-        description="`content`: the code body returns content blocks (text(), image(), audio(), resource(), "
-        "resourceLink(), a string, or a list of them) instead of a value; no outputSchema.",
-    )
+    returns: Literal["value", "content"] = Field("value", description=content.RETURNS_DOC)
     annotations: Annotations | None = None
     implementation: Implementation
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
@@ -233,24 +228,6 @@ class Tool(StrictModel):
         return self
 
 
-class EnvVar(StrictModel):
-    """An environment variable the server reads (API key, base URL, setting)."""
-
-    name: str
-    description: str = Field("", max_length=MAX_TEXT)
-    required: bool = False
-    secret: bool = Field(False, description="Never echoed in logs or docs examples.")
-    default: str | None = Field(None, max_length=MAX_TEXT)
-    example: str | None = Field(None, max_length=MAX_TEXT, description="Value used while validating examples.")
-
-    @field_validator("name")
-    @classmethod
-    def _env_name(cls, name: str) -> str:
-        if not ENV_NAME.match(name) or len(name) > MAX_NAME:
-            raise ValueError(f"env name {name!r} must be UPPER_SNAKE_CASE, e.g. WEATHER_API_KEY")
-        return name
-
-
 class ServerSpec(StrictModel):
     """An MCP server: its name, version, environment and tools."""
 
@@ -289,11 +266,7 @@ class ServerSpec(StrictModel):
         None, pattern=r"^https?://\S+$", max_length=MAX_TEXT, description="Default: the repository's README."
     )
     env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
-    logging: bool = Field(
-        False,
-        description="Code bodies' log(...) lines also go to the client as notifications/message (the logging "
-        "capability; logging/setLevel honoured), besides stderr.",
-    )
+    logging: bool = Field(False, description=content.LOGGING_DOC)
     tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
     # Resources and prompts (issue #13): their models and rules live in resources.py and prompts.py.
     resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)

@@ -8,6 +8,7 @@ from typing import Any
 from factory_bot.spec.params import PARAM_NAME, Param
 
 MAX_TYPES = 20
+TYPES_DOC = "Named types the inputs use with `ref: <name>`: the inputSchema's `$defs`."
 
 
 def check_types(tool: str, types: dict[str, Param], inputs: dict[str, Param], output: Param | None) -> None:
@@ -16,7 +17,9 @@ def check_types(tool: str, types: dict[str, Param], inputs: dict[str, Param], ou
         if not PARAM_NAME.match(name):
             raise ValueError(f"tool {tool}: type name {name!r} is not an identifier")
         if declared.refs():
-            raise ValueError(f"tool {tool}: type {name} refers to {sorted(declared.refs())[0]}; a type cannot use `ref`")
+            raise ValueError(
+                f"tool {tool}: type {name} refers to {sorted(declared.refs())[0]}; a type cannot use `ref`"
+            )
     used = set().union(*(p.refs() for p in inputs.values())) if inputs else set()
     unknown = used - set(types)
     if unknown:
