@@ -47,7 +47,7 @@ def test_the_chart_spec_builds_and_validation_observed_its_content_progress_and_
     assert result.ok, failures(result)
     by_tool = {c.tool: c for c in result.report.checks if c.name == "examples"}
     assert by_tool["bar_chart"].message == "2/2 examples pass"
-    assert by_tool["axis_label"].message == "2/2 examples pass"
+    assert by_tool["axis_label"].message == "3/3 examples pass"
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 and the 2025-11-25 initialize handshake
@@ -144,7 +144,7 @@ def test_a_server_without_logging_true_offers_no_logging_and_keeps_log_lines_on_
     assert "src/request.ts" not in runtime and "sendLog" not in runtime["src/runtime.ts"]
 
 
-def test_a_named_type_lists_as_defs_with_a_ref_and_an_unknown_field_in_it_is_refused(built) -> None:
+def test_a_named_type_lists_as_defs_with_a_ref_an_unknown_field_in_it_is_refused_and_any_of_is_a_union(built) -> None:
     async def work(client: Any) -> Any:
         listed = {t.name: t for t in (await client.list_tools()).tools}
         refused = await client.call_tool("axis_label", {"axis": {"name": "Weight", "units": "kg"}})
@@ -157,6 +157,10 @@ def test_a_named_type_lists_as_defs_with_a_ref_and_an_unknown_field_in_it_is_ref
     assert schema["$defs"]["axis"]["properties"]["unit"] == {"description": "e.g. kg", "type": "string"}
     assert schema["$defs"]["axis"]["additionalProperties"] is False and schema["additionalProperties"] is False
     assert refused.is_error and "units" in refused.content[0].text
+    assert schema["properties"]["ticks"]["anyOf"] == [
+        {"type": "integer", "minimum": 1, "maximum": 9007199254740991},
+        {"type": "array", "items": {"type": "number"}},
+    ]
 
 
 def test_examples_whose_content_progress_or_logs_the_server_does_not_meet_fail_validation(tmp_path: Path) -> None:
@@ -231,6 +235,11 @@ def test_helper_names_stay_a_bodys_own_words_a_local_text_and_an_input_named_ima
         ({"input": {"a": {"ref": "nowhere"}}}, "`ref: nowhere` names no type"),
         ({"types": {"spare": {"type": "string"}}}, "type spare is not used by any input"),
         ({"types": {"t": {"type": "string"}}, "input": {"a": {"ref": "t", "type": "string"}}}, "either `type` or"),
+        (
+            {"input": {"a": {"anyOf": [{"type": "string"}, {"type": "integer", "required": False}]}}},
+            "cannot be optional",
+        ),
+        ({"input": {"a": {"anyOf": [{"type": "string"}, {"type": "integer"}], "enum": ["x"]}}}, "takes only"),
     ],
 )
 def test_spec_rules_for_content_logging_and_named_types(tool: dict[str, Any], problem: str) -> None:

@@ -21,6 +21,8 @@ def _shape(schema: Any) -> Any:
     for key in ("description", "default", "enum", "additionalProperties", "$ref"):
         if key in schema:
             shaped[key] = schema[key]
+    if "anyOf" in schema:
+        shaped["anyOf"] = [_shape(choice) for choice in schema["anyOf"]]
     if "$defs" in schema:  # a tool's named types
         shaped["$defs"] = {k: _shape(v) for k, v in schema["$defs"].items()}
     if "properties" in schema:

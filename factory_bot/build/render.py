@@ -52,6 +52,8 @@ def zod(param: Param, *, strict: bool = False) -> str:
     kind = param.type
     if param.ref is not None:  # the tool file's const of that type (registered with its name: a $defs entry)
         expr = schema_types.type_local(param.ref)
+    elif param.anyOf is not None:  # zod lists a union as anyOf
+        expr = f"z.union([{', '.join(zod(choice, strict=strict) for choice in param.anyOf)}])"
     elif param.enum is not None and kind == "string":
         expr = f"z.enum([{', '.join(js(v) for v in param.enum)}])"
     elif param.enum is not None:

@@ -6,16 +6,18 @@ import { conform, toolError, toolResult, withRequest } from "../runtime.js";
 
 // The named type `axis`: its id makes it a `$defs` entry of the inputSchema, referred to by `$ref`.
 const type_axis = z.strictObject({ "name": z.string().describe("What the axis measures"), "unit": z.string().describe("e.g. kg").optional() }).meta({ id: "axis" });
-export const inputSchema = z.strictObject({ "axis": type_axis.describe("The axis to label") });
+export const inputSchema = z.strictObject({ "axis": type_axis.describe("The axis to label"), "ticks": z.union([z.number().int().min(1), z.array(z.number())]).describe("How many ticks, or the tick values").optional() });
 const outputValue = z.string();
 export const outputSchema = z.object({ "result": outputValue });
 type Output = z.input<typeof outputValue>;
 type Input = z.output<typeof inputSchema>;
 
 async function run(args: Input, _signal: AbortSignal): Promise<Output> {
-  const { axis } = args;
+  const { axis, ticks } = args;
 // ── begin code: tools[1] axis_label ──
-return axis.unit ? `${axis.name} (${axis.unit})` : axis.name;
+const label = axis.unit ? `${axis.name} (${axis.unit})` : axis.name;
+const count = typeof ticks === "number" ? ticks : ticks?.length;
+return count === undefined ? label : `${label}, ${count} ticks`;
 // ── end code ──
 }
 
