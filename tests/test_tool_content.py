@@ -199,7 +199,7 @@ def test_examples_whose_content_progress_or_logs_the_server_does_not_meet_fail_v
     assert steps[2].endswith("expected the log lines ['half'] at level error, the client saw []")
 
 
-def test_helper_names_stay_a_bodys_own_words_a_local_text_and_an_input_named_image_compile(tmp_path: Path) -> None:
+def test_helper_names_stay_a_bodys_own_words_and_progress_works_without_logging(tmp_path: Path) -> None:
     tools = [
         {
             "name": "echo",
@@ -216,13 +216,20 @@ def test_helper_names_stay_a_bodys_own_words_a_local_text_and_an_input_named_ima
             "implementation": {"kind": "code", "code": "return [text(`caption of ${image}`)];"},
             "examples": [{"input": {"image": "x"}, "content": [{"type": "text", "text": "caption of x"}]}],
         },
+        {
+            "name": "steps",
+            "description": "Progress in a server without logging: log stays on stderr.",
+            "implementation": {"kind": "code", "code": 'await progress(1, 1);\nlog("quiet");\nreturn "done";'},
+            "examples": [{"input": {}, "output": "done", "progress": [1]}],
+        },
     ]
 
     result = build(load_spec_text(spec_text("helper-names", tools)), tmp_path)
 
     assert result.ok, failures(result)
     caption = (result.server_dir / "src" / "tools" / "caption.ts").read_text()
-    assert 'import { contentResult, text, toolError } from "../runtime.js";' in caption
+    assert 'import { contentResult, text, toolError, withRequest } from "../runtime.js";' in caption
+    assert "sendLog" not in (result.server_dir / "src" / "runtime.ts").read_text()
 
 
 @pytest.mark.parametrize(
