@@ -64,7 +64,7 @@ class Param(StrictModel):
     """One input (or the output) of a tool: a small, JSON-Schema-like type."""
 
     type: Literal["string", "number", "integer", "boolean", "array", "object"] | None = Field(
-        None, description="Required unless `ref` names one of the tool's `types`."
+        None, description="Required unless the value is a `ref` or an `anyOf`."
     )
     ref: str | None = Field(None, description="Instead of `type`: one of the tool's `types` (a `$ref` to `$defs`).")
     anyOf: list[Param] | None = Field(
@@ -95,7 +95,7 @@ class Param(StrictModel):
             return self._alternatives()
         kind = self.type
         if kind is None:
-            raise ValueError("give a `type` (string, number, integer, boolean, array, object) or a `ref` to a type")
+            raise ValueError("give a `type` (string, number, integer, boolean, array, object), a `ref` or an `anyOf`")
         if kind == "array" and self.items is None:
             raise ValueError("an array needs `items` (the element type), e.g. items: {type: string}")
         if kind != "array" and self.items is not None:
