@@ -25,6 +25,12 @@ def names(code: str) -> set[str]:
     return found
 
 
+def calls(code: str) -> set[str]:
+    """The names the body reads and calls somewhere (`text(...)`, not `r.text()` nor a local `const text`):
+    helpers that are only ever called are imported on a call, so a body's own local of that name still compiles."""
+    return {word for word in names(code) if re.search(rf"(?<![\w$.]){re.escape(word)}\s*\(", code)}
+
+
 def _scan(code: str, i: int, found: set[str], *, until_brace: bool) -> int:
     """Scan code from i; with until_brace, stop after the `}` that closes a template's `${`. Returns the index."""
     depth = 0

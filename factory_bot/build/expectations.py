@@ -18,9 +18,13 @@ def _shape(schema: Any) -> Any:
     if "enum" in schema and kind == "integer":
         kind = "number"  # zod advertises an integer enum as a number enum
     shaped: dict[str, Any] = {"type": kind}
-    for key in ("description", "default", "enum", "additionalProperties"):
+    for key in ("description", "default", "enum", "additionalProperties", "$ref"):
         if key in schema:
             shaped[key] = schema[key]
+    if "anyOf" in schema:
+        shaped["anyOf"] = [_shape(choice) for choice in schema["anyOf"]]
+    if "$defs" in schema:  # a tool's named types
+        shaped["$defs"] = {k: _shape(v) for k, v in schema["$defs"].items()}
     if "properties" in schema:
         shaped["properties"] = {k: _shape(v) for k, v in schema["properties"].items()}
         shaped["required"] = sorted(schema.get("required", []))

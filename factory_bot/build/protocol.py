@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import protocol_resources, sandbox, sandbox_jail, sandbox_net
+from factory_bot.build import protocol_content, protocol_resources, sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_problem
 from factory_bot.build.report import Check
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
@@ -73,7 +73,8 @@ async def session_checks(
     target: Any = sandbox_net.HttpTransport(url, uds) if url and uds else url or stdio
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
-            async with Client(target, mode=mode) as client:
+            observer = protocol_content.Observer()  # the notifications of each example's call
+            async with Client(target, mode=mode, logging_callback=observer.on_log) as client:
                 calls = CallTracker(stdio.watch if stdio else None)
                 version = client.session.protocol_version
                 listed = (await client.list_tools()).tools
@@ -92,7 +93,7 @@ async def session_checks(
                     )
                 )
                 if run_examples:
-                    checks.extend(await _run_examples(client, spec, stub, calls))
+                    checks.extend(await _run_examples(client, spec, stub, calls, observer))
                 checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
     except TimeoutError:
         checks.append(
@@ -148,9 +149,12 @@ def _tail(stream: Any, lines: int = 15) -> list[str]:
         return []
 
 
-async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None, calls: CallTracker) -> list[Check]:
+async def _run_examples(
+    client: Any, spec: ServerSpec, stub: StubUpstream | None, calls: CallTracker, observer: protocol_content.Observer
+) -> list[Check]:
     import anyio
 
+    modern = client.session.protocol_version == MODERN_VERSION
     checks = []
     for tool in spec.tools:
         if not tool.examples:
@@ -166,7 +170,9 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
             calls.calling(tool.name)
             try:
                 with anyio.fail_after(CALL_TIMEOUT):
-                    result = await client.call_tool(tool.name, example.input)
+                    options = await protocol_content.call_options(client, example, observer, modern=modern)
+                    result = await client.call_tool(tool.name, example.input, **options)
+                    await observer.settle(example)
             except TimeoutError:
                 problems.append(f"examples[{index}]: no answer within {CALL_TIMEOUT:g} s (does the code loop?)")
                 hung = True
@@ -174,10 +180,13 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
             except RuntimeError as exc:  # the client's strict output validation refused the answer
                 problem = f"the client refused the answer: {exc}"[:400]
             else:
-                problem = example_problem(tool, example, result)
+                problem = example_problem(tool, example, result) or protocol_content.content_problem(
+                    tool, example, result
+                )
             finally:
                 calls.calling(None)
-            found = [p for p in [problem, *calls.new_problems(tool.name)] if p]
+            seen = protocol_content.observation_problems(example, observer)
+            found = [p for p in [problem, *seen, *calls.new_problems(tool.name)] if p]
             problems.extend(f"{label}: {p}" for p in found)
             failed += bool(found)
         passed = len(tool.examples) - failed

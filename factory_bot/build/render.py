@@ -13,8 +13,8 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, readme, render_kinds, toolchain
-from factory_bot.spec import publishing
+from factory_bot.build import clients, code_body, readme, render_content, render_kinds, toolchain
+from factory_bot.spec import publishing, schema_types
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
@@ -50,7 +50,11 @@ def zod(param: Param, *, strict: bool = False) -> str:
     `strict` (inputs) refuses unknown object properties by name; outputs drop them (see runtime `conform`).
     """
     kind = param.type
-    if param.enum is not None and kind == "string":
+    if param.ref is not None:  # the tool file's const of that type (registered with its name: a $defs entry)
+        expr = schema_types.type_local(param.ref)
+    elif param.anyOf is not None:  # zod lists a union as anyOf
+        expr = f"z.union([{', '.join(zod(choice, strict=strict) for choice in param.anyOf)}])"
+    elif param.enum is not None and kind == "string":
         expr = f"z.enum([{', '.join(js(v) for v in param.enum)}])"
     elif param.enum is not None:
         expr = f"z.literal([{', '.join(js(v) for v in param.enum)}])"
@@ -147,11 +151,13 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         "impl": impl,
         "code_begin": CODE_BEGIN.format(index=index, name=tool.name),
         "locals": [(name, local_name(name)) for name in tool.input],
+        "types": [(name, schema_types.type_local(name), t) for name, t in tool.types.items()],
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
         context["body_fields"] = [n for n in tool.input if n not in impl.placeholders()]
-    imports = {"toolError", "toolResult"} | ({"conform"} if tool.output is not None else set())
+    imports = {"toolError"} | ({"toolResult"} if tool.returns == "value" else set())
+    imports |= ({"conform"} if tool.output is not None else set()) | render_content.tool_imports(spec, tool)
     if isinstance(impl, HttpImplementation):
         imports |= {"callHttp", "env"}
     if isinstance(impl, CodeImplementation):
@@ -161,7 +167,13 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["locals"] = [(name, local) for name, local in context["locals"] if local in used]
         context["args_param"] = "args" if context["locals"] or "args" in used else "_args"
         context["signal_param"] = "signal" if "signal" in used else "_signal"
-        imports |= {name for name in render_kinds.body_runtime_names(spec) if name in used}
+        called = code_body.calls(code)
+        inputs = {local_name(name) for name in tool.input}  # an input named like a helper is the input
+        imports |= {
+            name
+            for name in render_kinds.body_runtime_names(spec)
+            if name in (called if name in render_content.CALLED else used) and name not in inputs
+        }
         indented = code_body.can_indent(code)
         context["code"] = code_body.indent(code) if indented else code
         context["code_indent"] = "  " if indented else ""
@@ -187,6 +199,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "readme": readme.context(spec),
         "package": {"homepage": publishing.homepage(spec), "repository": publishing.repository_url(spec)},
         "instructions": spec.server_instructions,  # what index.ts gives the client on initialize
+        **render_content.context(spec),
     }
     files = {
         "LICENSE": license_file(spec),
@@ -205,6 +218,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
     files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
+    files |= render_content.files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 
@@ -247,7 +261,8 @@ def write_server(spec: ServerSpec, directory: str | Path) -> dict[str, str]:
         for stale in tools_dir.glob("*.ts"):
             if f"src/tools/{stale.name}" not in files:
                 stale.unlink()
-    for kind in ("src/resources.ts", "src/prompts.ts"):  # a spec that dropped its resources or prompts
+    # a spec that dropped its resources, prompts, content tools or request context
+    for kind in ("src/resources.ts", "src/prompts.ts", "src/content.ts", "src/request.ts"):
         if kind not in files:
             (directory / kind).unlink(missing_ok=True)
     for relative, text in files.items():

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from factory_bot.build import code_body
+from factory_bot.build import code_body, render_content
+from factory_bot.spec.content import mcp_content
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.params import local_name
-from factory_bot.spec.prompts import EmbeddedResource, Prompt
+from factory_bot.spec.prompts import Prompt
 from factory_bot.spec.resources import ResourceCode
 from factory_bot.text import js
 
@@ -23,15 +24,19 @@ def _body(field: str, label: str, code: ResourceCode) -> dict[str, Any]:
     if code.written_by == "model":  # as a tool file says it: reviewers read such a body with that in mind
         begin = "// This code body was written by a model: review it.\n" + begin
     used = code_body.names(code.code)
+    used = (used - set(render_content.CALLED)) | (code_body.calls(code.code) & set(render_content.CALLED))
     # noUnusedParameters: a wrapper parameter the body never reads is named `_x` (as in a tool's `_args`)
     params = {name: name if name in used else f"_{name}" for name in ("uri", "variables", "value", "args")}
     return {"code_begin": begin, "code": text, "uses": used, "param": params}
 
 
 def body_runtime_names(spec: ServerSpec) -> tuple[str, ...]:
-    """The names of runtime.ts a code body may read: env and log, and resourceUpdated when runtime has it (the
-    spec has a subscribable resource). A file imports the ones its bodies read (noUnusedLocals)."""
-    return ("env", "log", "resourceUpdated") if any(r.subscribe for r in spec.resources) else ("env", "log")
+    """The names of runtime.ts a code body may read: env and log, resourceUpdated when runtime has it (the
+    spec has a subscribable resource), progress and the content helpers when runtime has them (see
+    render_content). A file imports the ones its bodies read (noUnusedLocals); those of render_content.CALLED
+    only where a body calls them."""
+    subscribed = ("resourceUpdated",) if any(r.subscribe for r in spec.resources) else ()
+    return ("env", "log", *subscribed, *render_content.runtime_names(spec))
 
 
 def _runtime_imports(spec: ServerSpec, bodies: list[dict[str, Any]], *, own: tuple[str, ...] = ()) -> list[str]:
@@ -102,14 +107,6 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
     }
 
 
-def _content(content: Any) -> dict[str, Any]:
-    """A spec message content as MCP content (an embedded resource nests its fields under `resource`)."""
-    if isinstance(content, EmbeddedResource):
-        resource = content.model_dump(exclude_none=True, exclude={"type"})
-        return {"type": "resource", "resource": resource}
-    return content.model_dump(exclude_none=True)
-
-
 def _prompt(index: int, prompt: Prompt) -> dict[str, Any]:
     field = f"prompts[{index}]"
     arguments = []
@@ -133,7 +130,7 @@ def _prompt(index: int, prompt: Prompt) -> dict[str, Any]:
         if entry["locals"]:
             entry["param"]["args"] = "args"
     else:
-        entry["messages"] = [{"role": m.role, "content": _content(m.content)} for m in prompt.messages or []]
+        entry["messages"] = [{"role": m.role, "content": mcp_content(m.content)} for m in prompt.messages or []]
     return entry
 
 

@@ -72,7 +72,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _inputs_cell(tool: Tool) -> str:
-    parts = [f"`{name}`: {p.type}{'' if not p.optional else '?'}" for name, p in tool.input.items()]
+    parts = [f"`{name}`: {p.label}{'' if not p.optional else '?'}" for name, p in tool.input.items()]
     return ", ".join(parts) or "none"
 
 

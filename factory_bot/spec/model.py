@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory_bot.spec import publishing
+from factory_bot.spec import content, publishing, schema_types
+from factory_bot.spec.env import EnvVar
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -50,7 +51,9 @@ class Annotations(StrictModel):
 
 class CodeImplementation(StrictModel):
     """A TypeScript function body. Inputs are typed locals (reserved words get a trailing `_`),
-    `args` holds them all, `env` the declared environment, `log(...)` writes to stderr (secrets redacted),
+    `args` holds them all, `env` the declared environment, `log(...)` writes to stderr (secrets redacted; with
+    server `logging: true` also to the client), `progress(done, total)` reports progress, a `returns: content`
+    tool returns `text()`, `image()`, `audio()`, `resource()`, `resourceLink()` blocks,
     `signal` is the call's AbortSignal (aborted when the client cancels or disconnects: pass it to fetch);
     it may `await`; a throw becomes an error result; console output goes to stderr, never stdout."""
 
@@ -126,9 +129,10 @@ class UpstreamReply(StrictModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class Example(StrictModel):
+class Example(content.CallObservations):
     """A call that validation makes through the protocol: `output` is compared as JSON, `error` expects
-    an error result containing that text; with neither, the call just has to succeed."""
+    an error result containing that text; with neither, the call just has to succeed. A `returns: content`
+    tool's example expects `content`; `progress` and `logs` are observed besides (see content.py)."""
 
     input: dict[str, Any] = Field(default_factory=dict)
     output: Any = None
@@ -152,8 +156,12 @@ class Tool(StrictModel):
     name: str
     title: str | None = Field(None, max_length=MAX_TEXT)
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
+    types: dict[str, Param] = Field(
+        default_factory=dict, max_length=schema_types.MAX_TYPES, description=schema_types.TYPES_DOC
+    )
     input: dict[str, Param] = Field(default_factory=dict)
     output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
+    returns: Literal["value", "content"] = Field("value", description=content.RETURNS_DOC)
     annotations: Annotations | None = None
     implementation: Implementation
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
@@ -175,7 +183,7 @@ class Tool(StrictModel):
         return params
 
     def input_schema(self) -> dict[str, Any]:
-        return object_schema(self.input)
+        return schema_types.with_defs(object_schema(self.input), self.types)
 
     def output_schema(self) -> dict[str, Any] | None:
         """MCP wants an object outputSchema: anything else is wrapped as {"result": …}."""
@@ -191,6 +199,8 @@ class Tool(StrictModel):
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
+        schema_types.check_types(self.name, self.types, self.input, self.output)
+        content.check_tool(self)
         schema = self.input_schema()
         schema["additionalProperties"] = False
         for index, example in enumerate(self.examples):
@@ -216,24 +226,6 @@ class Tool(StrictModel):
                     f"inputs are: {', '.join(self.input) or 'none'}"
                 )
         return self
-
-
-class EnvVar(StrictModel):
-    """An environment variable the server reads (API key, base URL, setting)."""
-
-    name: str
-    description: str = Field("", max_length=MAX_TEXT)
-    required: bool = False
-    secret: bool = Field(False, description="Never echoed in logs or docs examples.")
-    default: str | None = Field(None, max_length=MAX_TEXT)
-    example: str | None = Field(None, max_length=MAX_TEXT, description="Value used while validating examples.")
-
-    @field_validator("name")
-    @classmethod
-    def _env_name(cls, name: str) -> str:
-        if not ENV_NAME.match(name) or len(name) > MAX_NAME:
-            raise ValueError(f"env name {name!r} must be UPPER_SNAKE_CASE, e.g. WEATHER_API_KEY")
-        return name
 
 
 class ServerSpec(StrictModel):
@@ -274,6 +266,7 @@ class ServerSpec(StrictModel):
         None, pattern=r"^https?://\S+$", max_length=MAX_TEXT, description="Default: the repository's README."
     )
     env: list[EnvVar] = Field(default_factory=list, max_length=MAX_ENV)
+    logging: bool = Field(False, description=content.LOGGING_DOC)
     tools: list[Tool] = Field(min_length=1, max_length=MAX_TOOLS)
     # Resources and prompts (issue #13): their models and rules live in resources.py and prompts.py.
     resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)
@@ -335,6 +328,7 @@ class ServerSpec(StrictModel):
                 raise ValueError(f"two tools are named {tool.name!r}; tool names must be unique")
             seen.add(tool.name)
         unique_names(self)
+        content.check_logging(self)
         env_names = [e.name for e in self.env]
         duplicates = {n for n in env_names if env_names.count(n) > 1}
         if duplicates:

@@ -20,6 +20,7 @@ MAX_NAME = 64
 MAX_DESCRIPTION = 4000
 MAX_CODE = 20_000
 MAX_TEXT = 500
+MAX_ALTERNATIVES = 10
 
 SERVER_NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -62,7 +63,13 @@ JsonScalar = str | int | float | bool
 class Param(StrictModel):
     """One input (or the output) of a tool: a small, JSON-Schema-like type."""
 
-    type: Literal["string", "number", "integer", "boolean", "array", "object"]
+    type: Literal["string", "number", "integer", "boolean", "array", "object"] | None = Field(
+        None, description="Required unless the value is a `ref` or an `anyOf`."
+    )
+    ref: str | None = Field(None, description="Instead of `type`: one of the tool's `types` (a `$ref` to `$defs`).")
+    anyOf: list[Param] | None = Field(
+        None, min_length=2, max_length=MAX_ALTERNATIVES, description="Instead of `type`: a value of any of these types."
+    )
     description: str = Field("", max_length=MAX_DESCRIPTION)
     enum: list[str | int | float] | None = Field(None, min_length=1, max_length=MAX_ENUM)
     items: Param | None = Field(None, description="Element type; required when type is array.")
@@ -82,7 +89,13 @@ class Param(StrictModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> Param:
+        if self.ref is not None:
+            return self._a_reference()
+        if self.anyOf is not None:
+            return self._alternatives()
         kind = self.type
+        if kind is None:
+            raise ValueError("give a `type` (string, number, integer, boolean, array, object), a `ref` or an `anyOf`")
         if kind == "array" and self.items is None:
             raise ValueError("an array needs `items` (the element type), e.g. items: {type: string}")
         if kind != "array" and self.items is not None:
@@ -113,8 +126,49 @@ class Param(StrictModel):
                 raise ValueError(f"`default` does not match the type: {errors[0]}")
         return self
 
+    def _a_reference(self) -> Param:
+        if self.type is not None:
+            raise ValueError(f"give either `type` or `ref: {self.ref}`, not both")
+        if not PARAM_NAME.match(self.ref or ""):
+            raise ValueError(f"`ref` {self.ref!r} must name a type of the tool's `types`")
+        extra = [k for k in self.model_fields_set if k not in ("ref", "description", "required")]
+        if extra:
+            raise ValueError(f"a `ref` takes only description and required: move `{sorted(extra)[0]}` into the type")
+        return self
+
+    def _alternatives(self) -> Param:
+        if self.type is not None:
+            raise ValueError("give either `type` or `anyOf`, not both")
+        extra = [k for k in self.model_fields_set if k not in ("anyOf", "description", "required")]
+        if extra:
+            raise ValueError(f"`anyOf` takes only description and required: move `{sorted(extra)[0]}` into its types")
+        if any(choice.optional for choice in self.anyOf or []):
+            raise ValueError(
+                "a type of `anyOf` cannot be optional (required: false or a default): make the whole optional"
+            )
+        if _depth(self) > MAX_DEPTH:
+            raise ValueError(f"types nest deeper than {MAX_DEPTH} levels")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The type in a word, for tables: its type, the named type, or the alternatives."""
+        return self.type or self.ref or " | ".join(choice.label for choice in self.anyOf or [])
+
+    def refs(self) -> set[str]:
+        """The named types this type (and what it nests) refers to."""
+        children = [*(self.properties or {}).values(), *([self.items] if self.items else []), *(self.anyOf or [])]
+        return ({self.ref} if self.ref else set()).union(*(c.refs() for c in children))
+
     def json_schema(self, *, for_default: bool = False) -> dict[str, Any]:
         """This type as JSON Schema, in the shape zod 4 advertises it through tools/list."""
+        if self.ref is not None:
+            described = {"description": self.description} if self.description and not for_default else {}
+            return described | {"$ref": f"#/$defs/{self.ref}"}
+        if self.anyOf is not None:
+            choices = [choice.json_schema(for_default=for_default) for choice in self.anyOf]
+            described = {"description": self.description} if self.description and not for_default else {}
+            return {"anyOf": choices} | described
         schema: dict[str, Any] = {"type": self.type}
         if self.enum is not None:
             schema = {"type": self.type, "enum": list(self.enum)}
@@ -158,7 +212,7 @@ def object_schema(properties: dict[str, Param], *, for_default: bool = False) ->
 
 
 def _depth(param: Param) -> int:
-    children = list((param.properties or {}).values()) + ([param.items] if param.items else [])
+    children = list((param.properties or {}).values()) + ([param.items] if param.items else []) + (param.anyOf or [])
     return 1 + max((_depth(c) for c in children), default=0)
 
 
