@@ -31,6 +31,7 @@ from factory_bot.spec.params import (
     TOOL_NAME,
     Param,
     StrictModel,
+    check_headers,
     check_param_names,
     object_schema,
     schema_errors,
@@ -191,6 +192,7 @@ class Tool(StrictModel):
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
+        check_headers(self.input, self.output)
         schema = self.input_schema()
         schema["additionalProperties"] = False
         for index, example in enumerate(self.examples):
