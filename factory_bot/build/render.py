@@ -190,6 +190,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "readme": readme.context(spec),
         "package": {"homepage": publishing.homepage(spec), "repository": publishing.repository_url(spec)},
         "instructions": spec.server_instructions,  # what index.ts gives the client on initialize
+        "fixed_lists": render_kinds.fixed_list_capabilities(spec),
     }
     files = {
         "LICENSE": license_file(spec),
