@@ -114,7 +114,9 @@ class Param(StrictModel):
         if (self.minItems is not None or self.maxItems is not None) and kind != "array":
             raise ValueError("`minItems`/`maxItems` apply to arrays only")
         if self.header is not None and not HEADER_NAME.match(self.header):
-            raise ValueError(f"`header` {self.header!r} is not an HTTP header name: letters, digits and !#$%&'*+-.^_`|~")
+            raise ValueError(
+                f"`header` {self.header!r} is not an HTTP header name: letters, digits and !#$%&'*+-.^_`|~"
+            )
         if self.header is not None and kind not in HEADER_TYPES:
             raise ValueError(f"`header` applies to string, integer or boolean inputs, not {kind}")
         if any(child.header for child in _children(self)):
