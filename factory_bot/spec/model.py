@@ -31,7 +31,6 @@ from factory_bot.spec.params import (
     TOOL_NAME,
     Param,
     StrictModel,
-    check_headers,
     check_param_names,
     object_schema,
     schema_errors,
@@ -192,9 +191,8 @@ class Tool(StrictModel):
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
-        check_headers(self.input, self.output)
-        schema = self.input_schema()
-        schema["additionalProperties"] = False
+        Param.check_headers(self.input, self.output)
+        schema = self.input_schema()  # closed: additionalProperties false, like the server's zod object
         for index, example in enumerate(self.examples):
             errors = schema_errors(example.input, schema)
             if errors:

@@ -131,6 +131,21 @@ class Param(StrictModel):
                 raise ValueError(f"`default` does not match the type: {errors[0]}")
         return self
 
+    @staticmethod
+    def check_headers(inputs: dict[str, Param], output: Param | None) -> None:
+        """A tool's `header` names: each names one input (header names ignore case), and outputs have none."""
+        if output is not None and output.header is not None:
+            raise ValueError("`header` applies to inputs (the client sends it), not to the output")
+        seen: dict[str, str] = {}
+        for name, param in inputs.items():
+            if param.header is None:
+                continue
+            other = seen.setdefault(param.header.lower(), name)
+            if other != name:
+                raise ValueError(
+                    f"inputs {other!r} and {name!r} use the same `header` {param.header!r} (case is ignored)"
+                )
+
     def json_schema(self, *, for_default: bool = False) -> dict[str, Any]:
         """This type as JSON Schema, in the shape zod 4 advertises it through tools/list."""
         schema: dict[str, Any] = {"type": self.type}
@@ -183,19 +198,6 @@ def _children(param: Param) -> list[Param]:
 
 def _depth(param: Param) -> int:
     return 1 + max((_depth(c) for c in _children(param)), default=0)
-
-
-def check_headers(inputs: dict[str, Param], output: Param | None) -> None:
-    """A tool's `header` names: each names one input (header names ignore case), and outputs have none."""
-    if output is not None and output.header is not None:
-        raise ValueError("`header` applies to inputs (the client sends it), not to the output")
-    seen: dict[str, str] = {}
-    for name, param in inputs.items():
-        if param.header is None:
-            continue
-        other = seen.setdefault(param.header.lower(), name)
-        if other != name:
-            raise ValueError(f"inputs {other!r} and {name!r} use the same `header` {param.header!r} (case is ignored)")
 
 
 def check_param_names(params: dict[str, Param]) -> None:
