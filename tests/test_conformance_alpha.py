@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
-from factory_bot.build.pipeline import build
+from factory_bot.build.pipeline import BuildResult, build
 from factory_bot.spec.loader import load_spec_file
 
 from .npm_tools import ensure_npm_packages, node22
+from .served import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -56,21 +56,16 @@ def listed(suite: list[str]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory):
-    result = build(load_spec_file(SPEC), tmp_path_factory.mktemp("conformance-alpha"))
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # --port 0, the port read from its log line: no window in which another process can take a probed port
+    with serving(build_fixture(tmp_path_factory.mktemp("conformance-alpha"))) as server:
+        yield server.url
+
+
+def build_fixture(out: Path) -> BuildResult:
+    result = build(load_spec_file(SPEC), out)
     assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        ["node", str(result.server_dir / "dist" / "index.js"), "--http", "--port", str(port)], stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/mcp"
-    server.terminate()
-    server.wait(timeout=10)
+    return result
 
 
 def entries(path: Path) -> list[str]:
