@@ -18,7 +18,7 @@ def _shape(schema: Any) -> Any:
     if "enum" in schema and kind == "integer":
         kind = "number"  # zod advertises an integer enum as a number enum
     shaped: dict[str, Any] = {"type": kind}
-    for key in ("description", "default", "enum", "additionalProperties", "$ref"):
+    for key in ("description", "default", "enum", "additionalProperties", "$ref", "x-mcp-header"):
         if key in schema:
             shaped[key] = schema[key]
     if "anyOf" in schema:

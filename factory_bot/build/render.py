@@ -71,7 +71,10 @@ def zod(param: Param, *, strict: bool = False) -> str:
         expr = "z.looseObject({})"  # an object that declares no properties is free-form
     else:
         expr = zod_object(param.properties, strict=strict)
-    if param.description:
+    if param.header is not None:  # one .meta(): a second would replace the first's description
+        meta = {"description": param.description} if param.description else {}
+        expr += f".meta({js({**meta, 'x-mcp-header': param.header})})"
+    elif param.description:
         expr += f".describe({js(param.description)})"
     if param.default is not None:
         expr += f".default({js(param.default)})"
@@ -200,6 +203,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "package": {"homepage": publishing.homepage(spec), "repository": publishing.repository_url(spec)},
         "instructions": spec.server_instructions,  # what index.ts gives the client on initialize
         **render_content.context(spec),
+        "capabilities": render_kinds.fixed_list_capabilities(spec) | ({"logging": {}} if spec.logging else {}),
     }
     files = {
         "LICENSE": license_file(spec),

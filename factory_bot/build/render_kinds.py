@@ -30,6 +30,13 @@ def _body(field: str, label: str, code: ResourceCode) -> dict[str, Any]:
     return {"code_begin": begin, "code": text, "uses": used, "param": params}
 
 
+def fixed_list_capabilities(spec: ServerSpec) -> dict[str, Any]:
+    """The server's list capabilities, each `listChanged: false`: the lists are fixed at build time, and the SDK
+    would otherwise promise list_changed notifications (2026-07-28 clients then wait for them on listen streams)."""
+    kinds = ["tools"] + (["resources"] if spec.resources or spec.resource_templates else [])
+    return {kind: {"listChanged": False} for kind in kinds + (["prompts"] if spec.prompts else [])}
+
+
 def body_runtime_names(spec: ServerSpec) -> tuple[str, ...]:
     """The names of runtime.ts a code body may read: env and log, resourceUpdated when runtime has it (the
     spec has a subscribable resource), progress and the content helpers when runtime has them (see

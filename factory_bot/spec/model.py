@@ -201,8 +201,8 @@ class Tool(StrictModel):
     def _examples_fit(self) -> Tool:
         schema_types.check_types(self.name, self.types, self.input, self.output)
         content.check_tool(self)
-        schema = self.input_schema()
-        schema["additionalProperties"] = False
+        Param.check_headers(self.input, self.output)
+        schema = self.input_schema()  # closed: additionalProperties false, like the server's zod object
         for index, example in enumerate(self.examples):
             errors = schema_errors(example.input, schema)
             if errors:

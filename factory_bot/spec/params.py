@@ -32,6 +32,9 @@ SEMVER = re.compile(
 )
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# An HTTP header name (RFC 9110 token) that an input is mirrored into as `Mcp-Param-<name>` (SEP-2243).
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HEADER_TYPES = ("string", "integer", "boolean")  # the types 2026-07-28 lets an x-mcp-header carry
 # Trojan Source (CVE-2021-42574): bidirectional controls make code read differently than it runs.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 # Other characters that hide in source: zero-width, format controls, C0/C1 controls except tab and newline.
@@ -82,6 +85,13 @@ class Param(StrictModel):
     maxLength: int | None = Field(None, ge=0)
     minItems: int | None = Field(None, ge=0)
     maxItems: int | None = Field(None, ge=0)
+    header: str | None = Field(
+        None,
+        max_length=MAX_NAME,
+        description="Streamable HTTP (2026-07-28): clients also send this input as header Mcp-Param-<header> "
+        "(x-mcp-header, SEP-2243) so proxies can route on it; the server refuses a request whose header and "
+        "argument disagree. For a tool's own string, integer or boolean inputs.",
+    )
 
     @property
     def optional(self) -> bool:
@@ -116,6 +126,14 @@ class Param(StrictModel):
             raise ValueError("`minLength`/`maxLength` apply to strings only")
         if (self.minItems is not None or self.maxItems is not None) and kind != "array":
             raise ValueError("`minItems`/`maxItems` apply to arrays only")
+        if self.header is not None and not HEADER_NAME.match(self.header):
+            raise ValueError(
+                f"`header` {self.header!r} is not an HTTP header name: letters, digits and !#$%&'*+-.^_`|~"
+            )
+        if self.header is not None and kind not in HEADER_TYPES:
+            raise ValueError(f"`header` applies to string, integer or boolean inputs, not {kind}")
+        if any(child.header for child in _children(self)):
+            raise ValueError("`header` applies to a tool's own inputs, not to fields or items inside them")
         if self.properties is not None:
             check_param_names(self.properties)
         if _depth(self) > MAX_DEPTH:
@@ -160,6 +178,21 @@ class Param(StrictModel):
         children = [*(self.properties or {}).values(), *([self.items] if self.items else []), *(self.anyOf or [])]
         return ({self.ref} if self.ref else set()).union(*(c.refs() for c in children))
 
+    @staticmethod
+    def check_headers(inputs: dict[str, Param], output: Param | None) -> None:
+        """A tool's `header` names: each names one input (header names ignore case), and outputs have none."""
+        if output is not None and output.header is not None:
+            raise ValueError("`header` applies to inputs (the client sends it), not to the output")
+        seen: dict[str, str] = {}
+        for name, param in inputs.items():
+            if param.header is None:
+                continue
+            other = seen.setdefault(param.header.lower(), name)
+            if other != name:
+                raise ValueError(
+                    f"inputs {other!r} and {name!r} use the same `header` {param.header!r} (case is ignored)"
+                )
+
     def json_schema(self, *, for_default: bool = False) -> dict[str, Any]:
         """This type as JSON Schema, in the shape zod 4 advertises it through tools/list."""
         if self.ref is not None:
@@ -186,6 +219,8 @@ class Param(StrictModel):
             schema.update(object_schema(self.properties or {}, for_default=for_default))
         if self.default is not None and not for_default:
             schema["default"] = self.default
+        if self.header is not None and not for_default:
+            schema["x-mcp-header"] = self.header
         return schema
 
 
@@ -211,9 +246,12 @@ def object_schema(properties: dict[str, Param], *, for_default: bool = False) ->
     return schema
 
 
+def _children(param: Param) -> list[Param]:
+    return list((param.properties or {}).values()) + ([param.items] if param.items else []) + (param.anyOf or [])
+
+
 def _depth(param: Param) -> int:
-    children = list((param.properties or {}).values()) + ([param.items] if param.items else []) + (param.anyOf or [])
-    return 1 + max((_depth(c) for c in children), default=0)
+    return 1 + max((_depth(c) for c in _children(param)), default=0)
 
 
 def check_param_names(params: dict[str, Param]) -> None:

@@ -18,8 +18,9 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    // The tool list is fixed at build time: no list_changed notifications to promise.
-    { capabilities: { tools: { listChanged: false } }, instructions: "calculator: Arithmetic on two numbers.\n\nUse these tools:\n- add: Add two numbers. (read-only)\n- subtract: Subtract b from a. (read-only)\n- multiply: Multiply two numbers. (read-only)\n- divide: Divide a by b. (read-only)" },
+    // The tool, resource and prompt lists are fixed at build time: no list_changed notifications to promise.
+    // With `logging: true`, code bodies' log(...) lines reach the client as notifications/message.
+    { capabilities: {"tools": {"listChanged": false}}, instructions: "calculator: Arithmetic on two numbers.\n\nUse these tools:\n- add: Add two numbers. (read-only)\n- subtract: Subtract b from a. (read-only)\n- multiply: Multiply two numbers. (read-only)\n- divide: Divide a by b. (read-only)" },
   );
   tool0.register(server);
   tool1.register(server);

@@ -16,9 +16,9 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    // The tool list is fixed at build time: no list_changed notifications to promise.
-    // logging: code bodies' log(...) lines reach the client as notifications/message, at its logging/setLevel.
-    { capabilities: { tools: { listChanged: false }, logging: {} }, instructions: "chart: Bar charts of numbers, as SVG images with their data.\n\nUse these tools:\n- bar_chart: An SVG bar chart of the values (each bar 20 px wide, the tallest 100 px), with the values as CSV. (read-only)\n- axis_label: The label of a chart axis, from its name and unit. (read-only)" },
+    // The tool, resource and prompt lists are fixed at build time: no list_changed notifications to promise.
+    // With `logging: true`, code bodies' log(...) lines reach the client as notifications/message.
+    { capabilities: {"tools": {"listChanged": false}, "logging": {}}, instructions: "chart: Bar charts of numbers, as SVG images with their data.\n\nUse these tools:\n- bar_chart: An SVG bar chart of the values (each bar 20 px wide, the tallest 100 px), with the values as CSV. (read-only)\n- axis_label: The label of a chart axis, from its name and unit. (read-only)" },
   );
   tool0.register(server);
   tool1.register(server);

@@ -17,8 +17,9 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    // The tool list is fixed at build time: no list_changed notifications to promise.
-    { capabilities: { tools: { listChanged: false } }, instructions: "notes: Read a small set of notes as MCP resources and ask for a summary of one with a prompt.\n\nUse these tools:\n- list_notes: The ids and titles of every note." },
+    // The tool, resource and prompt lists are fixed at build time: no list_changed notifications to promise.
+    // With `logging: true`, code bodies' log(...) lines reach the client as notifications/message.
+    { capabilities: {"tools": {"listChanged": false}, "resources": {"listChanged": false}, "prompts": {"listChanged": false}}, instructions: "notes: Read a small set of notes as MCP resources and ask for a summary of one with a prompt.\n\nUse these tools:\n- list_notes: The ids and titles of every note." },
   );
   tool0.register(server);
   registerResources(server);

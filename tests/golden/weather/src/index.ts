@@ -16,8 +16,9 @@ export { SERVER_NAME, SERVER_VERSION };
 export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
-    // The tool list is fixed at build time: no list_changed notifications to promise.
-    { capabilities: { tools: { listChanged: false } }, instructions: "weather: Current weather and geocoding from the Open-Meteo HTTP API (no key needed).\n\nUse these tools:\n- current_weather: The current temperature and wind at a latitude/longitude. (read-only; calls an external API)\n- find_city: Search for a city by name and return its coordinates. (read-only; calls an external API)" },
+    // The tool, resource and prompt lists are fixed at build time: no list_changed notifications to promise.
+    // With `logging: true`, code bodies' log(...) lines reach the client as notifications/message.
+    { capabilities: {"tools": {"listChanged": false}}, instructions: "weather: Current weather and geocoding from the Open-Meteo HTTP API (no key needed).\n\nUse these tools:\n- current_weather: The current temperature and wind at a latitude/longitude. (read-only; calls an external API)\n- find_city: Search for a city by name and return its coordinates. (read-only; calls an external API)" },
   );
   tool0.register(server);
   tool1.register(server);
