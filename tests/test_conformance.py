@@ -41,6 +41,11 @@ APPLICABLE = [
     "prompts-get-embedded-resource",
     "prompts-get-with-image",
     "completion-complete",
+    "tools-call-sampling",
+    "tools-call-elicitation",
+    "elicitation-sep1034-defaults",
+    "elicitation-sep1330-enums",
+    "server-sse-multiple-streams",
 ]
 NOT_APPLICABLE = {
     "logging-set-level": "no logging capability (deprecated in 2026-07-28; logs go to stderr)",
@@ -50,13 +55,11 @@ NOT_APPLICABLE = {
     "tools-call-mixed-content": "spec tools return one text block (plus structuredContent)",
     "tools-call-with-logging": "generated tools send no log notifications",
     "tools-call-with-progress": "generated tools send no progress notifications",
-    "tools-call-sampling": "generated tools do not ask the client to sample",
-    "tools-call-elicitation": "generated tools do not elicit input",
-    "elicitation-sep1034-defaults": "generated tools do not elicit input",
-    "elicitation-sep1330-enums": "generated tools do not elicit input",
     "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
-    "server-sse-polling": "stateless server: no session id, no server-initiated SSE streams",
-    "server-sse-multiple-streams": "stateless server: no session id, no server-initiated SSE streams",
+    # 0.1.16 probes with MCP-Protocol-Version 2025-03-26, so the SDK rightly sends no priming event and offers no
+    # stream close (both need 2025-11-25): WARNING against any conformant server; fixed by conformance PR #366.
+    # tests/test_server_sessions.py proves priming, retry and Last-Event-ID resumption with the right header.
+    "server-sse-polling": "suite 0.1.16 sends protocol version 2025-03-26; SSE priming needs 2025-11-25",
 }
 SPEC = Path(__file__).parent.parent / "specs" / "conformance.yaml"
 
@@ -106,8 +109,9 @@ def test_generated_server_passes_every_applicable_scenario(suite: list[str], ser
             timeout=180,
         )
         checks = [c for f in out.rglob("checks.json") for c in json.loads(f.read_text())]
-        if run.returncode != 0 or not checks or any(c["status"] != "SUCCESS" for c in checks):
-            bad = [c for c in checks if c["status"] != "SUCCESS"]
+        # the suite's own rule: a WARNING fails a scenario like a FAILURE; INFO checks only narrate
+        bad = [c for c in checks if c["status"] in ("FAILURE", "WARNING")]
+        if run.returncode != 0 or not any(c["status"] == "SUCCESS" for c in checks) or bad:
             failed[scenario] = json.dumps(bad)[:1500] if bad else (run.stdout[-1500:] + run.stderr[-1000:])
     total = len(APPLICABLE) + len(NOT_APPLICABLE)
     print(

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from factory_bot.spec import publishing
+from factory_bot.spec.asks import MAX_ANSWERS, Answer, Ask, asks_problem
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -134,6 +135,11 @@ class Example(StrictModel):
     output: Any = None
     error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
     upstream: UpstreamReply | None = Field(None, description="For http tools: the reply the stub API gives.")
+    answers: list[Answer] = Field(
+        default_factory=list,
+        max_length=MAX_ANSWERS,
+        description="For tools that ask: the client's answers to the body's elicit()/sample() calls, in order.",
+    )
 
     @property
     def expects_output(self) -> bool:
@@ -156,6 +162,11 @@ class Tool(StrictModel):
     output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
     annotations: Annotations | None = None
     implementation: Implementation
+    asks: list[Ask] = Field(
+        default_factory=list,
+        description="What the code body asks the client while it runs: elicitation: `await elicit(message, "
+        "schema)`; sampling: `await sample(messages, {maxTokens})`.",
+    )
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
     @field_validator("name")
@@ -208,6 +219,8 @@ class Tool(StrictModel):
                     f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "
                     "gives, so validation can run it offline against a local stub"
                 )
+        if problem := asks_problem(self.asks, self.implementation.kind, [e.answers for e in self.examples]):
+            raise ValueError(problem)
         if isinstance(self.implementation, HttpImplementation):
             unknown = self.implementation.placeholders() - set(self.input)
             if unknown:
