@@ -157,6 +157,7 @@ async def _run_examples(
     client: Any, tools: list[Tool], stub: StubUpstream | None, calls: CallTracker, answers: Answers, check_name: str
 ) -> list[Check]:
     import anyio
+    from mcp.shared.exceptions import MCPError
 
     checks = []
     for tool in tools:
@@ -181,6 +182,8 @@ async def _run_examples(
                 break
             except RuntimeError as exc:  # the client's strict output validation refused the answer
                 problem = f"the client refused the answer: {exc}"[:400]
+            except MCPError as exc:  # an error answer, e.g. to an ask the example has no answer for
+                problem = f"the call failed: {exc}"[:400]
             else:
                 problem = example_problem(tool, example, result)
             finally:
