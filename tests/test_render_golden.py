@@ -17,7 +17,7 @@ from factory_bot.spec.loader import load_spec_file
 from .conftest import SPECS
 
 GOLDEN = Path(__file__).parent / "golden"
-GOLDEN_SPECS = ["calculator", "weather", "notes"]  # a code server, an http server, resources and prompts
+GOLDEN_SPECS = ["calculator", "weather", "notes", "feedback"]  # code, http, resources and prompts, asks
 
 
 @pytest.mark.parametrize("name", GOLDEN_SPECS)
