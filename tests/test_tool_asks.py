@@ -83,6 +83,14 @@ def test_a_declined_form_reaches_the_body_and_the_model_is_not_asked(feedback):
     assert len(user.forms) == 1 and user.prompts == []
 
 
+def test_a_form_answer_that_does_not_fit_the_form_is_an_error_and_the_model_is_not_asked(feedback):
+    user = User({"rating": "terrible"})  # not one of the enum's values
+    result = anyio.run(call, feedback, user, "auto")
+    assert result.is_error
+    assert 'the answer to "How was v2.0.0?" does not fit its form' in result.content[0].text
+    assert user.prompts == []
+
+
 def test_a_client_that_cannot_answer_forms_gets_an_error_result(feedback):
     async def main():
         params = StdioServerParameters(command="node", args=[entry(feedback)])
@@ -140,5 +148,5 @@ def test_a_server_whose_tools_do_not_ask_has_no_asks_module_and_stays_stateless(
     assert "src/asks.ts" not in files
     assert "const SESSIONS_DEFAULT = false;" in files["src/cli.ts"]
     asking = render_server(load_spec_file(SPECS / "feedback.yaml"))
-    assert "export function elicit(" in asking["src/asks.ts"]
+    assert "export async function elicit(" in asking["src/asks.ts"]
     assert "const SESSIONS_DEFAULT = true;" in asking["src/cli.ts"]

@@ -11,8 +11,10 @@ import {
   type InputRequest,
   type InputRequiredResult,
   type ServerContext,
+  fromJsonSchema,
   type ElicitRequestFormParams,
   type ElicitResult,
+  type JsonSchemaType,
   type CreateMessageRequestParams,
   type CreateMessageResult,
   type SamplingMessage,
@@ -44,13 +46,19 @@ function answered(kind: string, request: () => InputRequest, isAnswer: (value: u
 
 /** Ask the user to fill in a form (MCP elicitation, form mode): `schema` is the requested schema, an object of
  * string / number / integer / boolean / enum fields, each may have a default. Resolves to the user's answer:
- * `{ action: "accept", content }`, or `{ action: "decline" }` / `{ action: "cancel" }`. */
-export function elicit(message: string, schema: ElicitRequestFormParams["requestedSchema"]): Promise<ElicitResult> {
-  return answered(
+ * `{ action: "accept", content }`, or `{ action: "decline" }` / `{ action: "cancel" }`. Accepted content that
+ * does not fit the schema throws (neither era's SDK path checks it: it is the client's word). */
+export async function elicit(message: string, schema: ElicitRequestFormParams["requestedSchema"]): Promise<ElicitResult> {
+  const answer = (await answered(
     "elicit",
     () => inputRequired.elicit({ message, requestedSchema: schema }),
     (value) => typeof value === "object" && value !== null && "action" in value,
-  ) as Promise<ElicitResult>;
+  )) as ElicitResult;
+  if (answer.action === "accept" && answer.content !== undefined) {
+    const checked = await fromJsonSchema(schema as unknown as JsonSchemaType)["~standard"].validate(answer.content);
+    if (checked.issues) throw new Error(`the answer to "${message}" does not fit its form: ${checked.issues[0]?.message}`);
+  }
+  return answer;
 }
 
 /** Ask the client's model for a message (MCP sampling). `messages` is a list of SamplingMessage, or one string (a
