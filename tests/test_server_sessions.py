@@ -5,6 +5,7 @@ from the last event it delivered. Servers whose tools do not ask stay stateless 
 from __future__ import annotations
 
 import json
+import signal
 import time
 
 import anyio
@@ -174,3 +175,36 @@ def test_a_dropped_stream_is_resumed_from_its_last_event_with_last_event_id(feed
     assert question["method"] == "elicitation/create"
     assert first == question  # replayed: the stream's events after the priming one, in order
     assert second["method"] == "sampling/createMessage"  # sent while nobody was reading
+
+
+def test_auth_host_checks_cors_and_the_body_limit_hold_with_sessions(calculator):
+    env = {"MCP_AUTH_TOKEN": "s3cret-token", "MCP_MAX_MESSAGE_BYTES": "2048", "MCP_CORS_ORIGINS": "https://app.example"}
+    token = {"authorization": "Bearer s3cret-token"}
+    big = INIT | {"params": INIT["params"] | {"clientInfo": {"name": "x" * 4096, "version": "0"}}}
+    with serving(calculator, "--sessions", env=env) as server:
+        no_token = httpx2.post(server.url, json=INIT, headers=ACCEPT, timeout=30)
+        foreign = httpx2.post(server.url, json=INIT, headers=ACCEPT | token | {"host": "evil.example"}, timeout=30)
+        too_big = httpx2.post(server.url, json=big, headers=ACCEPT | token, timeout=30)
+        opened = httpx2.post(server.url, json=INIT, headers=ACCEPT | token | {"origin": "https://app.example"})
+        session = opened.headers["mcp-session-id"]
+        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        unauthorized_in_session = httpx2.post(server.url, json=listing, headers=in_session(session), timeout=30)
+        health = httpx2.get(f"{server.base}/healthz", timeout=30)
+    assert no_token.status_code == 401 and unauthorized_in_session.status_code == 401
+    assert foreign.status_code == 403
+    assert too_big.status_code == 413
+    assert opened.headers["access-control-allow-origin"] == "https://app.example"
+    assert "Mcp-Session-Id" in opened.headers["access-control-expose-headers"]
+    assert health.status_code == 200
+
+
+def test_sigterm_ends_the_standalone_streams_so_the_drain_is_not_held_by_them(calculator):
+    with serving(calculator, "--sessions", "--drain-timeout-ms", "60000") as server:
+        session = initialize(server)
+        headers = in_session(session) | {"accept": "text/event-stream"}
+        with httpx2.stream("GET", server.url, headers=headers, timeout=60) as get:
+            assert get.status_code == 200
+            server.process.send_signal(signal.SIGTERM)
+            list(get.iter_lines())  # the server ends the stream; a held stream would wait out the 60 s drain
+        code = server.process.wait(timeout=60)
+    assert code == 0  # exit 1 would mean the drain deadline cut a request off
