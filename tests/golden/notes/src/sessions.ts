@@ -105,6 +105,15 @@ export class Sessions {
         return jsonRpcError(503, -32000, `Too many sessions (MCP_MAX_SESSIONS=${this.limits.maxSessions}): end one with DELETE, or retry later`, { "retry-after": "5" });
       }
     }
+    this.opening++; // before any await: two initializes at once cannot both take the last place
+    try {
+      return await this.serveInitialize(request, authInfo);
+    } finally {
+      this.opening--;
+    }
+  }
+
+  private async serveInitialize(request: Request, authInfo?: AuthInfo): Promise<Response> {
     const server = this.factory();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -120,14 +129,9 @@ export class Sessions {
     });
     transport.onerror = (error) => this.limits.log(error.message);
     await server.connect(transport);
-    this.opening++;
-    try {
-      const response = await transport.handleRequest(request, { authInfo });
-      if (transport.sessionId === undefined) void server.close(); // not an initialize: nothing to keep
-      return response;
-    } finally {
-      this.opening--;
-    }
+    const response = await transport.handleRequest(request, { authInfo });
+    if (transport.sessionId === undefined) void server.close(); // not an initialize: nothing to keep
+    return response;
   }
 
   /** End the sessions nobody has sent a request for within the idle time. */
