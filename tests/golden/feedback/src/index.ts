@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/server";
 import { HELP, SERVER_NAME, SERVER_VERSION, StartError, UsageError, parseCommand } from "./cli.js";
 import { serveStdioLines } from "./stdio.js";
+import { stateCodec } from "./asks.js";
 import * as tool0 from "./tools/rate_release.js";
 
 export { SERVER_NAME, SERVER_VERSION };
@@ -16,7 +17,7 @@ export function createMcpServer(): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     // The tool list is fixed at build time: no list_changed notifications to promise.
-    { capabilities: { tools: { listChanged: false } }, instructions: "feedback: Collects feedback on a release from the user and has the client's model sum it up.\n\nUse these tools:\n- rate_release: Asks the user to rate a release, then asks the client's model for a one-line summary." },
+    { capabilities: { tools: { listChanged: false } }, instructions: "feedback: Collects feedback on a release from the user and has the client's model sum it up.\n\nUse these tools:\n- rate_release: Asks the user to rate a release, then asks the client's model for a one-line summary.", requestState: { verify: stateCodec.verify } },
   );
   tool0.register(server);
   return server;
