@@ -181,3 +181,45 @@ def test_a_server_whose_tools_do_not_ask_has_no_asks_module_and_stays_stateless(
     asking = render_server(load_spec_file(SPECS / "feedback.yaml"))
     assert "export async function elicit(" in asking["src/asks.ts"]
     assert "const SESSIONS_DEFAULT = true;" in asking["src/cli.ts"]
+
+
+TOGETHER = {
+    "name": "together",
+    "version": "1.0.0",
+    "description": "Asks the user and the model at once.",
+    "tools": [
+        {
+            "name": "both",
+            "description": "Asks a form and the model together.",
+            "asks": ["elicitation", "sampling"],
+            "implementation": {
+                "kind": "code",
+                "code": 'const [form, reply] = await Promise.all([\n  elicit("Name?", { type: "object", properties: '
+                '{ name: { type: "string" } } }, { key: "user_name" }),\n  sample("Greet", { maxTokens: 20 }),\n]);\n'
+                'const text = Array.isArray(reply.content) ? "" : reply.content.type === "text" ? reply.content.text : "";'
+                "\nreturn `${text} ${form.content?.name}`;\n",
+            },
+            "examples": [
+                {
+                    "answers": [{"elicitation": {"content": {"name": "Ada"}}}, {"sampling": {"text": "Hi"}}],
+                    "output": "Hi Ada",
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_asks_made_together_go_out_in_one_round_under_their_keys(tmp_path):
+    result = build(ServerSpec.model_validate(TOGETHER), tmp_path)
+    assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
+
+    async def main():
+        params = StdioServerParameters(command="node", args=[entry(result)])
+        async with Client(
+            params, mode="auto", elicitation_callback=User({}).elicit, sampling_callback=User({}).sample
+        ) as c:
+            return await c.session.call_tool("both", {}, allow_input_required=True)
+
+    first = anyio.run(main)
+    assert sorted(first.input_requests) == ["ask1", "user_name"]  # one round, both asks; the second by position
