@@ -49,7 +49,7 @@ interface State {
   answers: unknown[];
 }
 
-/** requestState is signed (the SDK's HMAC codec, bound to the method and the caller's token) and expires in ten
+/** requestState is signed (the SDK's HMAC codec, bound to the method and the auth client id) and expires in ten
  * minutes: a client cannot forge or reorder earlier answers, and the SDK refuses tampered state with -32602
  * before the handler runs. The key is this process's own, so one process serves every round of a call (stdio,
  * or one HTTP instance). index.ts hands `stateCodec.verify` to the server. */
@@ -69,7 +69,8 @@ function answered(
   if (round === undefined) throw new Error(`${kind}() works only inside a tool's code body, while it runs`);
   const index = round.asked++;
   const name = key ?? `ask${index}`;
-  if (index === round.answers.length && round.open.size === 0 && name in round.latest) {
+  const given = Object.prototype.hasOwnProperty.call(round.latest, name); // own keys only: the client sent them
+  if (index === round.answers.length && round.open.size === 0 && given) {
     round.answers.push(round.latest[name]); // answered this round: kept for the rounds after
   }
   if (index < round.answers.length) {
