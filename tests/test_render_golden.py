@@ -17,7 +17,13 @@ from factory_bot.spec.loader import load_spec_file
 from .conftest import SPECS
 
 GOLDEN = Path(__file__).parent / "golden"
-GOLDEN_SPECS = ["calculator", "weather", "notes", "chart"]  # code, http, resources and prompts, content
+GOLDEN_SPECS = [
+    "calculator",
+    "weather",
+    "notes",
+    "chart",
+    "feedback",
+]  # code, http, resources and prompts, content, asks
 
 
 @pytest.mark.parametrize("name", GOLDEN_SPECS)

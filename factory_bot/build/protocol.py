@@ -20,10 +20,11 @@ from typing import Any
 from factory_bot import proc
 from factory_bot.build import protocol_content, protocol_resources, sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_problem
+from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.report import Check
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
 from factory_bot.build.stub import StubUpstream
-from factory_bot.spec.model import ServerSpec
+from factory_bot.spec.model import ServerSpec, Tool
 
 CALL_TIMEOUT = 10.0  # one tools/call
 SESSION_TIMEOUT = 90.0  # one whole protocol session, examples included
@@ -55,9 +56,10 @@ async def session_checks(
     url: str | None = None,
     cwd: str | None = None,
     uds: Path | None = None,
+    only_tools: set[str] | None = None,
 ) -> list[Check]:
     """Open one MCP session (stdio command, or HTTP url, through a unix socket `uds` when given), compare
-    tools/list, optionally run every example."""
+    tools/list, optionally run every example (of the `only_tools`, when given: then under `<name>-examples`)."""
     import anyio
     from mcp.client.client import Client
     from mcp.client.stdio import StdioServerParameters
@@ -71,10 +73,12 @@ async def session_checks(
         else StdioWithStderr(StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=cwd), stderr)
     )
     target: Any = sandbox_net.HttpTransport(url, uds) if url and uds else url or stdio
+    answers = Answers()
     try:
         with anyio.fail_after(SESSION_TIMEOUT):
             observer = protocol_content.Observer()  # the notifications of each example's call
-            async with Client(target, mode=mode, logging_callback=observer.on_log) as client:
+            callbacks = {"logging_callback": observer.on_log, **answers.callbacks()}
+            async with Client(target, mode=mode, **callbacks) as client:
                 calls = CallTracker(stdio.watch if stdio else None)
                 version = client.session.protocol_version
                 listed = (await client.list_tools()).tools
@@ -93,7 +97,9 @@ async def session_checks(
                     )
                 )
                 if run_examples:
-                    checks.extend(await _run_examples(client, spec, stub, calls, observer))
+                    tools = [t for t in spec.tools if only_tools is None or t.name in only_tools]
+                    check_name = "examples" if only_tools is None else f"{name}-examples"
+                    checks.extend(await _run_examples(client, tools, stub, calls, answers, observer, check_name))
                 checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
     except TimeoutError:
         checks.append(
@@ -150,13 +156,20 @@ def _tail(stream: Any, lines: int = 15) -> list[str]:
 
 
 async def _run_examples(
-    client: Any, spec: ServerSpec, stub: StubUpstream | None, calls: CallTracker, observer: protocol_content.Observer
+    client: Any,
+    tools: list[Tool],
+    stub: StubUpstream | None,
+    calls: CallTracker,
+    answers: Answers,
+    observer: protocol_content.Observer,
+    check_name: str,
 ) -> list[Check]:
     import anyio
+    from mcp.shared.exceptions import MCPError
 
     modern = client.session.protocol_version == MODERN_VERSION
     checks = []
-    for tool in spec.tools:
+    for tool in tools:
         if not tool.examples:
             continue
         started = time.monotonic()
@@ -167,6 +180,7 @@ async def _run_examples(
             if stub is not None:
                 stub.reply = example.upstream
             label = f"examples[{index}] {json.dumps(example.input)[:120]}"
+            answers.expect(example.answers)
             calls.calling(tool.name)
             try:
                 with anyio.fail_after(CALL_TIMEOUT):
@@ -179,6 +193,8 @@ async def _run_examples(
                 break
             except RuntimeError as exc:  # the client's strict output validation refused the answer
                 problem = f"the client refused the answer: {exc}"[:400]
+            except MCPError as exc:  # an error answer, e.g. to an ask the example has no answer for
+                problem = f"the call failed: {exc}"[:400]
             else:
                 problem = example_problem(tool, example, result) or protocol_content.content_problem(
                     tool, example, result
@@ -186,13 +202,15 @@ async def _run_examples(
             finally:
                 calls.calling(None)
             seen = protocol_content.observation_problems(example, observer)
-            found = [p for p in [problem, *seen, *calls.new_problems(tool.name)] if p]
+            found = [
+                p for p in [*answers.problems, answers.leftover(), problem, *seen, *calls.new_problems(tool.name)] if p
+            ]
             problems.extend(f"{label}: {p}" for p in found)
             failed += bool(found)
         passed = len(tool.examples) - failed
         checks.append(
             Check(
-                "examples",
+                check_name,
                 not problems,
                 time.monotonic() - started,
                 f"{passed}/{len(tool.examples)} examples pass",
@@ -254,6 +272,19 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
                 url=f"http://127.0.0.1:{port}/mcp",
                 uds=launch.socket,
             )
+            asking = {tool.name for tool in spec.tools if tool.asks}
+            if asking:  # a 2025-era client is asked through its session: the examples of the tools that ask
+                checks += await session_checks(
+                    spec,
+                    [],
+                    {},
+                    mode="legacy",
+                    name="http-legacy",
+                    run_examples=True,
+                    url=f"http://127.0.0.1:{port}/mcp",
+                    uds=launch.socket,
+                    only_tools=asking,
+                )
             checks.append(await _rebinding_check(port, launch.socket))
             return checks
         finally:

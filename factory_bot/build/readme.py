@@ -45,6 +45,13 @@ DEPLOYMENT_ENV = (
         "4 MiB (HTTP), 10 MiB (stdio)",
         "Largest message: a bigger HTTP body gets 413, a bigger stdio line an error and exit 1.",
     ),
+    (
+        "MCP_SESSIONS",
+        "off (on when a tool asks the client)",
+        "`on` keeps HTTP sessions (Mcp-Session-Id) for 2025-era clients, as `--sessions`; `off`, as `--stateless`.",
+    ),
+    ("MCP_MAX_SESSIONS", "100", "Most HTTP sessions open at once; one more initialize gets 503."),
+    ("MCP_SESSION_IDLE_MS", "600000", "An HTTP session that gets no request for this long ends."),
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, readme, render_content, render_kinds, toolchain
+from factory_bot.build import clients, code_body, readme, render_asks, render_content, render_kinds, toolchain
 from factory_bot.spec import publishing, schema_types
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
@@ -181,6 +181,7 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["code"] = code_body.indent(code) if indented else code
         context["code_indent"] = "  " if indented else ""
     context["runtime_imports"] = sorted(imports, key=str.lower)
+    context["asks_imports"] = render_asks.tool_imports(tool)
     return context
 
 
@@ -204,6 +205,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "instructions": spec.server_instructions,  # what index.ts gives the client on initialize
         **render_content.context(spec),
         "capabilities": render_kinds.fixed_list_capabilities(spec) | ({"logging": {}} if spec.logging else {}),
+        "sessions_default": render_asks.sessions_by_default(spec),
     }
     files = {
         "LICENSE": license_file(spec),
@@ -217,12 +219,14 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "src/stdio.ts": env.get_template("server/src/stdio.ts.j2").render(context),
         "src/shims.ts": env.get_template("server/src/shims.ts.j2").render(context),
         "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
+        "src/sessions.ts": env.get_template("server/src/sessions.ts.j2").render(context),
     }
     tool_template = env.get_template("server/src/tools/tool.ts.j2")
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
     files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files |= render_content.files(spec, lambda name, extra: env.get_template(name).render(context | extra))
+    files |= render_asks.asks_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 

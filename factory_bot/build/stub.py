@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from factory_bot.spec.model import UpstreamReply
+from factory_bot.spec.examples import UpstreamReply
 
 
 class _UnixHTTPServer(socketserver.ThreadingUnixStreamServer):

@@ -216,6 +216,7 @@ def position(loc: list[Any], data: Any) -> tuple[int | None, int | None]:
 
 def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     """Which model class a location points into, to suggest the fields it allows."""
+    from factory_bot.spec import asks, examples
     from factory_bot.spec import model as m
     from factory_bot.spec.params import Param
 
@@ -226,8 +227,11 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
         ("Tool", "input"): Param,
         ("Tool", "output"): Param,
         ("Tool", "annotations"): m.Annotations,
-        ("Tool", "examples"): m.Example,
-        ("Example", "upstream"): m.UpstreamReply,
+        ("Tool", "examples"): examples.Example,
+        ("Example", "upstream"): examples.UpstreamReply,
+        ("Example", "answers"): asks.Answer,
+        ("Answer", "elicitation"): asks.ElicitAnswer,
+        ("Answer", "sampling"): asks.SampleAnswer,
         ("Param", "items"): Param,
         ("Param", "properties"): Param,
     }

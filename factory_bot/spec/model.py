@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from factory_bot.spec import content, publishing, schema_types
+from factory_bot.spec.asks import Ask, asks_problem
 from factory_bot.spec.env import EnvVar
+from factory_bot.spec.examples import Example
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
     ENV_NAME,
@@ -121,35 +123,6 @@ class HttpImplementation(StrictModel):
 Implementation = Annotated[CodeImplementation | HttpImplementation, Field(discriminator="kind")]
 
 
-class UpstreamReply(StrictModel):
-    """What the upstream API answers in an example of an `http` tool (served by a local stub during validation)."""
-
-    status: int = Field(200, ge=100, le=599)
-    body: Any = None
-    headers: dict[str, str] = Field(default_factory=dict)
-
-
-class Example(content.CallObservations):
-    """A call that validation makes through the protocol: `output` is compared as JSON, `error` expects
-    an error result containing that text; with neither, the call just has to succeed. A `returns: content`
-    tool's example expects `content`; `progress` and `logs` are observed besides (see content.py)."""
-
-    input: dict[str, Any] = Field(default_factory=dict)
-    output: Any = None
-    error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
-    upstream: UpstreamReply | None = Field(None, description="For http tools: the reply the stub API gives.")
-
-    @property
-    def expects_output(self) -> bool:
-        return "output" in self.model_fields_set
-
-    @model_validator(mode="after")
-    def _one_expectation(self) -> Example:
-        if self.expects_output and self.error is not None:
-            raise ValueError("an example expects either `output` or `error`, not both")
-        return self
-
-
 class Tool(StrictModel):
     """One tool the server offers."""
 
@@ -164,6 +137,12 @@ class Tool(StrictModel):
     returns: Literal["value", "content"] = Field("value", description=content.RETURNS_DOC)
     annotations: Annotations | None = None
     implementation: Implementation
+    asks: list[Ask] = Field(
+        default_factory=list,
+        description="What the code body asks the client while it runs: elicitation: `await elicit(message, "
+        "schema)`; sampling: `await sample(messages, {maxTokens})`; reconnect: `reconnect()` ends the call's HTTP "
+        "stream, and the client picks up the rest with Last-Event-ID.",
+    )
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
     @field_validator("name")
@@ -218,6 +197,8 @@ class Tool(StrictModel):
                     f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "
                     "gives, so validation can run it offline against a local stub"
                 )
+        if problem := asks_problem(self.asks, self.implementation.kind, [e.answers for e in self.examples]):
+            raise ValueError(problem)
         if isinstance(self.implementation, HttpImplementation):
             unknown = self.implementation.placeholders() - set(self.input)
             if unknown:

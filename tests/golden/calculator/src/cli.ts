@@ -4,6 +4,8 @@ import { parseArgs } from "node:util";
 
 export const SERVER_NAME = "calculator";
 export const SERVER_VERSION = "1.0.0";
+/** Whether HTTP keeps sessions unless told: on when a tool asks the client (2025-era clients need a session). */
+const SESSIONS_DEFAULT = false;
 
 export interface Options {
   http: boolean;
@@ -19,17 +21,23 @@ export interface Options {
   /** The largest message: an HTTP body, or one stdio line (MCP_MAX_MESSAGE_BYTES; per transport by default). */
   maxMessageBytes: number | undefined;
   drainTimeoutMs: number;
+  /** Stateful HTTP for 2025-era clients (Mcp-Session-Id); off: every request stands alone. */
+  sessions: boolean;
+  maxSessions: number;
+  sessionIdleMs: number;
 }
 
 export const HELP = `${SERVER_NAME} ${SERVER_VERSION}: an MCP server.
 
-usage: ${SERVER_NAME} [--stdio | --http [--port N] [--host H]] [--drain-timeout-ms MS]
+usage: ${SERVER_NAME} [--stdio | --http [--port N] [--host H] [--sessions | --stateless]] [--drain-timeout-ms MS]
        ${SERVER_NAME} --help | --version
 
   --stdio               serve MCP on stdin/stdout (the default)
   --http                serve Streamable HTTP at http://HOST:PORT/mcp, and GET /healthz
   --host H              address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N              port to bind (default 3000; 0 picks a free one)
+  --sessions            HTTP keeps sessions (Mcp-Session-Id) for 2025-era clients${SESSIONS_DEFAULT ? " (the default)" : ""}
+  --stateless           HTTP answers each request on its own${SESSIONS_DEFAULT ? "" : " (the default)"}
   --drain-timeout-ms MS on SIGTERM/SIGINT, wait this long for calls in flight, then cut them (default 10000)
   -h, --help            show this help
   -V, --version         print the version
@@ -42,6 +50,9 @@ environment (a flag wins over its variable):
   MCP_AUTH_TOKEN       require "Authorization: Bearer <token>" on /mcp
   MCP_AUTH_TOKENS_FILE a file of accepted bearer tokens, one per line (# comments)
   MCP_MAX_MESSAGE_BYTES largest message: HTTP body (default 4194304) or stdio line (default 10485760)
+  MCP_SESSIONS=on|off  like --sessions / --stateless
+  MCP_MAX_SESSIONS     most sessions open at once (default 100); an initialize beyond gets 503
+  MCP_SESSION_IDLE_MS  a session without a request for this long ends (default 600000)
 `;
 
 /** A misuse of the command line: printed as one line, exit code 2. */
@@ -79,6 +90,8 @@ export function parseCommand(argv: readonly string[], environ: NodeJS.ProcessEnv
         host: { type: "string" },
         port: { type: "string" },
         "drain-timeout-ms": { type: "string" },
+        sessions: { type: "boolean" },
+        stateless: { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -90,6 +103,13 @@ export function parseCommand(argv: readonly string[], environ: NodeJS.ProcessEnv
   if (flags.help) return { kind: "help" };
   if (flags.version) return { kind: "version" };
   if (flags.http && flags.stdio) throw new UsageError("--http and --stdio exclude each other");
+  if (flags.sessions && flags.stateless) throw new UsageError("--sessions and --stateless exclude each other");
+  const sessions = environ.MCP_SESSIONS;
+  if (sessions !== undefined && sessions !== "on" && sessions !== "off") {
+    throw new UsageError(`MCP_SESSIONS must be on or off, not ${JSON.stringify(sessions)}`);
+  }
+  const maxSessions = environ.MCP_MAX_SESSIONS;
+  const idle = environ.MCP_SESSION_IDLE_MS;
   const transport = environ.MCP_TRANSPORT;
   if (transport !== undefined && transport !== "http" && transport !== "stdio") {
     throw new UsageError(`MCP_TRANSPORT must be http or stdio, not ${JSON.stringify(transport)}`);
@@ -113,6 +133,9 @@ export function parseCommand(argv: readonly string[], environ: NodeJS.ProcessEnv
       authTokensFile: environ.MCP_AUTH_TOKENS_FILE || undefined,
       maxMessageBytes: limit === undefined ? undefined : integer(limit, "MCP_MAX_MESSAGE_BYTES", 1, 2 ** 30),
       drainTimeoutMs: drain === undefined ? 10_000 : integer(drain, drainSource, 0, 3_600_000),
+      sessions: flags.sessions ?? (flags.stateless ? false : sessions === undefined ? SESSIONS_DEFAULT : sessions === "on"),
+      maxSessions: maxSessions === undefined ? 100 : integer(maxSessions, "MCP_MAX_SESSIONS", 1, 100_000),
+      sessionIdleMs: idle === undefined ? 600_000 : integer(idle, "MCP_SESSION_IDLE_MS", 1000, 86_400_000),
     },
   };
 }

@@ -1,0 +1,64 @@
+"""What a tool asks the client while it runs (`asks: [elicitation, sampling, reconnect]`), and the answers an
+example gives: validation's client answers each `elicit(...)` / `sample(...)` of the code body with the next one
+(`reconnect()` needs no answer: the client just comes back for the rest of the call)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from factory_bot.spec.params import MAX_TEXT, StrictModel
+
+Ask = Literal["elicitation", "sampling", "reconnect"]
+MAX_ANSWERS = 8  # the SDK re-enters a handler at most 8 times per call (inputRequired.maxRounds)
+
+
+class ElicitAnswer(StrictModel):
+    """The user's answer to a form: `accept` with the form's `content`, or `decline` / `cancel` without."""
+
+    action: Literal["accept", "decline", "cancel"] = "accept"
+    content: dict[str, Any] | None = Field(None, description="The filled-in form (with action: accept).")
+
+    @model_validator(mode="after")
+    def _content_with_accept(self) -> ElicitAnswer:
+        if self.action != "accept" and self.content is not None:
+            raise ValueError(f"an elicitation answer with action {self.action} carries no content")
+        return self
+
+
+class SampleAnswer(StrictModel):
+    """What the client's model answers a sampling request: its text, and the model's name."""
+
+    text: str = Field(max_length=MAX_TEXT)
+    model: str = Field("example-model", min_length=1, max_length=MAX_TEXT)
+
+
+class Answer(StrictModel):
+    """One answer of the client, in the order the code body asks: exactly one of `elicitation` or `sampling`."""
+
+    elicitation: ElicitAnswer | None = None
+    sampling: SampleAnswer | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Answer:
+        if (self.elicitation is None) == (self.sampling is None):
+            raise ValueError("an answer is either {elicitation: {action, content}} or {sampling: {text}}")
+        return self
+
+    @property
+    def kind(self) -> Ask:
+        return "elicitation" if self.elicitation is not None else "sampling"
+
+
+def asks_problem(asks: list[Ask], implementation: str, examples: list[list[Answer]]) -> str | None:
+    """Why a tool's `asks` or its examples' `answers` do not fit together, or None."""
+    if asks and implementation != "code":
+        return "only a code body can ask the client (`asks` needs implementation.kind: code)"
+    if len(set(asks)) != len(asks):
+        return "`asks` names each kind once"
+    for index, answers in enumerate(examples):
+        for number, answer in enumerate(answers):
+            if answer.kind not in asks:
+                return f"examples[{index}].answers[{number}] answers {answer.kind}, but `asks` lacks {answer.kind}"
+    return None
