@@ -166,6 +166,7 @@ async def _run_examples(
 ) -> list[Check]:
     import anyio
     from mcp.shared.exceptions import MCPError
+    from mcp.types import CONNECTION_CLOSED
 
     modern = client.session.protocol_version == MODERN_VERSION
     checks = []
@@ -194,6 +195,8 @@ async def _run_examples(
             except RuntimeError as exc:  # the client's strict output validation refused the answer
                 problem = f"the client refused the answer: {exc}"[:400]
             except MCPError as exc:  # an error answer, e.g. to an ask the example has no answer for
+                if exc.code == CONNECTION_CLOSED:
+                    raise  # the server died (out of heap, crashed): the session fails, not one example
                 problem = f"the call failed: {exc}"[:400]
             else:
                 problem = example_problem(tool, example, result) or protocol_content.content_problem(
