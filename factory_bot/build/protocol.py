@@ -19,8 +19,9 @@ from typing import Any
 
 from factory_bot import proc
 from factory_bot.build import protocol_resources, sandbox, sandbox_jail, sandbox_net
-from factory_bot.build.expectations import compare_tools, example_problem
+from factory_bot.build.expectations import compare_tools, example_env, example_problem
 from factory_bot.build.report import Check
+from factory_bot.build.request_check import sent_problem
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
 from factory_bot.build.stub import StubUpstream
 from factory_bot.spec.model import ServerSpec
@@ -152,6 +153,7 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
     import anyio
 
     checks = []
+    env = example_env(spec, None)
     for tool in spec.tools:
         if not tool.examples:
             continue
@@ -162,6 +164,7 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
         for index, example in enumerate(tool.examples):
             if stub is not None:
                 stub.reply = example.upstream
+            asked = len(stub.requests) if stub is not None else 0
             label = f"examples[{index}] {json.dumps(example.input)[:120]}"
             calls.calling(tool.name)
             try:
@@ -177,7 +180,8 @@ async def _run_examples(client: Any, spec: ServerSpec, stub: StubUpstream | None
                 problem = example_problem(tool, example, result)
             finally:
                 calls.calling(None)
-            found = [p for p in [problem, *calls.new_problems(tool.name)] if p]
+            sent = sent_problem(example.request, stub.requests[asked:], env) if stub is not None else None
+            found = [p for p in [problem, sent, *calls.new_problems(tool.name)] if p]
             problems.extend(f"{label}: {p}" for p in found)
             failed += bool(found)
         passed = len(tool.examples) - failed

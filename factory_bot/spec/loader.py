@@ -190,7 +190,7 @@ def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseMod
 
 # "examples[2].input does not match the tool's input: at unit: 'x' is not one of [...]" (spec/model.py)
 _EXAMPLE_PROBLEM = re.compile(
-    r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream))?(?:[^:]*: at (?P<inside>[^:]+):)?"
+    r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream|request))?(?:[^:]*: at (?P<inside>[^:]+):)?"
 )
 
 
@@ -228,6 +228,7 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
         ("Tool", "annotations"): m.Annotations,
         ("Tool", "examples"): m.Example,
         ("Example", "upstream"): m.UpstreamReply,
+        ("Example", "request"): m.ExpectedRequest,
         ("Param", "items"): Param,
         ("Param", "properties"): Param,
     }

@@ -36,6 +36,7 @@ from factory_bot.spec.params import (
     schema_errors,
 )
 from factory_bot.spec.prompts import MAX_PROMPTS, Prompt
+from factory_bot.spec.requests import ExpectedRequest
 from factory_bot.spec.resources import MAX_RESOURCES, Resource, ResourceTemplate, unique_names
 
 
@@ -134,6 +135,7 @@ class Example(StrictModel):
     output: Any = None
     error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
     upstream: UpstreamReply | None = Field(None, description="For http tools: the reply the stub API gives.")
+    request: ExpectedRequest | None = Field(None, description="For http tools: the request the server must send.")
 
     @property
     def expects_output(self) -> bool:
@@ -201,8 +203,9 @@ class Tool(StrictModel):
                 errors = schema_errors(example.output, self.output.json_schema())
                 if errors:
                     raise ValueError(f"examples[{index}].output does not match `output`: {errors[0]}")
-            if example.upstream is not None and self.implementation.kind != "http":
-                raise ValueError(f"examples[{index}].upstream only applies to http tools")
+            for part in ("upstream", "request"):
+                if getattr(example, part) is not None and self.implementation.kind != "http":
+                    raise ValueError(f"examples[{index}].{part} only applies to http tools")
             if example.upstream is None and self.implementation.kind == "http":
                 raise ValueError(
                     f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "

@@ -10,6 +10,7 @@ from typing import Any
 from factory_bot.importers.openapi.auth import auth_for, base_url, bearer_for_all
 from factory_bot.importers.openapi.examples import examples_for
 from factory_bot.importers.openapi.operations import Operation
+from factory_bot.importers.openapi.requests import expected_request
 from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
 from factory_bot.importers.openapi.texts import clean, snake, title
 from factory_bot.importers.openapi.view import Body, Parameter, Response, View, first_example, resolved
@@ -87,7 +88,11 @@ def map_operation(
         tool["output"] = output
     tool["annotations"] = ANNOTATIONS[op.method]
     tool["implementation"] = implementation
-    tool["examples"] = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
+    examples = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
+    for example in examples:
+        request = expected_request(op.method, op.path, inputs.wire, inputs.values, auth.headers, example["input"])
+        example["request"] = request
+    tool["examples"] = [{"input": e["input"], "request": e["request"], **e} for e in examples]
     return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note)
 
 
