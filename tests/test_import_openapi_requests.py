@@ -118,3 +118,12 @@ def test_a_wrong_mapping_fails_validation_naming_the_tool_and_the_difference(tmp
     assert 'sent the query {"state": "available"}, expected {"status": "available"}' in failed["find_pets_by_status"]
     assert "sent the path /pets/" in failed["get_pet_by_id"] and "expected /pet/" in failed["get_pet_by_id"]
     assert "sent no authorization header" in failed["add_pet"] and "sent no body, expected {" in failed["add_pet"]
+
+
+def test_a_request_that_expects_no_body_says_so_in_the_yaml_and_keeps_saying_it():
+    from factory_bot.spec.loader import dump_spec
+
+    spec = petstore("get_pet_by_id")
+    text = dump_spec(spec)
+    assert "body: null" in text or "body:\n" in text
+    assert load_spec_text(text).tools[0].examples[0].request.checks_body

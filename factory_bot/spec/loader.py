@@ -297,11 +297,13 @@ def dump_spec(spec: ServerSpec) -> str:
 
 
 def _keep_explicit_example_outputs(spec: ServerSpec, data: dict[str, Any]) -> None:
-    # `output: null` is a real expectation; exclude_defaults would drop it.
+    # `output: null` and `request: {body: null}` are real expectations; exclude_defaults would drop them.
     for tool, tool_data in zip(spec.tools, data["tools"]):
         for example, example_data in zip(tool.examples, tool_data.get("examples", [])):
             if example.expects_output:
                 example_data["output"] = example.output
+            if example.request is not None and example.request.checks_body:
+                example_data["request"]["body"] = example.request.body
 
 
 def _literal_blocks(node: Any) -> Any:

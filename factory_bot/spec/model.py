@@ -36,8 +36,9 @@ from factory_bot.spec.params import (
     schema_errors,
 )
 from factory_bot.spec.prompts import MAX_PROMPTS, Prompt
-from factory_bot.spec.requests import ExpectedRequest
+from factory_bot.spec.requests import ExpectedRequest, UpstreamReply
 from factory_bot.spec.resources import MAX_RESOURCES, Resource, ResourceTemplate, unique_names
+from factory_bot.spec.source import OpenAPISource
 
 
 class Annotations(StrictModel):
@@ -117,14 +118,6 @@ class HttpImplementation(StrictModel):
 
 
 Implementation = Annotated[CodeImplementation | HttpImplementation, Field(discriminator="kind")]
-
-
-class UpstreamReply(StrictModel):
-    """What the upstream API answers in an example of an `http` tool (served by a local stub during validation)."""
-
-    status: int = Field(200, ge=100, le=599)
-    body: Any = None
-    headers: dict[str, str] = Field(default_factory=dict)
 
 
 class Example(StrictModel):
@@ -282,6 +275,9 @@ class ServerSpec(StrictModel):
     resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)
     resource_templates: list[ResourceTemplate] = Field(default_factory=list, max_length=MAX_RESOURCES)
     prompts: list[Prompt] = Field(default_factory=list, max_length=MAX_PROMPTS)
+    source: OpenAPISource | None = Field(
+        None, description="Imported specs: the OpenAPI document and the choices `import openapi --update` keeps."
+    )
 
     @field_validator("name")
     @classmethod

@@ -1,4 +1,4 @@
-"""What an `http` tool's example says the server must send: the request validation's stub API checks.
+"""An `http` tool's example: the reply the stub API gives (`upstream:`) and the request it must receive.
 
 `request: {method, path, query, headers, body}` beside `upstream:` in an example; each field given is checked,
 a field left out is not. `path` is under the base URL (the stub stands in for it), percent-encoded as sent;
@@ -13,6 +13,14 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from factory_bot.spec.params import MAX_TEXT, StrictModel
+
+
+class UpstreamReply(StrictModel):
+    """What the upstream API answers in an example of an `http` tool (served by a local stub during validation)."""
+
+    status: int = Field(200, ge=100, le=599)
+    body: Any = None
+    headers: dict[str, str] = Field(default_factory=dict)
 
 
 class ExpectedRequest(StrictModel):
