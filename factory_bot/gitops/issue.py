@@ -59,7 +59,7 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         too_big = gate.check_size(policy, issue.get("title") or "", issue.get("body") or "")
         if too_big:  # the gate refused it already; this stage holds no token and never trusts that it ran
             raise PolicyError(too_big.message, hint=too_big.hint)
-        result = ctx.parser(issue.get("title") or "", issue.get("body") or "")
+        result = ctx.parse(issue.get("title") or "", issue.get("body") or "")
         spec: ServerSpec = result.spec
         gate.check_spec(policy, spec)
         proposal = None
