@@ -71,6 +71,7 @@ class ImportResult:
     report: ImportReport
     text: str  # the spec's canonical YAML
     keys: dict[str, str] = field(default_factory=dict)  # tool name → its operation's key (see curation.op_key)
+    wires: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # tool → input → (in, name)
 
 
 class TooManyOperations(OpenAPIError):
@@ -117,7 +118,7 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         raise OpenAPIError(
             f"{options.bearer_env!r} is not an env var name", hint="use UPPER_SNAKE_CASE, e.g. GITHUB_TOKEN"
         )
-    tools, env, bases, keys = [], {}, {}, {}
+    tools, env, bases, keys, wires = [], {}, {}, {}, {}
     names = tool_names(selection.matched)
     for index, op in enumerate(selection.matched):
         try:
@@ -133,6 +134,7 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         for var in mapped.env:
             env.setdefault(var["name"], var)
         tools.append(mapped.tool)
+        wires[mapped.tool["name"]] = mapped.wire
         report.tools.append(mapped.tool["name"])
         report.notes += [(mapped.tool["name"], note) for note in dict.fromkeys(mapped.notes)]
         if mapped.server_note and ("*", mapped.server_note) not in report.notes:
@@ -162,7 +164,7 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
             hint="import fewer operations (--include, --exclude, --tags) and split the API into several servers",
         )
     report.seconds = time.perf_counter() - started
-    return ImportResult(spec=spec, report=report, text=text, keys=keys)
+    return ImportResult(spec=spec, report=report, text=text, keys=keys, wires=wires)
 
 
 def _override(tool: dict[str, Any], override: dict[str, str], keys: dict[str, str]) -> None:
