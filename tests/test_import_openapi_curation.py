@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from factory_bot.errors import OpenAPIError
-from factory_bot.importers.openapi.curation import update
+from factory_bot.gitops.openapi_source import update
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from tests.test_import_openapi import oas_example
 

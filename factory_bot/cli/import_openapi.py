@@ -160,7 +160,7 @@ def _source(document: str, out: str | None, include, exclude, tags, methods, dep
 
 
 def _update(spec: Path, document: str | None, previous: str | None, out: str | None, as_json: bool) -> int:
-    from factory_bot.importers.openapi.curation import update
+    from factory_bot.gitops.openapi_source import update
 
     result = update(spec, document, previous)
     target = Path(out) if out else spec

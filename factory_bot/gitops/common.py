@@ -45,9 +45,13 @@ def _default_builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str
 
 
 def _default_parser(title: str, body: str, root: Path | None = None) -> ParseResult:
+    from factory_bot.gitops.openapi_request import import_requested
     from factory_bot.parse import parse_issue
 
-    return parse_issue(title, body, root=root)
+    def openapi(document: str, operations: str, name: str | None) -> ParseResult:
+        return import_requested(document, operations, name, root or Path())
+
+    return parse_issue(title, body, openapi=openapi)
 
 
 @dataclass

@@ -64,7 +64,11 @@ def _changed_servers(head: Path, base: Path | None) -> list[str]:
     changed = []
     for name in sorted(names | {p.stem for p in (base / "specs").glob("*.yaml")}):
         paths = [Path("specs") / f"{name}.yaml", Path("servers") / name]
-        paths += [p for p in (openapi_source.document_of(head, name), openapi_source.document_of(base, name)) if p]
+        paths += [
+            p
+            for p in (openapi_source.committed_document(head, name), openapi_source.committed_document(base, name))
+            if p
+        ]
         if any(read_tree(head / p) != read_tree(base / p) or _text(head / p) != _text(base / p) for p in paths):
             changed.append(name)
     return changed
