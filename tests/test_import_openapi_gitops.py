@@ -116,3 +116,11 @@ def test_a_pull_request_changing_only_the_document_fails_review_until_the_spec_i
     assert result.returncode == 0, result.stderr + result.stdout
     body = LocalForge(where).find_comment(7, REVIEW_MARKER).body
     assert ":white_check_mark: passed" in body
+
+
+def test_a_reading_with_no_importer_says_how_to_import_the_document():
+    from factory_bot.parse import parse_issue
+
+    with pytest.raises(RequestError, match="names an OpenAPI document") as caught:
+        parse_issue("t", form("openapi/petstore.json"))
+    assert "factory-bot import openapi" in caught.value.hint
