@@ -87,10 +87,9 @@ def read_edits(
 
 
 def hand_written(spec: ServerSpec, baseline: ImportResult | None) -> list[Tool]:
-    """The spec's tools that no operation of the baseline gives: the maintainer's own, kept as they are."""
-    imported = {_where(t) for t in baseline.spec.tools} if baseline else set()
-    if baseline is None:
-        imported = {_where(t) for t in spec.tools if _where(t)}
+    """The spec's tools that no operation of the baseline gives: the maintainer's own, kept as they are
+    (without a baseline, only the code tools can be told apart)."""
+    imported = {_where(t) for t in (baseline.spec if baseline else spec).tools}
     return [t for t in spec.tools if _where(t) is None or _where(t) not in imported]
 
 
