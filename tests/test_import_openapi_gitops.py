@@ -124,3 +124,13 @@ def test_a_reading_with_no_importer_says_how_to_import_the_document():
     with pytest.raises(RequestError, match="names an OpenAPI document") as caught:
         parse_issue("t", form("openapi/petstore.json"))
     assert "factory-bot import openapi" in caught.value.hint
+
+
+def test_factory_bot_parse_reads_such_a_form_from_the_current_checkout(checkout, tmp_path):
+    (tmp_path / "issue.md").write_text(form("openapi/petstore.json", "getPetById"))
+    done = run(
+        "parse", "--issue-body", str(tmp_path / "issue.md"), "--out", str(tmp_path / "petstore.yaml"), cwd=checkout
+    )
+    assert done.returncode == 0, done.stderr
+    spec = load_spec_file(tmp_path / "petstore.yaml")
+    assert [t.name for t in spec.tools] == ["get_pet_by_id"] and spec.source.include == ["getPetById"]
