@@ -134,9 +134,9 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
             raise Unmappable("a parameter given as `content`")
         if param.schema is None:
             raise Unmappable("a parameter without a schema")
-        ctx = Context(view.refs, "input")
+        ctx = Context(view.refs, "input", as_text=True)
         value = to_param(param.schema, param.base, ctx, here)
-        notes.extend(ctx.notes)
+        notes.extend(f"the {param.location} parameter {param.name}: {n}" for n in ctx.notes)
         if value["type"] == "object":
             raise Unmappable("an object parameter (deepObject and similar styles)")
         if param.location == "path" and param.style != "simple":
