@@ -134,3 +134,23 @@ def test_factory_bot_parse_reads_such_a_form_from_the_current_checkout(checkout,
     assert done.returncode == 0, done.stderr
     spec = load_spec_file(tmp_path / "petstore.yaml")
     assert [t.name for t in spec.tools] == ["get_pet_by_id"] and spec.source.include == ["getPetById"]
+
+
+def test_a_server_requested_again_from_its_document_keeps_the_maintainers_renames_and_texts(checkout, tmp_path):
+    from factory_bot.gitops.openapi_source import with_curation
+    from factory_bot.spec.loader import dump_spec
+
+    ctx = Context(workdir=tmp_path / "w", checkout=checkout)
+    first = ctx.parse("t", form("openapi/petstore.json", "getPetById, findPetsByStatus")).spec
+    data = first.model_dump(mode="json", exclude_unset=True)
+    data["tools"][1] |= {"name": "pet", "description": "One pet by its id."}  # edited by the maintainer
+    (checkout / "specs").mkdir()
+    (checkout / "specs" / "petstore.yaml").write_text(dump_spec(type(first).model_validate(data)))
+    released = load_spec_file(checkout / "specs" / "petstore.yaml")
+
+    again = ctx.parse("t", form("openapi/petstore.json", "getPetById, findPetsByStatus, getInventory")).spec
+    curated = with_curation(again, released, checkout)
+    tools = {t.name: t for t in curated.tools}
+    assert set(tools) == {"find_pets_by_status", "pet", "get_inventory"}  # the new choice, the old rename
+    assert tools["pet"].description == "One pet by its id."
+    assert curated.source.overrides["getPetById"].name == "pet"

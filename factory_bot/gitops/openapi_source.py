@@ -126,3 +126,16 @@ def stale_finding(tree: Path, name: str, base: Path | None) -> str | None:
         f"source: {document} changed and specs/{name}.yaml was not re-imported: run `factory-bot import openapi "
         f"--update specs/{name}.yaml` and commit it ({fresh.spec.version}: {changes})"
     )
+
+
+def with_curation(requested: ServerSpec, previous: ServerSpec, checkout: Path) -> ServerSpec:
+    """A server requested again from its document keeps the maintainer's renames and edited texts (read off
+    the released spec, as `--update` does); the request's own choice of operations replaces the old one."""
+    if requested.source is None or previous.source is None:
+        return requested
+    specs = checkout / "specs"
+    baseline = _baseline(previous.source, previous, specs, None)
+    curated = read_edits(previous, previous.source, baseline, [])
+    source = requested.source.model_copy(update={"overrides": curated.overrides | requested.source.overrides})
+    imported = import_openapi(document_of(source, specs), options_for(source, requested.name))
+    return imported.spec.model_copy(update={"version": requested.version})
