@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import git
@@ -154,3 +155,29 @@ def test_a_server_requested_again_from_its_document_keeps_the_maintainers_rename
     assert set(tools) == {"find_pets_by_status", "pet", "get_inventory"}  # the new choice, the old rename
     assert tools["pet"].description == "One pet by its id."
     assert curated.source.overrides["getPetById"].name == "pet"
+
+
+def _commit_petstore(bare: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = git.Repo.clone_from(str(bare), Path(tmp) / "w", branch="main")
+        (Path(tmp) / "w" / "openapi").mkdir()
+        shutil.copy(oas_example("3.0/json/petstore.json"), Path(tmp) / "w" / "openapi" / "petstore.json")
+        commit(repo, "the Petstore's OpenAPI document")
+        repo.git.push("origin", "HEAD:refs/heads/main")
+
+
+@pytest.mark.e2e
+@pytest.mark.github(then=_commit_petstore)
+def test_an_issue_naming_the_committed_document_opens_a_pr_whose_server_validates_its_requests(github, tmp_path):
+    from factory_bot import gitops as flows
+    from factory_bot.build.pipeline import build
+    from tests.fakes.github_api import branch_files
+    from tests.github_forge import forge_for
+
+    issue = github.open_issue("New MCP server: petstore", form("openapi/petstore.json", "getPetById, loginUser"))
+    ctx = flows.Context(workdir=tmp_path / "run", forge=lambda: forge_for(github, "ghs_openapi0token"), builder=build)
+    outcome = flows.on_issue(github.issue_event(issue["number"]), ctx)
+    pr = github.pulls[outcome["pull"]]
+    assert "| `get_pet_by_id` |" in pr["body"] and "| `login_user` |" in pr["body"] and "failed" not in pr["body"]
+    spec_text = branch_files(github.bare, "factory/petstore")["specs/petstore.yaml"]
+    assert "openapi: ../openapi/petstore.json" in spec_text and "request:" in spec_text
