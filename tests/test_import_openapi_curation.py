@@ -148,3 +148,8 @@ def test_a_spec_without_source_cannot_be_updated(tmp_path: Path):
     shutil.copy(Path(__file__).parent.parent / "specs" / "calculator.yaml", spec)
     with pytest.raises(OpenAPIError, match="has no `source:`"):
         update(spec)
+
+
+def test_filters_beside_update_are_refused_since_the_spec_holds_them(repo: Path):
+    done = run("import", "openapi", "--update", "specs/petstore.yaml", "--tags", "pet", cwd=repo)
+    assert done.returncode == 2 and "edit them there" in done.stderr

@@ -99,6 +99,8 @@ def openapi(
     from factory_bot.importers.openapi.operations import Filters
 
     if update_spec:
+        if include or exclude or tags or methods or name or base_url or bearer_env:
+            raise click.UsageError("with --update the choices come from the spec's `source:`: edit them there")
         return _update(Path(update_spec), source, previous, out, as_json)
     if source is None:
         raise click.UsageError("give the OpenAPI document (SOURCE), or --update SPEC")
