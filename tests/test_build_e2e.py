@@ -16,7 +16,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from factory_bot.build import protocol
+from factory_bot.build import npm_install, protocol
 from factory_bot.build.pipeline import build
 from factory_bot.spec.loader import load_spec_text
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 
 def npm_install_global(tgz: Path, prefix: Path) -> Path:
-    protocol.npm_install(tgz, prefix, timeout=180)
+    npm_install.npm_install(tgz, prefix, timeout=180)
     return prefix / "bin"
 
 
@@ -71,7 +71,7 @@ def test_an_npm_install_that_hangs_is_retried_once_and_then_installs(built, tmp_
     )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
-    protocol.npm_install(tgz, tmp_path / "prefix", timeout=5)
+    npm_install.npm_install(tgz, tmp_path / "prefix", timeout=5)
     assert calls.read_text().count("x") == 2
     assert (tmp_path / "prefix" / "bin" / "calculator").exists()
 

@@ -306,3 +306,75 @@ def test_the_cli_takes_a_bearer_env(tmp_path):
     spec = load_spec_text(out.read_text())
     assert spec.tools[0].implementation.headers == {"Authorization": "Bearer ${MY_TOKEN}"}
     assert [(e.name, e.secret) for e in spec.env] == [("MY_TOKEN", True)]
+
+
+def test_a_header_or_cookie_parameter_with_one_documented_value_is_sent_as_that_constant(tmp_path):
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Versioned", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/things": {
+                "get": {
+                    "operationId": "listThings",
+                    "parameters": [
+                        {"name": "X-Api-Version", "in": "header", "required": True,
+                         "schema": {"type": "string", "default": "2022-11-28"}},
+                        {"name": "lang", "in": "cookie", "schema": {"type": "string", "enum": ["en"]}},
+                        {"name": "X-Evil", "in": "header", "schema": {"type": "string", "enum": ["${HOME}"]}},
+                    ],
+                    "responses": {"204": {"description": "none"}},
+                },
+                "post": {
+                    "operationId": "makeThing",
+                    "parameters": [{"name": "X-Request-Id", "in": "header", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {"204": {"description": "none"}},
+                },
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "versioned.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "versioned.json"))
+    [listed] = result.spec.tools
+    assert listed.implementation.headers == {"X-Api-Version": "2022-11-28", "Cookie": "lang=en"}
+    assert listed.examples[0].request.headers == {"x-api-version": "2022-11-28", "cookie": "lang=en"}
+    notes = [note for _, note in result.report.notes]
+    assert any("X-Api-Version is always sent as '2022-11-28'" in n for n in notes)
+    assert any("left out the optional header parameter X-Evil" in n for n in notes)  # `${` is never a literal
+    assert any("header parameter X-Request-Id" in reason for _, reason in result.report.skipped)
+
+
+def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_is_left_out(tmp_path):
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Unions", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/items/{id}": {
+                "put": {
+                    "operationId": "putItem",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True,
+                         "schema": {"oneOf": [{"type": "string"}, {"type": "integer"}], "description": "Id or slug."}},
+                        {"name": "limit", "in": "query", "schema": {"type": ["integer", "string", "null"]}},
+                    ],
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "size": {"anyOf": [{"type": "string"}, {"type": "number"}]},
+                        "name": {"type": "string"}}}}}},
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "unions.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "unions.json"))
+    [put] = result.spec.tools
+    assert (
+        put.input["id"].type == "string" and put.input["id"].description == "Id or slug. An integer or string, as text."
+    )
+    assert put.input["limit"].type == "string" and put.input["limit"].optional
+    assert "size" not in put.input and "name" in put.input  # in the JSON body 5 and "5" differ: left out
+    notes = [note for _, note in result.report.notes]
+    assert any("the path parameter id: an integer or string value is taken as text" in n for n in notes)
+    assert any("size" in n and "different types" in n for n in notes)

@@ -20,7 +20,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from factory_bot import gitops as flows
-from factory_bot.build import protocol, readme, trusted
+from factory_bot.build import npm_install, readme, trusted
 from factory_bot.build.render import render_server
 from factory_bot.errors import SpecError
 from factory_bot.gitops import versioning
@@ -320,7 +320,7 @@ def test_renaming_the_npm_package_is_a_major_change(example_spec) -> None:
 def test_the_readmes_inspector_commands_list_the_tools_of_the_installed_server(built, tmp_path: Path) -> None:
     result = built("calculator")
     assert result.tgz is not None
-    protocol.npm_install(result.tgz, tmp_path / "prefix", timeout=180)  # as the README's Install says
+    npm_install.npm_install(result.tgz, tmp_path / "prefix", timeout=180)  # as the README's Install says
     inspector = ensure_npm_packages("@modelcontextprotocol/inspector@0.15.0") / "@modelcontextprotocol" / "inspector"
     cli = inspector / "cli" / "build" / "cli.js"
     text = (result.server_dir / "README.md").read_text()

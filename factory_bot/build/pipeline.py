@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import __version__
-from factory_bot.build import cache, expectations, protocol, static_checks, toolchain, trusted
+from factory_bot.build import cache, expectations, npm_install, protocol, static_checks, toolchain, trusted
 from factory_bot.build.package import Package, write_checksum
 from factory_bot.build.report import Check, ValidationReport
 from factory_bot.build.stub import StubUpstream
@@ -210,7 +210,7 @@ def _install(spec: ServerSpec, made: trusted.Made, prefix: Path) -> _Installed:
         outcome.failure = made.failure or Check("installed-bin", False, 0.0, "npm pack failed")
         return outcome
     try:
-        outcome.command = protocol.install_tgz(spec, made.package.tgz, prefix)
+        outcome.command = npm_install.install_tgz(spec, made.package.tgz, prefix)
     except CommandError as exc:
         outcome.failure = Check(
             "installed-bin",

@@ -10,7 +10,6 @@ dies with it.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import tempfile
 import time
@@ -19,9 +18,10 @@ from typing import Any
 
 from factory_bot import proc
 from factory_bot.build import protocol_content, protocol_resources, sandbox, sandbox_jail, sandbox_net
-from factory_bot.build.expectations import compare_tools, example_problem
+from factory_bot.build.expectations import compare_tools, example_env, example_problem
 from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.report import Check
+from factory_bot.build.request_check import sent_problem
 from factory_bot.build.stdout_watch import CallTracker, StdoutWatch
 from factory_bot.build.stub import StubUpstream
 from factory_bot.spec.model import ServerSpec, Tool
@@ -99,7 +99,11 @@ async def session_checks(
                 if run_examples:
                     tools = [t for t in spec.tools if only_tools is None or t.name in only_tools]
                     check_name = "examples" if only_tools is None else f"{name}-examples"
-                    checks.extend(await _run_examples(client, tools, stub, calls, answers, observer, check_name))
+                    checks.extend(
+                        await _run_examples(
+                            client, tools, stub, calls, answers, observer, check_name, example_env(spec, None)
+                        )
+                    )
                 checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
     except TimeoutError:
         checks.append(
@@ -163,6 +167,7 @@ async def _run_examples(
     answers: Answers,
     observer: protocol_content.Observer,
     check_name: str,
+    env: dict[str, str],
 ) -> list[Check]:
     import anyio
     from mcp.shared.exceptions import MCPError
@@ -180,6 +185,7 @@ async def _run_examples(
         for index, example in enumerate(tool.examples):
             if stub is not None:
                 stub.reply = example.upstream
+            asked = len(stub.requests) if stub is not None else 0
             label = f"examples[{index}] {json.dumps(example.input)[:120]}"
             answers.expect(example.answers)
             calls.calling(tool.name)
@@ -205,8 +211,11 @@ async def _run_examples(
             finally:
                 calls.calling(None)
             seen = protocol_content.observation_problems(example, observer)
+            sent = sent_problem(example.request, stub.requests[asked:], env) if stub is not None else None
             found = [
-                p for p in [*answers.problems, answers.leftover(), problem, *seen, *calls.new_problems(tool.name)] if p
+                p
+                for p in [*answers.problems, answers.leftover(), problem, sent, *seen, *calls.new_problems(tool.name)]
+                if p
             ]
             problems.extend(f"{label}: {p}" for p in found)
             failed += bool(found)
@@ -334,39 +343,6 @@ async def _rebinding_check(port: int, uds: Path | None = None) -> Check:
         if ok
         else f"foreign Host → {evil_host}, foreign Origin → {evil_origin}; expected 403",
     )
-
-
-def npm_install(tgz: Path, prefix: Path, *, timeout: float = 60) -> None:
-    """`npm install --global --prefix PREFIX ./the.tgz`, as a user would, running none of its scripts.
-
-    npm is our tool and --ignore-scripts runs nothing of the package, so npm gets the tool environment.
-    The bundle has no runtime dependencies, so npm runs --offline: it never waits on a registry. npm itself
-    has been seen to hang, rarely, on a loaded machine (once in ~40 runs, 120 s, no output), so a hang is
-    retried once into a fresh prefix before it counts as a failure. Raises CommandError when npm fails.
-    """
-    from factory_bot.errors import CommandError
-
-    argv = ["npm", "install", "--global", "--prefix", str(prefix), "--no-audit", "--no-fund", "--ignore-scripts"]
-    argv += ["--offline", "--no-update-notifier", "--loglevel=error", str(tgz)]
-    try:
-        proc.run(argv, env=proc.tool_env(), timeout=timeout)
-    except CommandError as exc:
-        if not exc.timed_out:
-            raise
-        shutil.rmtree(prefix, ignore_errors=True)
-        proc.run(argv, env=proc.tool_env(), timeout=timeout, hint=f"npm hung twice, {timeout:g} s each; run it again")
-
-
-def install_tgz(spec: ServerSpec, tgz: Path, prefix: Path) -> Path:
-    """npm_install the .tgz; returns the installed command.
-
-    Raises CommandError when npm fails, FileNotFoundError when the package installs no command.
-    """
-    npm_install(tgz, prefix)
-    command = prefix / "bin" / spec.name
-    if not command.exists():
-        raise FileNotFoundError(f"the installed package has no `{spec.name}` command")
-    return command
 
 
 async def installed_checks(spec: ServerSpec, command: Path, env: dict[str, str], started: float) -> list[Check]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import protocol, toolchain
+from factory_bot.build import npm_install, toolchain
 from factory_bot.build.pipeline import build, build_many
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from factory_bot.spec.model import ServerSpec
@@ -204,7 +204,7 @@ def install_time(tgz: Path, runs: int, work: Path) -> float:
     times = []
     for run in range(runs):
         prefix = work / f"install-{run}"
-        times.append(timed(lambda: protocol.npm_install(tgz, prefix, timeout=BENCH_TIMEOUT)))
+        times.append(timed(lambda: npm_install.npm_install(tgz, prefix, timeout=BENCH_TIMEOUT)))
     return median(times)
 
 

@@ -25,7 +25,18 @@ def import_group() -> None:
 
 
 @import_group.command(name="openapi")
-@click.argument("source")
+@click.argument("source", required=False)
+@click.option(
+    "--update",
+    "update_spec",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Re-import this spec from its `source:` (or from SOURCE), keeping its curation; writes it back.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, exists=True),
+    help="With --update: the document the spec was imported from (default: its last committed version).",
+)
 @click.option(
     "--include", multiple=True, help="Only operations matching PATTERN (operationId, tool name, 'GET /path'; globs)."
 )
@@ -48,7 +59,9 @@ def import_group() -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the spec here instead of stdout.")
 @json_option  # {spec, report} (and error when refused)
 def openapi(
-    source: str,
+    source: str | None,
+    update_spec: str | None,
+    previous: str | None,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
     tags: tuple[str, ...],
@@ -71,13 +84,26 @@ def openapi(
     narrow. Exit 0 imported, 2 refused.
 
     \b
+    With --out, the spec records the document and the filters under `source:`; `--update SPEC` re-imports it
+    (from a changed document too), keeping renames, edited titles and descriptions and dropped tools as
+    overrides, and prints the tools added, changed and removed with the version bump.
+
+    \b
     Example:
       factory-bot import openapi petstore.json --out specs/petstore.yaml
       factory-bot import openapi api.github.com.json --tags issues --include 'issues/list*' \\
         --name gh-issues --bearer-env GITHUB_TOKEN
+      factory-bot import openapi --update specs/petstore.yaml
     """
     from factory_bot.importers.openapi import ImportOptions, TooManyOperations, import_openapi
     from factory_bot.importers.openapi.operations import Filters
+
+    if update_spec:
+        if include or exclude or tags or methods or name or base_url or bearer_env:
+            raise click.UsageError("with --update the choices come from the spec's `source:`: edit them there")
+        return _update(Path(update_spec), source, previous, out, as_json)
+    if source is None:
+        raise click.UsageError("give the OpenAPI document (SOURCE), or --update SPEC")
 
     options = ImportOptions(
         filters=Filters(
@@ -93,6 +119,9 @@ def openapi(
         max_tools=max_tools,
         allow_url=allow_url,
         allow_remote_refs=allow_remote_refs,
+        source=_source(
+            source, out, include, exclude, tags, methods, include_deprecated, base_url, bearer_env, max_tools
+        ),
     )
     try:
         result = import_openapi(source, options)
@@ -109,6 +138,54 @@ def openapi(
     elif not out:
         click.echo(text, nl=False)
     _print_report(result.report, out)
+    return 0
+
+
+def _source(document: str, out: str | None, include, exclude, tags, methods, deprecated, base_url, bearer_env, most):
+    """`source:` for a spec written to `out`: the document relative to it and the filters (None without --out)."""
+    if not out:
+        return None
+    from factory_bot.importers.openapi.curation import recorded
+
+    fields = {
+        "openapi": recorded(document, Path(out).parent),
+        "include": list(include),
+        "exclude": list(exclude),
+        "tags": list(_split(tags)),
+        "methods": list(_split(methods)),
+        "include_deprecated": deprecated,
+        "base_url": base_url,
+        "bearer_env": bearer_env,
+        "max_tools": most if most != 40 else None,
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+def _update(spec: Path, document: str | None, previous: str | None, out: str | None, as_json: bool) -> int:
+    from factory_bot.gitops.openapi_source import update
+
+    result = update(spec, document, previous)
+    target = Path(out) if out else spec
+    target.write_text(result.text, encoding="utf-8")
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"spec": result.text, "report": result.imported.report.to_json(), "kept": result.kept}
+                | {"version": result.proposal.to_json()},
+                indent=2,
+            )
+        )
+    _print_report(result.imported.report, str(target))
+    say = lambda line: click.echo(line, err=True)  # noqa: E731
+    for line in result.kept:
+        say(f"  kept {line}")
+    level = result.proposal.level
+    say(
+        f"· {result.spec.name} {result.proposal.previous} → {result.spec.version}"
+        + (f" ({level})" if level else " (no change a caller can notice)")
+    )
+    for reason in result.changes:
+        say(f"  {reason}")
     return 0
 
 

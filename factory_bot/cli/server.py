@@ -307,7 +307,12 @@ def parse(
 
         sandbox.require(unsafe=unsafe_no_sandbox, what="`parse --check build`")
     check = {"none": None, "typecheck": checks.typecheck, "build": checks.full_build}[depth]
-    result = parse_issue(title, body, model=model, check=check, max_attempts=max_attempts)
+    from factory_bot.gitops.openapi_request import import_requested
+
+    def openapi(document: str, operations: str, name: str | None):  # a form naming a document in this checkout
+        return import_requested(document, operations, name, Path.cwd())
+
+    result = parse_issue(title, body, model=model, check=check, max_attempts=max_attempts, openapi=openapi)
     spec_yaml = dump_spec(result.spec)
     if out_file:
         Path(out_file).write_text(spec_yaml, encoding="utf-8")

@@ -44,10 +44,14 @@ def _default_builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str
     return build(spec, out_dir, progress=progress)
 
 
-def _default_parser(title: str, body: str) -> ParseResult:
+def _default_parser(title: str, body: str, root: Path | None = None) -> ParseResult:
+    from factory_bot.gitops.openapi_request import import_requested
     from factory_bot.parse import parse_issue
 
-    return parse_issue(title, body)
+    def openapi(document: str, operations: str, name: str | None) -> ParseResult:
+        return import_requested(document, operations, name, root or Path())
+
+    return parse_issue(title, body, openapi=openapi)
 
 
 @dataclass
@@ -69,6 +73,12 @@ class Context:
     build_result: str | None = None
     say: Callable[[str], None] = lambda _m: None
     _forge: Forge | None = field(default=None, repr=False)
+
+    def parse(self, title: str, body: str) -> ParseResult:
+        """The parse stage's reading; an OpenAPI document the request names is read from the checkout."""
+        if self.parser is _default_parser:
+            return _default_parser(title, body, root=self.checkout)
+        return self.parser(title, body)
 
     def get_forge(self) -> Forge:
         if self._forge is None:

@@ -9,7 +9,7 @@ from typing import Any
 from factory_bot.build import trusted
 from factory_bot.errors import FactoryError, IntegrityError, PolicyError, RequestError, ValidationFailed
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import gate, handover, publish, versioning
+from factory_bot.gitops import gate, handover, openapi_source, publish, versioning
 from factory_bot.gitops import policy as policies
 from factory_bot.gitops.common import TRAILER, Context, _clone_default, _failure, _report_failure, _write_json
 from factory_bot.spec import publishing
@@ -59,8 +59,11 @@ def issue_parse(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         too_big = gate.check_size(policy, issue.get("title") or "", issue.get("body") or "")
         if too_big:  # the gate refused it already; this stage holds no token and never trusts that it ran
             raise PolicyError(too_big.message, hint=too_big.hint)
-        result = ctx.parser(issue.get("title") or "", issue.get("body") or "")
+        result = ctx.parse(issue.get("title") or "", issue.get("body") or "")
         spec: ServerSpec = result.spec
+        released = _previous_spec(ctx, spec.name) if getattr(result, "source", "") == "openapi" else None
+        if released is not None and ctx.checkout is not None:  # asked again from its document: curation stays
+            spec = openapi_source.with_curation(spec, released, ctx.checkout)
         gate.check_spec(policy, spec)
         proposal = None
         previous = _previous_spec(ctx, spec.name)

@@ -10,7 +10,7 @@ from typing import Any
 from factory_bot.build.drift import drift, read_tree
 from factory_bot.errors import FactoryError, ForgeError, RequestError
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import publish, versioning
+from factory_bot.gitops import openapi_source, publish, versioning
 from factory_bot.gitops.common import Context, _read_json, _report_from, _write_json
 from factory_bot.spec.loader import load_spec_file
 
@@ -64,6 +64,11 @@ def _changed_servers(head: Path, base: Path | None) -> list[str]:
     changed = []
     for name in sorted(names | {p.stem for p in (base / "specs").glob("*.yaml")}):
         paths = [Path("specs") / f"{name}.yaml", Path("servers") / name]
+        paths += [
+            p
+            for p in (openapi_source.committed_document(head, name), openapi_source.committed_document(base, name))
+            if p
+        ]
         if any(read_tree(head / p) != read_tree(base / p) or _text(head / p) != _text(base / p) for p in paths):
             changed.append(name)
     return changed
@@ -112,6 +117,10 @@ def pr_build(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
         entry["findings"] += [f"drift: servers/{name}/{p}" for p in problems] or [
             f"servers/{name}/ matches what the spec generates"
         ]
+        stale = openapi_source.stale_finding(head, name, base)
+        if stale:
+            entry["findings"].append(stale)
+            problems.append("source")
         previous = (
             load_spec_file(base / "specs" / f"{name}.yaml")
             if base and (base / "specs" / f"{name}.yaml").exists()

@@ -6,6 +6,7 @@ goes to Claude, and its answer is validated like any user spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from factory_bot.errors import RequestError, SpecError, SpecProblem
@@ -53,14 +54,24 @@ def parse_issue(
     model: str | None = None,
     check: Check | None = None,
     max_attempts: int = 3,
+    openapi: Callable[[str, str, str | None], ParseResult] | None = None,
 ) -> ParseResult:
-    """Turn a GitHub issue (form sections, a spec YAML block, or free text) into a valid spec."""
+    """Turn a GitHub issue (form sections, a spec YAML block, or free text) into a valid spec; a form naming an
+    OpenAPI document goes to `openapi(document, operations, server name)`, the caller's importer."""
     request = read_issue(_clean_title(title), clean_request(body))
     if request.spec is not None:
         where = "the issue form's Spec YAML field" if request.spec.in_form else "the spec YAML in the request"
         _refuse_bidi_controls(body, request.spec.text, where)
         spec = load_spec_text(request.spec.text, source=where)
         return ParseResult(spec=spec, source="form" if request.spec.in_form else "yaml")
+    if request.fields.get("openapi"):
+        if openapi is None:
+            raise RequestError(
+                "the request names an OpenAPI document, which this reading cannot import",
+                hint="import it with `factory-bot import openapi DOCUMENT --out specs/NAME.yaml`, "
+                "or open the issue in a repository the bot manages",
+            )
+        return openapi(request.fields["openapi"], request.fields.get("operations", ""), request.server_name)
     intent = _model_intent(request)
     # Only free text needs the model's client (anthropic, jsonschema, the prompt's templates): loaded here.
     from factory_bot.parse.llm import make_client, resolve_model, write_spec

@@ -21,6 +21,8 @@ FORM_FIELDS = {
     "tools": "Tools",
     "spec": "Spec YAML",
     "env": "Environment and APIs",
+    "openapi": "OpenAPI document",
+    "operations": "Which operations",
     "acknowledge": "Generated code",
 }
 ACKNOWLEDGEMENT = (

@@ -9,15 +9,8 @@ from pydantic import Field, model_validator
 
 from factory_bot.spec import content
 from factory_bot.spec.asks import MAX_ANSWERS, Answer
-from factory_bot.spec.params import MAX_TEXT, StrictModel
-
-
-class UpstreamReply(StrictModel):
-    """What the upstream API answers in an example of an `http` tool (served by a local stub during validation)."""
-
-    status: int = Field(200, ge=100, le=599)
-    body: Any = None
-    headers: dict[str, str] = Field(default_factory=dict)
+from factory_bot.spec.params import MAX_TEXT
+from factory_bot.spec.requests import ExpectedRequest, UpstreamReply
 
 
 class Example(content.CallObservations):
@@ -29,6 +22,7 @@ class Example(content.CallObservations):
     output: Any = None
     error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
     upstream: UpstreamReply | None = Field(None, description="For http tools: the reply the stub API gives.")
+    request: ExpectedRequest | None = Field(None, description="For http tools: the request the server must send.")
     answers: list[Answer] = Field(
         default_factory=list,
         max_length=MAX_ANSWERS,

@@ -190,7 +190,7 @@ def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseMod
 
 # "examples[2].input does not match the tool's input: at unit: 'x' is not one of [...]" (spec/model.py)
 _EXAMPLE_PROBLEM = re.compile(
-    r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream))?(?:[^:]*: at (?P<inside>[^:]+):)?"
+    r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream|request))?(?:[^:]*: at (?P<inside>[^:]+):)?"
 )
 
 
@@ -216,7 +216,7 @@ def position(loc: list[Any], data: Any) -> tuple[int | None, int | None]:
 
 def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     """Which model class a location points into, to suggest the fields it allows."""
-    from factory_bot.spec import asks, examples
+    from factory_bot.spec import asks, examples, requests
     from factory_bot.spec import model as m
     from factory_bot.spec.params import Param
 
@@ -228,10 +228,11 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
         ("Tool", "output"): Param,
         ("Tool", "annotations"): m.Annotations,
         ("Tool", "examples"): examples.Example,
-        ("Example", "upstream"): examples.UpstreamReply,
+        ("Example", "upstream"): requests.UpstreamReply,
         ("Example", "answers"): asks.Answer,
         ("Answer", "elicitation"): asks.ElicitAnswer,
         ("Answer", "sampling"): asks.SampleAnswer,
+        ("Example", "request"): requests.ExpectedRequest,
         ("Param", "items"): Param,
         ("Param", "properties"): Param,
     }
@@ -300,11 +301,13 @@ def dump_spec(spec: ServerSpec) -> str:
 
 
 def _keep_explicit_example_outputs(spec: ServerSpec, data: dict[str, Any]) -> None:
-    # `output: null` is a real expectation; exclude_defaults would drop it.
+    # `output: null` and `request: {body: null}` are real expectations; exclude_defaults would drop them.
     for tool, tool_data in zip(spec.tools, data["tools"]):
         for example, example_data in zip(tool.examples, tool_data.get("examples", [])):
             if example.expects_output:
                 example_data["output"] = example.output
+            if example.request is not None and example.request.checks_body:
+                example_data["request"]["body"] = example.request.body
 
 
 def _literal_blocks(node: Any) -> Any:

@@ -39,7 +39,9 @@ from factory_bot.spec.params import (
     schema_errors,
 )
 from factory_bot.spec.prompts import MAX_PROMPTS, Prompt
+from factory_bot.spec.requests import ExpectedRequest, UpstreamReply  # noqa: F401 (re-exported)
 from factory_bot.spec.resources import MAX_RESOURCES, Resource, ResourceTemplate, unique_names
+from factory_bot.spec.source import OpenAPISource
 
 
 class Annotations(StrictModel):
@@ -190,8 +192,9 @@ class Tool(StrictModel):
                 errors = schema_errors(example.output, self.output.json_schema())
                 if errors:
                     raise ValueError(f"examples[{index}].output does not match `output`: {errors[0]}")
-            if example.upstream is not None and self.implementation.kind != "http":
-                raise ValueError(f"examples[{index}].upstream only applies to http tools")
+            for part in ("upstream", "request"):
+                if getattr(example, part) is not None and self.implementation.kind != "http":
+                    raise ValueError(f"examples[{index}].{part} only applies to http tools")
             if example.upstream is None and self.implementation.kind == "http":
                 raise ValueError(
                     f"examples[{index}] of an http tool needs `upstream: {{status, body}}`, the reply the API "
@@ -253,6 +256,9 @@ class ServerSpec(StrictModel):
     resources: list[Resource] = Field(default_factory=list, max_length=MAX_RESOURCES)
     resource_templates: list[ResourceTemplate] = Field(default_factory=list, max_length=MAX_RESOURCES)
     prompts: list[Prompt] = Field(default_factory=list, max_length=MAX_PROMPTS)
+    source: OpenAPISource | None = Field(
+        None, description="Imported specs: the OpenAPI document and the choices `import openapi --update` keeps."
+    )
 
     @field_validator("name")
     @classmethod

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factory_bot.errors import OpenAPIError
-from factory_bot.importers.openapi.operations import Filters, Operation, operations, select, tool_names
+from factory_bot.importers.openapi.operations import Filters, Operation, op_key, operations, select, tool_names
 from factory_bot.importers.openapi.refs import Refs
 from factory_bot.importers.openapi.schemas import Unmappable
 from factory_bot.importers.openapi.source import read_document
@@ -35,6 +35,8 @@ class ImportOptions:
     max_tools: int = DEFAULT_MAX_TOOLS
     allow_url: bool = False
     allow_remote_refs: bool = False
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # operation key → name/title/description
+    source: dict[str, Any] | None = None  # the spec's `source:`, written with the tools when given
 
 
 @dataclass
@@ -68,6 +70,8 @@ class ImportResult:
     spec: ServerSpec
     report: ImportReport
     text: str  # the spec's canonical YAML
+    keys: dict[str, str] = field(default_factory=dict)  # tool name → its operation's key (see curation.op_key)
+    wires: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # tool → input → (in, name)
 
 
 class TooManyOperations(OpenAPIError):
@@ -114,7 +118,7 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         raise OpenAPIError(
             f"{options.bearer_env!r} is not an env var name", hint="use UPPER_SNAKE_CASE, e.g. GITHUB_TOKEN"
         )
-    tools, env, bases = [], {}, {}
+    tools, env, bases, keys, wires = [], {}, {}, {}, {}
     names = tool_names(selection.matched)
     for index, op in enumerate(selection.matched):
         try:
@@ -122,10 +126,15 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         except Unmappable as exc:
             report.skipped.append((op.label, str(exc)))
             continue
+        keys[mapped.tool["name"]] = op_key(op)
+        override = options.overrides.get(op_key(op))
+        if override:
+            _override(mapped.tool, override, keys)
         _base_url_env(mapped, bases, prefix)
         for var in mapped.env:
             env.setdefault(var["name"], var)
         tools.append(mapped.tool)
+        wires[mapped.tool["name"]] = mapped.wire
         report.tools.append(mapped.tool["name"])
         report.notes += [(mapped.tool["name"], note) for note in dict.fromkeys(mapped.notes)]
         if mapped.server_note and ("*", mapped.server_note) not in report.notes:
@@ -144,6 +153,8 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
         "env": list(env.values()),
         "tools": tools,
     }
+    if options.source is not None:
+        data["source"] = options.source
     spec = validate_data(data, source=f"the spec imported from {document.label}")
     text = dump_spec(spec)
     if len(text.encode()) > MAX_SPEC_BYTES:
@@ -153,7 +164,17 @@ def import_openapi(source: str, options: ImportOptions = ImportOptions()) -> Imp
             hint="import fewer operations (--include, --exclude, --tags) and split the API into several servers",
         )
     report.seconds = time.perf_counter() - started
-    return ImportResult(spec=spec, report=report, text=text)
+    return ImportResult(spec=spec, report=report, text=text, keys=keys, wires=wires)
+
+
+def _override(tool: dict[str, Any], override: dict[str, str], keys: dict[str, str]) -> None:
+    """The maintainer's name, title and description in place of the document's."""
+    if override.get("name") and override["name"] != tool["name"]:
+        keys[override["name"]] = keys.pop(tool["name"])
+        tool["name"] = override["name"]
+    for part in ("title", "description"):
+        if override.get(part):
+            tool[part] = override[part]
 
 
 def _base_url_env(mapped, bases: dict[str, str], prefix: str) -> None:

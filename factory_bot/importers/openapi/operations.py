@@ -107,6 +107,11 @@ def _matches(op: Operation, pattern: str) -> bool:
     return any(c and fnmatch.fnmatchcase(c, pattern) for c in candidates)
 
 
+def op_key(op: Operation) -> str:
+    """How `source.overrides` names an operation: its operationId, else `METHOD /path`."""
+    return op.operation_id or f"{op.method} {op.path}"
+
+
 def base_name(op: Operation) -> str:
     """The tool name before uniqueness: snake_case of the operationId, else of method + path."""
     if op.operation_id:

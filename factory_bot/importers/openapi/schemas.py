@@ -33,6 +33,9 @@ class Context:
     refs: Refs
     mode: Mode
     notes: list[str] = field(default_factory=list)  # optional fields left out, and why
+    # A path or query value goes out as text whatever its type: a union of scalars (`oneOf: [string, integer]`,
+    # `type: [string, integer]`) fits a string input there; in a body it would change the JSON sent.
+    as_text: bool = False
 
 
 def to_param(schema: Any, base: str | None, ctx: Context, where: str, *, depth: int = 1) -> dict[str, Any]:
@@ -87,6 +90,9 @@ def _convert(raw: dict, base: str, ctx: Context, where: str, depth: int, stack: 
     alternatives = raw.get("oneOf") or raw.get("anyOf")
     if alternatives is not None:
         return _alternatives(raw, alternatives, base, ctx, where, depth, stack)
+    kinds = [k for k in raw["type"] if k != "null"] if isinstance(raw.get("type"), list) else []
+    if ctx.as_text and len(kinds) > 1 and set(kinds) <= set(SCALARS):
+        return _text_union(raw, sorted(kinds), ctx, where)
     kind, nullable = _type(raw)
     if nullable and ctx.mode == "output":
         raise Unmappable("a value may be null, which the spec cannot say yet")
@@ -208,7 +214,19 @@ def _alternatives(raw: dict, options: Any, base: str, ctx: Context, where: str, 
         if all(isinstance(e, list) for e in enums):
             merged["enum"] = [v for e in enums for v in e]
         return _convert(merged, base, ctx, where, depth, stack)
+    if ctx.as_text and kinds <= set(SCALARS):
+        return _text_union(outer, sorted(kinds), ctx, where)
     raise Unmappable(f"oneOf/anyOf of different types ({', '.join(sorted(kinds))})")
+
+
+def _text_union(outer: dict, kinds: list[str], ctx: Context, where: str) -> dict[str, Any]:
+    param: dict[str, Any] = {"type": "string"}
+    what = " or ".join(kinds)
+    article = "an" if what[0] in "aeiou" else "a"
+    description = clean(outer.get("description") or outer.get("title") or "", f"{where}.description")
+    param["description"] = " ".join(t for t in (description, f"{article.title()} {what}, as text.") if t)
+    ctx.notes.append(f"{article} {what} value is taken as text (it is sent as text)")
+    return param
 
 
 def _bounds(raw: dict, kind: str, param: dict[str, Any]) -> None:

@@ -3,13 +3,15 @@ schema the output, the method the annotations. What the spec cannot send raises 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory_bot.importers.openapi.auth import auth_for, base_url, bearer_for_all
+from factory_bot.importers.openapi.auth import HEADER_NAME, auth_for, base_url, bearer_for_all
 from factory_bot.importers.openapi.examples import examples_for
 from factory_bot.importers.openapi.operations import Operation
+from factory_bot.importers.openapi.requests import expected_request
 from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
 from factory_bot.importers.openapi.texts import clean, snake, title
 from factory_bot.importers.openapi.view import Body, Parameter, Response, View, first_example, resolved
@@ -33,6 +35,7 @@ class Mapped:
     base_url: str
     notes: list[str] = field(default_factory=list)
     server_note: str | None = None  # the same for every tool of a server: reported once
+    wire: dict[str, tuple[str, str]] = field(default_factory=dict)  # input → (location, name in the document)
 
 
 @dataclass
@@ -42,6 +45,7 @@ class _Inputs:
     path: str = "/"
     wire: dict[str, tuple[str, str]] = field(default_factory=dict)  # input → (location, wire name)
     examples: dict[str, Any] = field(default_factory=dict)  # input → the document's example value
+    headers: dict[str, str] = field(default_factory=dict)  # header and cookie parameters with one value
 
 
 def map_operation(
@@ -65,6 +69,7 @@ def map_operation(
     auth = auth_for(alternatives, schemes, prefix, op.where)
     if bearer_env and not auth.headers:
         auth = bearer_for_all(bearer_env)
+    headers = _merged(inputs.headers, auth.headers)
     url, server_note = base_url(view.servers(op), base_override, op.where)
     notes.extend(n for n in (auth.note,) if n)
     summary = title(op.node.get("summary"), f"{op.where}.summary")
@@ -73,8 +78,8 @@ def map_operation(
     implementation: dict[str, Any] = {"kind": "http", "method": op.method, "base_url": url, "path": inputs.path}
     if inputs.query:
         implementation["query"] = inputs.query
-    if auth.headers:
-        implementation["headers"] = auth.headers
+    if headers:
+        implementation["headers"] = headers
     if body_kind:
         implementation["body"] = "json"
     if response[0] == "text":
@@ -87,8 +92,25 @@ def map_operation(
         tool["output"] = output
     tool["annotations"] = ANNOTATIONS[op.method]
     tool["implementation"] = implementation
-    tool["examples"] = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
-    return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note)
+    examples = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
+    for example in examples:
+        request = expected_request(op.method, op.path, inputs.wire, inputs.values, headers, example["input"])
+        example["request"] = request
+    tool["examples"] = [{"input": e["input"], "request": e["request"], **e} for e in examples]
+    return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note, wire=inputs.wire)
+
+
+def _merged(fixed: dict[str, str], auth: dict[str, str]) -> dict[str, str]:
+    """The parameters' constant headers with the credentials' (which win; cookies are joined)."""
+    merged = dict(fixed)
+    for name, value in auth.items():
+        same = next((k for k in merged if k.lower() == name.lower()), None)
+        if same is not None and name.lower() == "cookie":
+            merged[same] = f"{merged[same]}; {value}"
+        else:
+            merged.pop(same or "", None)
+            merged[name] = value
+    return merged
 
 
 def _input_name(wire: str, inputs: _Inputs) -> str:
@@ -106,14 +128,15 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
         if param.location in ("header", "cookie"):
             if param.location == "header" and param.name.lower() in IGNORED_HEADERS:
                 return
-            raise Unmappable(f"a {param.location} parameter, which the spec cannot fill from an input yet")
+            _fixed_parameter(param, view, inputs, notes, here)
+            return
         if param.content_only:
             raise Unmappable("a parameter given as `content`")
         if param.schema is None:
             raise Unmappable("a parameter without a schema")
-        ctx = Context(view.refs, "input")
+        ctx = Context(view.refs, "input", as_text=True)
         value = to_param(param.schema, param.base, ctx, here)
-        notes.extend(ctx.notes)
+        notes.extend(f"the {param.location} parameter {param.name}: {n}" for n in ctx.notes)
         if value["type"] == "object":
             raise Unmappable("an object parameter (deepObject and similar styles)")
         if param.location == "path" and param.style != "simple":
@@ -140,6 +163,29 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
         if param.required:
             raise Unmappable(f"the required {param.location} parameter {param.name}: {exc}") from None
         notes.append(f"left out the optional {param.location} parameter {param.name}: {exc}")
+
+
+def _fixed_parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], here: str) -> None:
+    """A header or cookie parameter the document allows one value for (a single enum value, or the default of a
+    required one) is sent as that constant; any other needs an input, which the spec cannot fill a header from."""
+    value = to_param(param.schema, param.base, Context(view.refs, "input"), here) if param.schema else {}
+    enum = value.get("enum") or []
+    fixed = enum[0] if len(enum) == 1 else value.get("default") if param.required else None
+    if fixed is None or isinstance(fixed, (dict, list)):
+        raise Unmappable(f"a {param.location} parameter, which the spec cannot fill from an input yet")
+    text = fixed if isinstance(fixed, str) else json.dumps(fixed)
+    if "${" in text or not re.fullmatch(r"[\x20-\x7e]*", text) or (param.location == "cookie" and ";" in text):
+        raise Unmappable(f"a {param.location} parameter whose value {text[:40]!r} cannot be sent as it is")
+    if param.location == "header":
+        if not HEADER_NAME.match(param.name):
+            raise Unmappable(f"the header name {param.name!r}")
+        inputs.headers[param.name] = text
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", param.name):
+            raise Unmappable(f"the cookie name {param.name!r}")
+        cookie = f"{param.name}={text}"
+        inputs.headers["Cookie"] = f"{inputs.headers['Cookie']}; {cookie}" if "Cookie" in inputs.headers else cookie
+    notes.append(f"the {param.location} parameter {param.name} is always sent as {text!r}, its only documented value")
 
 
 def _array_parameter(param: Parameter, value: dict[str, Any], notes: list[str]) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""The request each imported example must make, worked out from the document (its method, path template and
+each parameter's `in` and name), not from the tool's implementation: validation's stub API then proves the
+mapping. What the server does with an input is what zod gives it: omitted inputs with a default are sent."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from factory_bot.spec.params import Param
+
+SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
+
+
+def expected_request(
+    method: str,
+    template: str,
+    wire: dict[str, tuple[str, str]],
+    inputs: dict[str, dict[str, Any]],
+    headers: dict[str, str],
+    call: dict[str, Any],
+) -> dict[str, Any]:
+    """`request:` for an example calling with `call`: `wire` maps each input to (location, name in the document)."""
+    params = {name: Param.model_validate(value) for name, value in inputs.items()}
+    args = with_defaults(params, call)
+    path, query, body = template.split("#", 1)[0], {}, {}
+    for name, (location, wire_name) in wire.items():
+        value = args.get(name)
+        if location == "path" and value is not None:
+            path = path.replace(f"{{{wire_name}}}", urllib.parse.quote(_text(value), safe=SAFE))
+        elif location == "query" and value is not None:
+            query[wire_name] = _text(value)
+        elif location == "body" and name in args:
+            body[wire_name] = args[name]
+    request: dict[str, Any] = {"method": method, "path": path, "query": query}
+    if headers:
+        request["headers"] = dict(headers)
+    request["body"] = body if any(location == "body" for location, _ in wire.values()) else None
+    return request
+
+
+def with_defaults(params: dict[str, Param], values: dict[str, Any]) -> dict[str, Any]:
+    """`values` as zod parses them: each omitted field with a default gets it, nested objects too."""
+    out = dict(values)
+    for name, param in params.items():
+        if name not in out:
+            if param.default is not None:
+                out[name] = param.default
+            continue
+        out[name] = _defaults_in(param, out[name])
+    return out
+
+
+def _defaults_in(param: Param, value: Any) -> Any:
+    if param.type == "object" and param.properties and isinstance(value, dict):
+        return with_defaults(param.properties, value)
+    if param.type == "array" and param.items is not None and isinstance(value, list):
+        return [_defaults_in(param.items, item) for item in value]
+    return value
+
+
+def _text(value: Any) -> str:
+    """A value as the generated server puts it in a URL: a string as it is, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON.stringify(10.0) is "10"
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
