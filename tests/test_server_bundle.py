@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tarfile
 
 import pytest
@@ -63,3 +64,44 @@ def test_the_bundle_leaves_ajv_out_for_the_sdks_own_lighter_validator(calculator
     assert not [source for source in source_map["sources"] if "ajv" in source]
     assert "cfWorkerProvider" in " ".join(source_map["sources"])
     assert "@modelcontextprotocol/server/_shims" not in bundle
+
+
+# Whatever node loaded, read at exit (a preload, so the server's own code is untouched).
+LOADED_AT_EXIT = """
+process.on("exit", () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList)}\\n`));
+"""
+HANDSHAKE = "".join(
+    json.dumps(message) + "\n"
+    for message in (
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    )
+)
+
+
+def test_a_stdio_start_loads_none_of_the_node_modules_only_http_uses(calculator, tmp_path):
+    """node:http, node:http2 (compiled on every load: not in Node's startup snapshot) and node:crypto cost a
+    stdio start ~13 ms; they load with the HTTP transport, which a stdio server never loads."""
+    preload = tmp_path / "loaded-at-exit.mjs"
+    preload.write_text(LOADED_AT_EXIT)
+    entry = calculator.server_dir / "dist" / "index.js"
+    done = subprocess.run(
+        ["node", "--import", preload.as_uri(), str(entry)], input=HANDSHAKE, capture_output=True, text=True, timeout=60
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [answer["id"] for answer in answers] == [1, 2]
+    assert {tool["name"] for tool in answers[1]["result"]["tools"]} == {"add", "subtract", "multiply", "divide"}
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("loaded: ")]
+    loaded = {name.removeprefix("NativeModule ") for name in json.loads(line.removeprefix("loaded: "))}
+    assert {"http", "http2", "crypto", "internal/http2/core"} & loaded == set()
+    assert "net" in loaded  # the preload saw the whole start: stdin/stdout pipes are net sockets

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, readme, render_kinds, toolchain
+from factory_bot.build import clients, code_body, lazy_builtins, readme, render_kinds, toolchain
 from factory_bot.spec import publishing
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
@@ -40,6 +40,7 @@ BUNDLE_ARGS = (
     "--legal-comments=none",
     "--preserve-symlinks",
     "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
+    *lazy_builtins.alias_args(),  # node:http & co. load with the HTTP transport, not at every start
     "--outfile=dist/index.js",
 )
 
@@ -205,6 +206,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
     files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
+    files |= lazy_builtins.files(lambda name, extra: env.get_template(name).render(context | extra))
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 
