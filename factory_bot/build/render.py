@@ -41,6 +41,10 @@ BUNDLE_ARGS = (
     "--preserve-symlinks",
     "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
     *lazy_builtins.alias_args(),  # node:http & co. load with the HTTP transport, not at every start
+    # Before any schema is built (zod reads it per object schema): zod parses without compiling a validator per
+    # object schema with `new Function`, which cost each start ~5 ms for schemas parsed once or twice.
+    # No `;` or spaces: package.json's `bundle` script is these arguments joined by spaces, run by a shell.
+    "--banner:js=globalThis.__zod_globalConfig={jitless:true}",
     "--outfile=dist/index.js",
 )
 
