@@ -2,10 +2,12 @@
 
 esbuild hoists every `import … from "node:…"` of a bundled module to the top of the one output file, even in a
 module it evaluates lazily (http.ts is reached only through `await import("./http.js")`). So each stdio start
-loaded node:http, node:http2 (not in Node's startup snapshot: compiled on every start), node:stream and
-node:crypto for @hono/node-server and http.ts: ~13 ms CPU of the ~100 ms a start costs above `node -e 0`.
-BUNDLE_ARGS aliases each to src/lazy/<module>.ts, a module of the bundle that `require`s the real one when it
-is first evaluated, which is when its importer (the HTTP transport) is.
+loaded node:http, node:http2 (not in Node's startup snapshot: compiled on every start) and node:crypto for
+@hono/node-server and http.ts: ~13 ms CPU of the ~100 ms a start costs above `node -e 0`. BUNDLE_ARGS aliases
+each to src/lazy/<module>.ts, a module of the bundle that `require`s the real one when it is first evaluated,
+which is when its importer (the HTTP transport) is. None of them has subpath modules (an alias maps
+`node:x/sub` to `<stand-in>/sub`, which would not resolve); node:stream has (`node:stream/promises`), and
+node loads it at every start anyway for stdin and stdout, so it stays as it is.
 """
 
 from __future__ import annotations
@@ -22,10 +24,6 @@ EXPORTS: dict[str, str] = {
     "http2": (
         "connect constants createServer createSecureServer getDefaultSettings getPackedSettings getUnpackedSettings "
         "performServerHandshake sensitiveHeaders Http2ServerRequest Http2ServerResponse"
-    ),
-    "stream": (
-        "isErrored isReadable Readable Writable Duplex Transform PassThrough duplexPair pipeline addAbortSignal "
-        "finished setDefaultHighWaterMark getDefaultHighWaterMark promises Stream"
     ),
     "crypto": (
         "checkPrime checkPrimeSync createCipheriv createDecipheriv createDiffieHellman createDiffieHellmanGroup "
