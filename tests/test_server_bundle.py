@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tarfile
 
 import pytest
@@ -63,3 +64,68 @@ def test_the_bundle_leaves_ajv_out_for_the_sdks_own_lighter_validator(calculator
     assert not [source for source in source_map["sources"] if "ajv" in source]
     assert "cfWorkerProvider" in " ".join(source_map["sources"])
     assert "@modelcontextprotocol/server/_shims" not in bundle
+
+
+# Whatever node loaded, read at exit (a preload, so the server's own code is untouched).
+LOADED_AT_EXIT = """
+process.on("exit", () => process.stderr.write(`loaded: ${JSON.stringify(process.moduleLoadList)}\\n`));
+"""
+# Every function compiled from a string (`new Function`, `Function(...)`), counted at exit.
+COMPILED_AT_EXIT = """
+let compiled = 0;
+globalThis.Function = new Proxy(globalThis.Function, {
+  construct: (target, args, newTarget) => (compiled++, Reflect.construct(target, args, newTarget)),
+  apply: (target, self, args) => (compiled++, Reflect.apply(target, self, args)),
+});
+process.on("exit", () => process.stderr.write(`compiled: ${compiled}\\n`));
+"""
+SESSION = "".join(
+    json.dumps(message) + "\n"
+    for message in (
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "0"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}}},
+    )
+)
+
+
+def stdio_session(calculator, tmp_path, preload: str) -> tuple[list[dict], str]:
+    """The calculator's answers to SESSION on stdio (stdin then closes, so it exits), and the preload's line."""
+    script = tmp_path / "preload.mjs"
+    script.write_text(preload)
+    entry = calculator.server_dir / "dist" / "index.js"
+    done = subprocess.run(
+        ["node", "--import", script.as_uri(), str(entry)], input=SESSION, capture_output=True, text=True, timeout=60
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [answer["id"] for answer in answers] == [1, 2, 3], done.stderr
+    assert {tool["name"] for tool in answers[1]["result"]["tools"]} == {"add", "subtract", "multiply", "divide"}
+    assert answers[2]["result"]["structuredContent"] == {"result": 5}
+    [line] = [line for line in done.stderr.splitlines() if line.startswith(("loaded: ", "compiled: "))]
+    return answers, line.split(": ", 1)[1]
+
+
+def test_a_stdio_start_loads_none_of_the_node_modules_only_http_uses(calculator, tmp_path):
+    """node:http, node:http2 (compiled on every load: not in Node's startup snapshot) and node:crypto cost a
+    stdio start ~13 ms; they load with the HTTP transport, which a stdio server never loads."""
+    _, line = stdio_session(calculator, tmp_path, LOADED_AT_EXIT)
+    loaded = {name.removeprefix("NativeModule ") for name in json.loads(line)}
+    assert {"http", "http2", "crypto", "internal/http2/core"} & loaded == set()
+    assert "net" in loaded  # the preload saw the whole start: stdin/stdout pipes are net sockets
+
+
+def test_a_stdio_session_compiles_no_code_from_strings(calculator, tmp_path):
+    """zod runs jitless (the bundle's banner): no validator compiled with `new Function` per object schema,
+    which cost each start ~5 ms (19 compiled for a handshake and one call); parsing gives the same results."""
+    _, compiled = stdio_session(calculator, tmp_path, COMPILED_AT_EXIT)
+    assert compiled == "0"

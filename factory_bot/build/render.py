@@ -13,7 +13,16 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import clients, code_body, readme, render_asks, render_content, render_kinds, toolchain
+from factory_bot.build import (
+    clients,
+    code_body,
+    lazy_builtins,
+    readme,
+    render_asks,
+    render_content,
+    render_kinds,
+    toolchain,
+)
 from factory_bot.spec import publishing, schema_types
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
@@ -40,6 +49,11 @@ BUNDLE_ARGS = (
     "--legal-comments=none",
     "--preserve-symlinks",
     "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
+    *lazy_builtins.alias_args(),  # node:http & co. load with the HTTP transport, not at every start
+    # Before any schema is built (zod reads it per object schema): zod parses without compiling a validator per
+    # object schema with `new Function`, which cost each start ~5 ms for schemas parsed once or twice.
+    # No `;` or spaces: package.json's `bundle` script is these arguments joined by spaces, run by a shell.
+    "--banner:js=globalThis.__zod_globalConfig={jitless:true}",
     "--outfile=dist/index.js",
 )
 
@@ -227,6 +241,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files |= render_content.files(spec, lambda name, extra: env.get_template(name).render(context | extra))
     files |= render_asks.asks_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
+    files |= lazy_builtins.files(lambda name, extra: env.get_template(name).render(context | extra))
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 
