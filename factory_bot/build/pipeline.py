@@ -240,6 +240,20 @@ def _run_async(fn: Any, *args: Any) -> Any:
     return anyio.run(fn, *args)
 
 
+def _quiet_stale_wakeups() -> None:
+    """The MCP client's HTTP stream resumption (a tool that reconnects) can wake a future it already cancelled;
+    asyncio then prints an InvalidStateError traceback for a build that passes. Only that one is dropped."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not isinstance(context.get("exception"), asyncio.InvalidStateError):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
 async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: Path) -> list[Check]:
     """Every protocol check at once: they are independent servers, and the machine has cores to spare."""
     import anyio
@@ -250,6 +264,7 @@ async def _validate(spec: ServerSpec, server_dir: Path, installing: Any, home: P
     checks: list[Check] = []
     entry = server_dir / "dist" / "index.js"
     has_http_tools = bool(spec.base_urls())
+    _quiet_stale_wakeups()
 
     if proc.holds_secrets():
         proc.protect_secrets()
