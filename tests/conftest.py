@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from factory_bot.build import toolchain
 from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
@@ -97,6 +98,31 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResu
         return results[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def pristine_toolchain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A toolchain freshly installed (`npm ci` of the lockfile, its manifest recorded) once per run, in a
+    FACTORY_BOT_CACHE of the run's own: tests that tamper with a toolchain work on a copy (`own_toolchain`)."""
+    cache = run_dir(tmp_path_factory) / "pristine-cache"
+    cache.mkdir(exist_ok=True)
+    with (cache.parent / "pristine-cache.lock").open("w") as lock, pytest.MonkeyPatch.context() as patch:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        patch.setenv("FACTORY_BOT_CACHE", str(cache))
+        return toolchain.ensure().root
+
+
+def own_toolchain(pristine: Path, cache: Path) -> Path:
+    """A private toolchain in `cache` (a FACTORY_BOT_CACHE), as a fresh install leaves it: a copy of the
+    pristine one whose new stat data is accepted once (hashing every file), so it starts trusted."""
+    root = cache / pristine.name
+    shutil.copytree(pristine, root, symlinks=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FACTORY_BOT_CACHE", str(cache))
+        assert toolchain.ensure().root == root
+        verdict = toolchain.verify(full=False)
+    assert verdict.ok and verdict.hashed == 0, verdict.problems()
+    return root
 
 
 def copy_build(result: BuildResult, dest: Path) -> BuildResult:

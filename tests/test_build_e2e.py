@@ -264,12 +264,8 @@ def test_generated_code_runs_without_the_bots_secrets(tmp_path: Path, monkeypatc
     assert seen.group(1) != str(Path.home())
 
 
-def test_the_same_spec_builds_byte_identical_packages(built, tmp_path: Path, example_spec) -> None:
-    again = build(example_spec("calculator"), tmp_path)
-    assert again.sha256 == built("calculator").sha256
-    first, second = built("calculator").server_dir, again.server_dir
-    for path in sorted(p for p in first.rglob("*") if p.is_file() and "node_modules" not in p.parts):
-        assert path.read_bytes() == (second / path.relative_to(first)).read_bytes(), path
+# Two builds of one spec make the same bytes, file by file: test_publish_trusted_rebuild.py (other directories,
+# caches and umasks), which a second build here would only repeat.
 
 
 def test_the_package_ships_only_the_bundle_and_runs_on_node_20(built) -> None:

@@ -97,14 +97,21 @@ def test_render_writes_only_the_source(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_build_writes_server_tgz_checksum_and_build_json(tmp_path: Path) -> None:
-    result = run("build", str(SPECS / "calculator.yaml"), "--out", str(tmp_path), "--json")
-    assert result.returncode == 0, result.stderr
+def test_the_readme_build_command_with_a_relative_out_dir_writes_server_tgz_checksum_and_build_json(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "calculator.yaml").write_text((SPECS / "calculator.yaml").read_text())
+    result = run("build", "specs/calculator.yaml", "--out", "build/", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = tmp_path / "build"
+    assert (out / "calculator-1.0.0.tgz").exists()
+    assert json.loads((out / "calculator.build.json").read_text())["ok"] is True
     report = json.loads(result.stdout)
     assert report["ok"] is True and report["tools"] == ["add", "subtract", "multiply", "divide"]
-    assert report == json.loads((tmp_path / "calculator.build.json").read_text())
-    assert Path(report["tgz"]) == tmp_path / "calculator-1.0.0.tgz"
-    assert (tmp_path / "calculator-1.0.0.tgz.sha256").read_text().split()[0] == report["sha256"]
+    assert report == json.loads((out / "calculator.build.json").read_text())
+    assert Path(report["tgz"]) == out / "calculator-1.0.0.tgz"
+    assert (out / "calculator-1.0.0.tgz.sha256").read_text().split()[0] == report["sha256"]
     assert (
         json.loads(report["snippets"]["claude_desktop_config.json"])["mcpServers"]["calculator"]["command"]
         == "calculator"
@@ -120,16 +127,6 @@ def test_build_writes_server_tgz_checksum_and_build_json(tmp_path: Path) -> None
         "dependencies",
     }
     assert all({"ok", "seconds", "message"} <= set(c) for c in report["checks"])
-
-
-@pytest.mark.e2e
-def test_the_readme_build_command_works_with_a_relative_out_dir(tmp_path: Path) -> None:
-    (tmp_path / "specs").mkdir()
-    (tmp_path / "specs" / "calculator.yaml").write_text((SPECS / "calculator.yaml").read_text())
-    result = run("build", "specs/calculator.yaml", "--out", "build/", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "build" / "calculator-1.0.0.tgz").exists()
-    assert json.loads((tmp_path / "build" / "calculator.build.json").read_text())["ok"] is True
 
 
 @pytest.mark.e2e

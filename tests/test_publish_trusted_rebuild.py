@@ -83,6 +83,10 @@ def test_two_builds_in_other_directories_caches_and_umasks_make_the_same_package
     assert first["ok"] and second["ok"] and first["tgz"] != second["tgz"]
     assert first["sha256"] == second["sha256"]
     assert Path(first["tgz"]).read_bytes() == Path(second["tgz"]).read_bytes()
+    # Not only the package: every file of the two server directories (sources, bundle, map) is the same.
+    a, b = Path(first["server_dir"]), Path(second["server_dir"])
+    for path in sorted(p for p in a.rglob("*") if p.is_file() and "node_modules" not in p.parts):
+        assert path.read_bytes() == (b / path.relative_to(a)).read_bytes(), path
     bundle = (Path(second["server_dir"]) / "dist" / "index.js").read_text()
     assert str(tmp_path) not in bundle and "other-cache" not in bundle and ".cache/mcp-factory" not in bundle
     with tarfile.open(second["tgz"]) as archive:

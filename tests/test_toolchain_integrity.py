@@ -2,7 +2,8 @@
 of a *different* server bundled the implant. Now every use checks the toolchain against the manifest
 recorded right after `npm ci`; a changed toolchain is reported, moved aside and reinstalled, never bundled.
 
-Each test installs its own toolchain into its own FACTORY_BOT_CACHE: the shared one is never touched.
+Each test gets its own toolchain in its own FACTORY_BOT_CACHE (a copy of one fresh install per run, which the
+tests never touch): the shared one is never touched either.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from factory_bot.errors import ToolchainError
 from factory_bot.gitops import cleanup
 from factory_bot.spec.loader import load_spec_file
 
+from .conftest import own_toolchain
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,12 +33,11 @@ SDK_FILE = "node_modules/@modelcontextprotocol/server/dist/index.mjs"  # what `i
 
 
 @pytest.fixture
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh toolchain in a cache of this test's own."""
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pristine_toolchain: Path) -> Path:
+    """A toolchain in a cache of this test's own, as `npm ci` left it (a copy of the run's one fresh install)."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("FACTORY_BOT_CACHE", str(cache))
-    toolchain.ensure()
-    return cache / f"toolchain-{toolchain.lock_hash()}"
+    return own_toolchain(pristine_toolchain, cache)
 
 
 def build_calculator(out: Path) -> tuple[list[str], str]:

@@ -88,8 +88,10 @@ _prewarm: threading.Thread | None = None
 
 def prewarm_client() -> threading.Thread:
     """Start importing the MCP client in the background (once per process): it costs ~1 s, and the
-    validator needs it only after render, bundle and tsc have had their turn."""
+    validator needs it only after render, bundle and tsc have had their turn. Node and npm are checked first
+    (ToolchainError, exit 3): without them no build starts, and an import left running would only hold up the exit."""
     global _prewarm
+    toolchain.require_node()
     if _prewarm is None:
 
         def load() -> None:

@@ -7,6 +7,7 @@ let the validator map compiler errors back to the tool. Same spec → byte-ident
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,15 @@ def _ts_env_type(spec: ServerSpec) -> list[dict[str, Any]]:
 
 
 def _environment() -> jinja2.Environment:
+    """One environment per templates folder and process: each template is parsed and compiled once, and
+    reloaded only when its file changes (jinja checks the mtime on every use)."""
+    return _environment_for(str(templates_dir()))
+
+
+@functools.cache
+def _environment_for(folder: str) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
