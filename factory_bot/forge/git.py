@@ -73,7 +73,9 @@ def _git_errors(remote: GitRemote, doing: str) -> Iterator[None]:
 
 def clone(remote: GitRemote, dest: Path, *, branch: str | None = None) -> git.Repo:
     """Clone `remote` into `dest` (a fresh directory); later commands on the repo carry the same auth."""
-    args = ["--no-tags"] + ([f"--branch={branch}"] if branch else [])
+    # --no-local: a path remote is cloned through git's pack protocol, not by copying its objects directory,
+    # which fails when a push writes its incoming objects at the same moment (seen under load)
+    args = ["--no-tags", "--no-local"] + ([f"--branch={branch}"] if branch else [])
     with _git_errors(remote, f"clone {remote.url}"):
         repo = git.Repo.clone_from(remote.url, str(dest), env=remote.env(), multi_options=args)
     repo.git.update_environment(**remote.env())  # in memory only; nothing lands in .git/config
