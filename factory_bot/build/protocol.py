@@ -274,28 +274,12 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
                         details=err.splitlines()[-10:],
                     )
                 ]
-            checks = await session_checks(
-                spec,
-                [],
-                {},
-                mode="auto",
-                name="http",
-                run_examples=False,
-                url=f"http://127.0.0.1:{port}/mcp",
-                uds=launch.socket,
-            )
+            over_http = {"url": f"http://127.0.0.1:{port}/mcp", "uds": launch.socket}
+            checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False, **over_http)
             asking = {tool.name for tool in spec.tools if tool.asks}
             if asking:  # a 2025-era client is asked through its session: the examples of the tools that ask
                 checks += await session_checks(
-                    spec,
-                    [],
-                    {},
-                    mode="legacy",
-                    name="http-legacy",
-                    run_examples=True,
-                    url=f"http://127.0.0.1:{port}/mcp",
-                    uds=launch.socket,
-                    only_tools=asking,
+                    spec, [], {}, mode="legacy", name="http-legacy", run_examples=True, only_tools=asking, **over_http
                 )
             checks.append(await _rebinding_check(port, launch.socket))
             return checks
