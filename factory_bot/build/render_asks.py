@@ -22,7 +22,8 @@ def tool_imports(tool: Tool) -> list[str]:
     if not tool.asks:
         return []
     used = code_body.names(tool.implementation.code) if tool.implementation.kind == "code" else set()
-    return ["answering", *(HELPERS[kind] for kind in tool.asks if HELPERS[kind] in used)]
+    asked = [HELPERS[kind] for kind in tool.asks if HELPERS[kind] in used]
+    return ["answering", *asked, *(["clientCan"] if "clientCan" in used else [])]
 
 
 def sessions_by_default(spec: ServerSpec) -> bool:

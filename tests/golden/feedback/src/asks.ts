@@ -5,13 +5,16 @@
 // returns `input_required`; a 2026-07-28 client answers and calls again, and for a 2025-era client the SDK sends
 // the real elicitation/create or sampling/createMessage request and calls the handler again itself. Either way
 // the body runs again from the top, and each ask it already made returns the answer given (kept in requestState).
-// Asks made together (`Promise.all([elicit(...), sample(...)])`) go out in one round.
+// Asks made together (`Promise.all([elicit(...), sample(...)])`) go out in one round. `clientCan(kind)` tells
+// whether the client declared it can be asked that kind, so a body can ask only what the client supports.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   createRequestStateCodec,
   inputRequired,
   type CallToolResult,
+  type ClientCapabilities,
   type InputRequest,
   type InputRequiredResult,
   type ServerContext,
@@ -26,7 +29,8 @@ import {
 
 /** One run of a body: the answers so far (earlier rounds', then this round's), what the client answered this
  * round (by key), how many asks the body made, the asks still open (by key) and how to tell that one was made
- * (and the call's HTTP stream, when it can be ended for the client to reconnect). */
+ * (and the call's HTTP stream, when it can be ended for the client to reconnect), and what the client can be
+ * asked. */
 interface Round {
   answers: unknown[];
   latest: Record<string, unknown>;
@@ -34,6 +38,7 @@ interface Round {
   open: Map<string, InputRequest>;
   asking: () => void;
   closeStream: (() => void) | undefined;
+  capabilities: ClientCapabilities | undefined;
 }
 
 /** Which ask of the body this is, for the client: `key` when the body names it, else `ask<n>` (n from 0). */
@@ -83,6 +88,14 @@ function answered(
   return new Promise(() => {});
 }
 
+/** Whether the client declared it can be asked `kind`: on 2026-07-28 from the request's own capabilities, on a
+ * 2025-era session from its initialize. Asking what the client cannot answer fails the call (-32021). */
+export function clientCan(kind: "elicitation" | "sampling"): boolean {
+  const round = rounds.getStore();
+  if (round === undefined) throw new Error("clientCan() works only inside a tool's code body, while it runs");
+  return round.capabilities?.[kind] !== undefined;
+}
+
 /** Ask the user to fill in a form (MCP elicitation, form mode): `schema` is the requested schema, an object of
  * string / number / integer / boolean / enum fields, each may have a default. Resolves to the user's answer:
  * `{ action: "accept", content }`, or `{ action: "decline" }` / `{ action: "cancel" }`. Accepted content that
@@ -129,11 +142,18 @@ function earlierAnswers(ctx: ServerContext, tool: string): unknown[] {
   return state.answers;
 }
 
+/** The capabilities a 2026-07-28 request declares in its validated _meta envelope (none on a 2025-era session). */
+function requestCapabilities(ctx: ServerContext): ClientCapabilities | undefined {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  return envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined;
+}
+
 /** Run a tool's body for one round: its result, or the input_required result for the asks not answered yet. */
 export async function answering(
   ctx: ServerContext,
   tool: string,
   body: () => Promise<CallToolResult>,
+  sessionCapabilities: () => ClientCapabilities | undefined,
 ): Promise<CallToolResult | InputRequiredResult> {
   let asking!: () => void;
   const asked = new Promise<void>((resolve) => (asking = resolve));
@@ -144,6 +164,7 @@ export async function answering(
     open: new Map(),
     asking,
     closeStream: ctx.http?.closeSSE,
+    capabilities: requestCapabilities(ctx) ?? sessionCapabilities(),
   };
   const run = rounds.run(round, body);
   const outcome = await Promise.race([run.then((result) => ({ result })), asked.then(() => ({ asked: true }))]);

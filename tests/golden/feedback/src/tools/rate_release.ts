@@ -38,7 +38,7 @@ export function register(server: McpServer): void {
     },
     async (args, ctx) => {
       try {
-        return await answering(ctx, "rate_release", async () => toolResult(await run(args, ctx.mcpReq.signal), "none"));
+        return await answering(ctx, "rate_release", async () => toolResult(await run(args, ctx.mcpReq.signal), "none"), () => server.server.getClientCapabilities());
       } catch (error) {
         return toolError(error);
       }
