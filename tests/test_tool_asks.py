@@ -162,6 +162,15 @@ def test_an_answer_of_a_kind_the_tool_does_not_ask_is_refused():
         ServerSpec.model_validate(_spec([{"sampling": {"text": "x"}}], asks=["elicitation"]))
 
 
+def test_a_roots_answer_is_a_list_of_file_uris_and_one_kind_only():
+    with pytest.raises(ValidationError, match="an answer is one of"):
+        ServerSpec.model_validate(
+            _spec([{"roots": [{"uri": "file:///a"}], "sampling": {"text": "x"}}], asks=["roots", "sampling"])
+        )
+    with pytest.raises(ValidationError, match="file://"):
+        ServerSpec.model_validate(_spec([{"roots": [{"uri": "https://a.example"}]}], asks=["roots"]))
+
+
 def test_only_a_code_body_can_ask():
     with pytest.raises(ValidationError, match="only a code body can ask"):
         Tool.model_validate(

@@ -1,4 +1,4 @@
-"""The validating client's side of tools that ask (`asks`): it answers each elicitation and sampling request of
+"""The validating client's side of tools that ask (`asks`): it answers each elicitation, sampling and roots request of
 an example's call with the example's next answer, and says what went wrong (an ask without an answer, an answer
 of the other kind, answers left over)."""
 
@@ -60,6 +60,18 @@ class Answers:
             stop_reason="endTurn",
         )
 
+    async def list_roots(self, _context: Any) -> Any:
+        from mcp import types
+
+        answer = self._next("roots")
+        if answer is None or answer.roots is None:
+            return types.ErrorData(code=NO_ANSWER, message="the example has no roots answer for this ask")
+        return types.ListRootsResult(roots=[types.Root(uri=r.uri, name=r.name) for r in answer.roots])
+
     def callbacks(self) -> dict[str, Any]:
-        """The Client's keyword arguments: the client declares elicitation and sampling, and answers them."""
-        return {"elicitation_callback": self.elicit, "sampling_callback": self.sample}
+        """The Client's keyword arguments: the client declares elicitation, sampling and roots, and answers them."""
+        return {
+            "elicitation_callback": self.elicit,
+            "sampling_callback": self.sample,
+            "list_roots_callback": self.list_roots,
+        }

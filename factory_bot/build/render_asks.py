@@ -9,7 +9,12 @@ from typing import Any
 from factory_bot.build import code_body
 from factory_bot.spec.model import ServerSpec, Tool
 
-HELPERS = {"elicitation": "elicit", "sampling": "sample", "reconnect": "reconnect"}  # what a body calls
+HELPERS = {
+    "elicitation": "elicit",
+    "sampling": "sample",
+    "roots": "listRoots",
+    "reconnect": "reconnect",
+}  # what a body calls
 
 
 def spec_asks(spec: ServerSpec) -> list[str]:

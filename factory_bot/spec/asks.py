@@ -1,6 +1,6 @@
-"""What a tool asks the client while it runs (`asks: [elicitation, sampling, reconnect]`), and the answers an
-example gives: validation's client answers each `elicit(...)` / `sample(...)` of the code body with the next one
-(`reconnect()` needs no answer: the client just comes back for the rest of the call)."""
+"""What a tool asks the client while it runs (`asks: [elicitation, sampling, roots, reconnect]`), and the answers
+an example gives: validation's client answers each `elicit(...)` / `sample(...)` / `listRoots()` of the code body
+with the next one (`reconnect()` needs no answer: the client just comes back for the rest of the call)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from factory_bot.spec.params import MAX_TEXT, StrictModel
 
-Ask = Literal["elicitation", "sampling", "reconnect"]
+Ask = Literal["elicitation", "sampling", "roots", "reconnect"]
 MAX_ANSWERS = 8  # the SDK re-enters a handler at most 8 times per call (inputRequired.maxRounds)
 
 
@@ -34,21 +34,34 @@ class SampleAnswer(StrictModel):
     model: str = Field("example-model", min_length=1, max_length=MAX_TEXT)
 
 
+class RootAnswer(StrictModel):
+    """One of the client's roots (MCP roots/list): a file:// URI, and optionally a name."""
+
+    uri: str = Field(pattern=r"^file://", max_length=MAX_TEXT)
+    name: str | None = Field(None, max_length=MAX_TEXT)
+
+
 class Answer(StrictModel):
-    """One answer of the client, in the order the code body asks: exactly one of `elicitation` or `sampling`."""
+    """One answer of the client, in the order the code body asks: exactly one of `elicitation`, `sampling` or
+    `roots`."""
 
     elicitation: ElicitAnswer | None = None
     sampling: SampleAnswer | None = None
+    roots: list[RootAnswer] | None = Field(None, max_length=50)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Answer:
-        if (self.elicitation is None) == (self.sampling is None):
-            raise ValueError("an answer is either {elicitation: {action, content}} or {sampling: {text}}")
+        if sum(kind is not None for kind in (self.elicitation, self.sampling, self.roots)) != 1:
+            raise ValueError(
+                "an answer is one of {elicitation: {action, content}}, {sampling: {text}} or {roots: [{uri, name}]}"
+            )
         return self
 
     @property
     def kind(self) -> Ask:
-        return "elicitation" if self.elicitation is not None else "sampling"
+        if self.elicitation is not None:
+            return "elicitation"
+        return "sampling" if self.sampling is not None else "roots"
 
 
 def asks_problem(asks: list[Ask], implementation: str, examples: list[list[Answer]]) -> str | None:

@@ -142,8 +142,8 @@ class Tool(StrictModel):
     asks: list[Ask] = Field(
         default_factory=list,
         description="What the code body asks the client while it runs: elicitation: `await elicit(message, "
-        "schema)`; sampling: `await sample(messages, {maxTokens})`; reconnect: `reconnect()` ends the call's HTTP "
-        "stream, and the client picks up the rest with Last-Event-ID.",
+        "schema)`; sampling: `await sample(messages, {maxTokens})`; roots: `await listRoots()`; reconnect: "
+        "`reconnect()` ends the call's HTTP stream, and the client picks up the rest with Last-Event-ID.",
     )
     examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 

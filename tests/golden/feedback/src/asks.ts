@@ -90,7 +90,7 @@ function answered(
 
 /** Whether the client declared it can be asked `kind`: on 2026-07-28 from the request's own capabilities, on a
  * 2025-era session from its initialize. Asking what the client cannot answer fails the call (-32021). */
-export function clientCan(kind: "elicitation" | "sampling"): boolean {
+export function clientCan(kind: "elicitation" | "sampling" | "roots"): boolean {
   const round = rounds.getStore();
   if (round === undefined) throw new Error("clientCan() works only inside a tool's code body, while it runs");
   return round.capabilities?.[kind] !== undefined;
