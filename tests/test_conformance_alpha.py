@@ -10,7 +10,6 @@ and on a listed one that passes. The tasks extension runs too, counted and print
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from .conformance_suite import FAILING, entries, run_suite, scenario_results, verdict
 from .npm_tools import ensure_npm_packages, node22
 from .served import serving
 
@@ -29,8 +29,6 @@ REVISIONS = ("2025-11-25", "2026-07-28")
 BASELINES = Path(__file__).parent / "conformance"
 SPEC = Path(__file__).parent.parent / "specs" / "conformance.yaml"
 TASKS_BASELINE = BASELINES / f"{SUITE}.tasks.yml"
-RESULT_DIR = re.compile(r"^server-(?P<scenario>.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$")  # how the suite names a result
-FAILING = ("FAILURE", "WARNING")  # what the suite's baseline counts as failing
 
 
 def baseline(revision: str) -> Path:
@@ -59,34 +57,6 @@ def server_url(built) -> Iterator[str]:
     assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
     with serving(result) as server:
         yield server.url
-
-
-def entries(path: Path) -> list[str]:
-    return YAML(typ="safe").load(path.read_text())["server"]
-
-
-def scenario_results(out: Path) -> dict[str, list[dict]]:
-    """The checks of each scenario a run wrote into `out`, by scenario name."""
-    results: dict[str, list[dict]] = {}
-    for checks in out.glob("*/checks.json"):
-        match = RESULT_DIR.match(checks.parent.name)
-        assert match, checks
-        results[match["scenario"]] = json.loads(checks.read_text())
-    return results
-
-
-def run_suite(suite: list[str], url: str, out: Path, known: Path, *selection: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*suite, "server", "--url", url, *selection, "--expected-failures", str(known), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-def verdict(run: subprocess.CompletedProcess) -> str:
-    """The suite's own baseline verdict: what failed without being listed, and what is listed but passes."""
-    return run.stdout[run.stdout.rfind("Expected failures (in baseline)") :][-4000:] + run.stderr[-1000:]
 
 
 def test_every_non_extension_server_scenario_runs_at_a_revision(listed: dict[str, list[str]]) -> None:
