@@ -69,3 +69,12 @@ def test_rewriting_a_server_removes_tools_the_spec_no_longer_has(tmp_path: Path,
     smaller = spec.model_copy(update={"tools": spec.tools[:1]})
     write_server(smaller, tmp_path)
     assert sorted(p.name for p in (tmp_path / "src" / "tools").iterdir()) == ["add.ts"]
+
+
+def test_a_rerender_removes_generated_files_the_spec_no_longer_needs_and_keeps_the_rest(tmp_path: Path) -> None:
+    write_server(load_spec_file(SPECS / "feedback.yaml"), tmp_path)  # asks.ts, sessions, a tool
+    (tmp_path / "src" / "mine.ts").write_text("export const mine = 1;\n")  # not generated: never ours to remove
+    files = write_server(load_spec_file(SPECS / "calculator.yaml"), tmp_path)
+    on_disk = {p.relative_to(tmp_path).as_posix() for p in (tmp_path / "src").rglob("*.ts")}
+    assert on_disk == {f for f in files if f.startswith("src/") and f.endswith(".ts")} | {"src/mine.ts"}
+    assert not (tmp_path / "src" / "asks.ts").exists()
