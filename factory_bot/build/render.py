@@ -246,10 +246,14 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     tool_template = env.get_template("server/src/tools/tool.ts.j2")
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))
-    files |= render_kinds.kinds_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
-    files |= render_content.files(spec, lambda name, extra: env.get_template(name).render(context | extra))
-    files |= render_asks.asks_files(spec, lambda name, extra: env.get_template(name).render(context | extra))
-    files |= lazy_builtins.files(lambda name, extra: env.get_template(name).render(context | extra))
+
+    def render_part(name: str, extra: dict[str, Any]) -> str:
+        return env.get_template(name).render(context | extra)
+
+    files |= render_kinds.kinds_files(spec, render_part)
+    files |= render_content.files(spec, render_part)
+    files |= render_asks.asks_files(spec, render_part)
+    files |= lazy_builtins.files(render_part)
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 
