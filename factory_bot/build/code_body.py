@@ -10,6 +10,7 @@ identifier the body really reads outside a string.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
@@ -25,10 +26,12 @@ def names(code: str) -> set[str]:
     return found
 
 
-def calls(code: str) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def calls(code: str) -> frozenset[str]:
     """The names the body reads and calls somewhere (`text(...)`, not `r.text()` nor a local `const text`):
-    helpers that are only ever called are imported on a call, so a body's own local of that name still compiles."""
-    return {word for word in names(code) if re.search(rf"(?<![\w$.]){re.escape(word)}\s*\(", code)}
+    helpers that are only ever called are imported on a call, so a body's own local of that name still compiles.
+    Cached: a render asks this of every body once per tool."""
+    return frozenset({word for word in names(code) if re.search(rf"(?<![\w$.]){re.escape(word)}\s*\(", code)})
 
 
 def _scan(code: str, i: int, found: set[str], *, until_brace: bool) -> int:
