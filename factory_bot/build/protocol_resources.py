@@ -1,5 +1,5 @@
 """Resources and prompts through the real protocol: the server lists what the spec declares, and every
-read example and prompt example gives what it expects (a prompt that asks gets its example's `answers`, from the
+read example and prompt example gives what it expects (a body that asks gets its example's `answers`, from the
 session's `Answers`). Called from protocol.session_checks, in its session."""
 
 from __future__ import annotations
@@ -123,10 +123,11 @@ async def example_checks(client: Any, spec: ServerSpec, answers: Answers, prefix
         problems = []
         for item, example in reads:
             uri = example.uri or getattr(item, "uri", "")
+            answers.expect(example.answers)
             result, error = await _answer(lambda uri=uri: client.read_resource(uri))
             problem = read_problem(example, result.contents if result is not None else None, error)
-            if problem:
-                problems.append(f"{item.name}: read {uri}: {problem}")
+            found = [p for p in [*answers.problems, answers.leftover(), problem] if p]
+            problems.extend(f"{item.name}: read {uri}: {p}" for p in found)
         checks.append(_check(f"{prefix}resource-examples", "read examples pass", len(reads), problems, started))
     gets = [(prompt, example) for prompt in spec.prompts for example in prompt.examples]
     if gets:

@@ -1,5 +1,5 @@
-"""The template inputs for tools and prompts that ask the client (`asks`): src/asks.ts with the helpers the spec's
-bodies use, each tool's (and prompts.ts's) imports of them, and whether the HTTP server keeps sessions by default (2025-era clients can only be
+"""The template inputs for tools, prompts and resources that ask the client (`asks`): src/asks.ts with the helpers
+the spec's bodies use, each tool's (and prompts.ts's, resources.ts's) imports of them, and whether the HTTP server keeps sessions by default (2025-era clients can only be
 asked over a session)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Any
 from factory_bot.build import code_body
 from factory_bot.spec.model import ServerSpec, Tool
 from factory_bot.spec.prompts import Prompt
+from factory_bot.spec.resources import Resource, ResourceTemplate
 
 HELPERS = {
     "elicitation": "elicit",
@@ -19,8 +20,13 @@ HELPERS = {
 
 
 def spec_asks(spec: ServerSpec) -> list[str]:
-    """The kinds some tool or prompt of the spec asks, in a fixed order."""
-    askers: list[Tool | Prompt] = [*spec.tools, *spec.prompts]
+    """The kinds some tool, prompt or resource of the spec asks, in a fixed order."""
+    askers: list[Tool | Prompt | Resource | ResourceTemplate] = [
+        *spec.tools,
+        *spec.prompts,
+        *spec.resources,
+        *spec.resource_templates,
+    ]
     return [kind for kind in HELPERS if any(kind in item.asks for item in askers)]
 
 
@@ -38,22 +44,21 @@ def tool_imports(tool: Tool) -> list[str]:
     return _imports(list(tool.asks), used)
 
 
-def prompts_imports(spec: ServerSpec) -> list[str]:
-    """What prompts.ts imports from asks.ts: the same as a tool file, over every prompt that asks."""
-    asking = [p for p in spec.prompts if p.asks and p.code is not None]
-    if not asking:
-        return []
-    used = set().union(*(code_body.names(p.code.code) for p in asking if p.code is not None))
-    return _imports([kind for p in asking for kind in p.asks], used)
+def kinds_imports(items: list[Prompt] | list[Resource | ResourceTemplate]) -> list[str]:
+    """What prompts.ts (or resources.ts) imports from asks.ts: as a tool file, over every prompt (or resource) that
+    asks."""
+    asking = [item for item in items if item.asks and item.code is not None]
+    used = set().union(*(code_body.names(item.code.code) for item in asking if item.code is not None))
+    return _imports([kind for item in asking for kind in item.asks], used) if asking else []
 
 
 def sessions_by_default(spec: ServerSpec) -> bool:
-    """A spec whose tools (or prompts) ask serves HTTP with sessions unless told otherwise (MCP_SESSIONS=off): a 2025-era
+    """A spec whose tools (or prompts, resources) ask serves HTTP with sessions unless told otherwise (MCP_SESSIONS=off): a 2025-era
     client is asked through its session, and a stream to reconnect to lives in one."""
     return bool(spec_asks(spec))
 
 
 def asks_files(spec: ServerSpec, render: Any) -> dict[str, str]:
-    """src/asks.ts, only when some tool or prompt asks (other servers stay as they were)."""
+    """src/asks.ts, only when something asks (other servers stay as they were)."""
     asks = spec_asks(spec)
     return {"src/asks.ts": render("server/src/asks.ts.j2", {"asks": asks})} if asks else {}
