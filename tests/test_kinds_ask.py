@@ -1,6 +1,7 @@
-"""A prompt asks while it builds its messages: feedback.yaml's `release_notes` asks the user which release the notes
-are for (`asks: [elicitation]`, `elicit(...)` in its code body, as a tool's body does), answered by real MCP clients
-of both protocol eras, and checked by validation against each prompt example's `answers`."""
+"""Prompts and resources ask, as tools do: feedback.yaml's prompt `release_notes` asks the user which release the
+notes are for (`asks: [elicitation]`, `elicit(...)` in its code body), and its resource template
+`release-draft://{release}` asks the client's model for the draft it returns (`asks: [sampling]`). Answered by real
+MCP clients of both protocol eras, and checked by validation against each example's `answers`."""
 
 from __future__ import annotations
 
@@ -34,15 +35,22 @@ def feedback(built):
 class User:
     """A client whose user fills in each form with `form` (or cancels, when None); it keeps the forms it saw."""
 
-    def __init__(self, form: dict | None) -> None:
-        self.form = form
+    def __init__(self, form: dict | None, reply: str = "Fine.") -> None:
+        self.form, self.reply = form, reply
         self.forms: list[types.ElicitRequestParams] = []
+        self.prompts: list[types.CreateMessageRequestParams] = []
 
     async def elicit(self, _context, params):
         self.forms.append(params)
         if self.form is None:
             return types.ElicitResult(action="cancel")
         return types.ElicitResult(action="accept", content=self.form)
+
+    async def sample(self, _context, params):
+        self.prompts.append(params)
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text=self.reply), model="test-model"
+        )
 
 
 async def get(result, user: User, mode: str, arguments: dict | None = None) -> types.GetPromptResult:
@@ -60,6 +68,8 @@ def test_validation_got_the_prompt_with_the_examples_answers_on_both_eras(feedba
     by_name = {c.name: c for c in feedback.report.checks}
     assert by_name["prompt-examples"].message == "2/2 prompt examples pass"  # 2026-07-28: input_required rounds
     assert by_name["http-legacy-prompt-examples"].message == "2/2 prompt examples pass"  # 2025-11-25: requests
+    assert by_name["resource-examples"].message == "1/1 read examples pass"
+    assert by_name["http-legacy-resource-examples"].message == "1/1 read examples pass"
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 input_required rounds; 2025-11-25 requests
@@ -71,6 +81,45 @@ def test_a_prompt_asks_the_user_and_builds_its_message_from_the_answer(feedback,
     assert form.message == "Which release are the notes for?"
     assert form.requested_schema["required"] == ["release"]
     assert form.requested_schema["properties"]["audience"]["enum"] == ["users", "developers"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_reading_a_resource_asks_the_clients_model_for_its_content(feedback, mode):
+    user = User(None, reply="v2.0.0: fewer crashes.")
+
+    async def read():
+        params = StdioServerParameters(command="node", args=[entry(feedback)])
+        async with Client(params, mode=mode, sampling_callback=user.sample) as client:
+            return await client.read_resource("release-draft://v2.0.0")
+
+    result = anyio.run(read)
+    assert [(c.uri, c.text) for c in result.contents] == [("release-draft://v2.0.0", "v2.0.0: fewer crashes.")]
+    [asked] = user.prompts
+    assert asked.messages[0].content.text == "Draft one line of release notes for v2.0.0."
+    assert asked.max_tokens == 80
+
+
+def test_a_reads_request_state_belongs_to_its_uri(feedback):
+    """The answers given while reading one URI of the template are not replayed on another URI's read."""
+
+    async def main():
+        params = StdioServerParameters(command="node", args=[entry(feedback)])
+        async with Client(params, mode="auto", sampling_callback=User(None).sample) as client:
+            first = await client.session.read_resource("release-draft://v1", allow_input_required=True)
+            answer = {
+                "ask0": types.CreateMessageResult(
+                    role="assistant", content=types.TextContent(type="text", text="x"), model="m"
+                )
+            }
+            with pytest.raises(MCPError) as refused:
+                await client.session.read_resource(
+                    "release-draft://v2", input_responses=answer, request_state=first.request_state
+                )
+            return first, refused.value
+
+    first, refused = anyio.run(main)
+    assert first.input_requests["ask0"].method == "sampling/createMessage"
+    assert "belongs to a call of release-draft://v1" in refused.error.message
 
 
 def test_a_cancelled_form_reaches_the_prompt_body(feedback):
@@ -109,19 +158,25 @@ def test_a_tools_request_state_is_refused_on_the_prompt(feedback):
     assert anyio.run(main).error.code == -32602
 
 
-def _spec(answers: list[dict]) -> ServerSpec:
+def _spec(answers: list[dict], read_answers: list[dict] | None = None) -> ServerSpec:
     spec = load_spec_file(SPECS / "feedback.yaml").model_dump(mode="json", exclude_unset=True)
     spec["prompts"][0]["examples"] = [{"answers": answers, "contains": ["release notes"]}]
+    if read_answers is not None:
+        spec["resource_templates"][0]["examples"][0]["answers"] = read_answers
     return ServerSpec.model_validate(spec)
 
 
-def test_validation_fails_when_a_prompt_example_lacks_the_answer_its_body_asks_for(tmp_path):
-    result = build(_spec([]), tmp_path)
+def test_validation_fails_when_an_example_lacks_the_answer_its_body_asks_for_or_gives_one_too_many(tmp_path):
+    extra = {"sampling": {"text": "v1.2.0: a faster start."}}
+    result = build(_spec([], read_answers=[extra, extra]), tmp_path)
     assert not result.ok
     failed = {c.name: c.details for c in result.report.failures}
     assert failed["prompt-examples"][0].startswith(
         "release_notes {}: ask 1 (elicitation) has no answer in the example's `answers`"
     ), failed
+    assert failed["resource-examples"] == [
+        "release-draft: read release-draft://v1.2.0: the body asked 1 time(s), but the example gives 2 answers"
+    ]
 
 
 def test_a_prompt_asks_only_from_a_code_body_and_only_what_it_declares():
@@ -137,14 +192,24 @@ def test_a_prompt_asks_only_from_a_code_body_and_only_what_it_declares():
         ServerSpec.model_validate(spec | {"prompts": [prompt | {"asks": ["reconnect"]}]})
 
 
-def test_a_server_whose_only_asker_is_a_prompt_has_the_asks_module_and_keeps_sessions():
+def _only(**kinds) -> dict[str, str]:
+    """The rendered files of feedback.yaml with a tool that does not ask, and only the given prompts/templates."""
     spec = load_spec_file(SPECS / "feedback.yaml").model_dump(mode="json", exclude_unset=True)
-    spec["tools"] = [
-        {"name": "ping", "description": "Pong.", "implementation": {"kind": "code", "code": 'return "pong";'}}
-    ]
-    files = render_server(ServerSpec.model_validate(spec))
-    assert 'import { answering, elicit } from "./asks.js";' in files["src/prompts.ts"]
-    assert "requestState: { verify: stateCodec.verify }" in files["src/index.ts"]
-    assert "export async function elicit(" in files["src/asks.ts"]
-    assert "export function sample(" not in files["src/asks.ts"]  # only what some body asks
-    assert "const SESSIONS_DEFAULT = true;" in files["src/cli.ts"]
+    pong = {"name": "ping", "description": "Pong.", "implementation": {"kind": "code", "code": 'return "pong";'}}
+    spec |= {"tools": [pong], "prompts": [], "resource_templates": []} | kinds
+    return render_server(ServerSpec.model_validate(spec))
+
+
+def test_a_server_whose_only_asker_is_a_prompt_or_a_resource_has_the_asks_module_and_keeps_sessions():
+    spec = load_spec_file(SPECS / "feedback.yaml").model_dump(mode="json", exclude_unset=True)
+    by_prompt = _only(prompts=spec["prompts"])
+    assert 'import { answering, elicit } from "./asks.js";' in by_prompt["src/prompts.ts"]
+    assert "export async function elicit(" in by_prompt["src/asks.ts"]
+    assert "export function sample(" not in by_prompt["src/asks.ts"]  # only what some body asks
+    by_resource = _only(resource_templates=spec["resource_templates"])
+    assert 'import { answering, sample } from "./asks.js";' in by_resource["src/resources.ts"]
+    assert "export async function elicit(" not in by_resource["src/asks.ts"]
+    for files in (by_prompt, by_resource):
+        assert "requestState: { verify: stateCodec.verify }" in files["src/index.ts"]
+        assert "const SESSIONS_DEFAULT = true;" in files["src/cli.ts"]
+    assert "src/asks.ts" not in _only()
