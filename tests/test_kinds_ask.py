@@ -1,6 +1,7 @@
 """Prompts and resources ask, as tools do: feedback.yaml's prompt `release_notes` asks the user which release the
 notes are for (`asks: [elicitation]`, `elicit(...)` in its code body), and its resource template
-`release-draft://{release}` asks the client's model for the draft it returns (`asks: [sampling]`). Answered by real
+`release-draft://{release}` asks the client's model for the draft it returns (`asks: [sampling]`), and its resource
+`feedback://workspace` lists the client's roots (`asks: [roots]`). Answered by real
 MCP clients of both protocol eras, and checked by validation against each example's `answers`."""
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def test_validation_got_the_prompt_with_the_examples_answers_on_both_eras(feedba
     by_name = {c.name: c for c in feedback.report.checks}
     assert by_name["prompt-examples"].message == "2/2 prompt examples pass"  # 2026-07-28: input_required rounds
     assert by_name["http-legacy-prompt-examples"].message == "2/2 prompt examples pass"  # 2025-11-25: requests
-    assert by_name["resource-examples"].message == "1/1 read examples pass"
-    assert by_name["http-legacy-resource-examples"].message == "1/1 read examples pass"
+    assert by_name["resource-examples"].message == "2/2 read examples pass"
+    assert by_name["http-legacy-resource-examples"].message == "2/2 read examples pass"
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 input_required rounds; 2025-11-25 requests
@@ -97,6 +98,19 @@ def test_reading_a_resource_asks_the_clients_model_for_its_content(feedback, mod
     [asked] = user.prompts
     assert asked.messages[0].content.text == "Draft one line of release notes for v2.0.0."
     assert asked.max_tokens == 80
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_reading_a_resource_asks_the_client_for_its_roots(feedback, mode):
+    async def roots(_context):
+        return types.ListRootsResult(roots=[types.Root(uri="file:///srv/app", name="app")])
+
+    async def read():
+        params = StdioServerParameters(command="node", args=[entry(feedback)])
+        async with Client(params, mode=mode, list_roots_callback=roots) as client:
+            return await client.read_resource("feedback://workspace")
+
+    assert [c.text for c in anyio.run(read).contents] == ["file:///srv/app"]
 
 
 def test_a_reads_request_state_belongs_to_its_uri(feedback):
@@ -196,7 +210,7 @@ def _only(**kinds) -> dict[str, str]:
     """The rendered files of feedback.yaml with a tool that does not ask, and only the given prompts/templates."""
     spec = load_spec_file(SPECS / "feedback.yaml").model_dump(mode="json", exclude_unset=True)
     pong = {"name": "ping", "description": "Pong.", "implementation": {"kind": "code", "code": 'return "pong";'}}
-    spec |= {"tools": [pong], "prompts": [], "resource_templates": []} | kinds
+    spec |= {"tools": [pong], "prompts": [], "resources": [], "resource_templates": []} | kinds
     return render_server(ServerSpec.model_validate(spec))
 
 
@@ -209,7 +223,9 @@ def test_a_server_whose_only_asker_is_a_prompt_or_a_resource_has_the_asks_module
     by_resource = _only(resource_templates=spec["resource_templates"])
     assert 'import { answering, sample } from "./asks.js";' in by_resource["src/resources.ts"]
     assert "export async function elicit(" not in by_resource["src/asks.ts"]
-    for files in (by_prompt, by_resource):
+    by_static = _only(resources=spec["resources"])
+    assert 'import { answering, listRoots } from "./asks.js";' in by_static["src/resources.ts"]
+    for files in (by_prompt, by_resource, by_static):
         assert "requestState: { verify: stateCodec.verify }" in files["src/index.ts"]
         assert "const SESSIONS_DEFAULT = true;" in files["src/cli.ts"]
     assert "src/asks.ts" not in _only()

@@ -22,6 +22,7 @@ import {
   type ElicitRequestFormParams,
   type ElicitResult,
   type JsonSchemaType,
+  type ListRootsResult,
   type CreateMessageRequestParams,
   type CreateMessageResult,
   type SamplingMessage,
@@ -132,6 +133,16 @@ export function sample(
     () => inputRequired.createMessage({ ...params, messages: list }),
     (value) => typeof value === "object" && value !== null && "role" in value,
   ) as Promise<CreateMessageResult>;
+}
+
+/** Ask the client for its roots (MCP roots/list): the directories or files it lets the server work in. */
+export function listRoots(options: AskOptions = {}): Promise<ListRootsResult> {
+  return answered(
+    "listRoots",
+    options.key,
+    () => inputRequired.listRoots(),
+    (value) => typeof value === "object" && value !== null && "roots" in value,
+  ) as Promise<ListRootsResult>;
 }
 
 /** The answers of earlier rounds of this call of `name` (a tool, or a prompt: the signature binds the method), from
