@@ -1,6 +1,6 @@
 """The template inputs for tools, prompts and resources that ask the client (`asks`): src/asks.ts with the helpers
-the spec's bodies use, each tool's (and prompts.ts's, resources.ts's) imports of them, and whether the HTTP server keeps sessions by default (2025-era clients can only be
-asked over a session)."""
+the spec's bodies use, each tool's (and prompts.ts's, resources.ts's) imports of them, and whether the HTTP server
+keeps sessions by default (2025-era clients can only be asked over a session)."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def kinds_imports(items: list[Prompt] | list[Resource | ResourceTemplate]) -> li
 
 
 def sessions_by_default(spec: ServerSpec) -> bool:
-    """A spec whose tools (or prompts, resources) ask serves HTTP with sessions unless told otherwise (MCP_SESSIONS=off): a 2025-era
-    client is asked through its session, and a stream to reconnect to lives in one."""
+    """A spec whose tools (or prompts, resources) ask serves HTTP with sessions unless told otherwise
+    (MCP_SESSIONS=off): a 2025-era client is asked through its session, and a stream to reconnect to lives in one."""
     return bool(spec_asks(spec))
 
 
