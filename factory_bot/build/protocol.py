@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import protocol_content, protocol_resources, sandbox, sandbox_jail, sandbox_net
+from factory_bot.build import protocol_content, protocol_resources, render_asks, sandbox, sandbox_jail, sandbox_net
 from factory_bot.build.expectations import compare_tools, example_env, example_problem
 from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.report import Check
@@ -104,7 +104,9 @@ async def session_checks(
                             client, tools, stub, calls, answers, observer, check_name, example_env(spec, None)
                         )
                     )
-                checks.extend(await protocol_resources.kinds_checks(client, spec, name=name, run_examples=run_examples))
+                checks.extend(
+                    await protocol_resources.kinds_checks(client, spec, answers, name=name, run_examples=run_examples)
+                )
     except TimeoutError:
         checks.append(
             Check(
@@ -277,7 +279,8 @@ async def http_checks(spec: ServerSpec, entry: Path, env: dict[str, str]) -> lis
             over_http = {"url": f"http://127.0.0.1:{port}/mcp", "uds": launch.socket}
             checks = await session_checks(spec, [], {}, mode="auto", name="http", run_examples=False, **over_http)
             asking = {tool.name for tool in spec.tools if tool.asks}
-            if asking:  # a 2025-era client is asked through its session: the examples of the tools that ask
+            if render_asks.spec_asks(spec):  # a 2025-era client is asked through its session: the examples
+                # of the tools that ask (and, as in every session with examples, the resources' and prompts')
                 checks += await session_checks(
                     spec, [], {}, mode="legacy", name="http-legacy", run_examples=True, only_tools=asking, **over_http
                 )

@@ -1,6 +1,6 @@
-"""The validating client's side of tools that ask (`asks`): it answers each elicitation, sampling and roots request of
-an example's call with the example's next answer, and says what went wrong (an ask without an answer, an answer
-of the other kind, answers left over)."""
+"""The validating client's side of tools, prompts and resources that ask (`asks`): it answers each elicitation,
+sampling and roots request of an example's call (or prompts/get, resources/read) with the example's next answer,
+and says what went wrong (an ask without an answer, an answer of the other kind, answers left over)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class Answers:
     def leftover(self) -> str | None:
         """After the call: why the example's answers were not all used, or None."""
         if self.queue:
-            return f"the tool asked {self.asked} time(s), but the example gives {self.asked + len(self.queue)} answers"
+            return f"the body asked {self.asked} time(s), but the example gives {self.asked + len(self.queue)} answers"
         return None
 
     def _next(self, kind: str) -> Answer | None:

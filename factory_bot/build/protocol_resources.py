@@ -1,5 +1,6 @@
 """Resources and prompts through the real protocol: the server lists what the spec declares, and every
-read example and prompt example gives what it expects. Called from protocol.session_checks, in its session."""
+read example and prompt example gives what it expects (a body that asks gets its example's `answers`, from the
+session's `Answers`). Called from protocol.session_checks, in its session."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from factory_bot.build.protocol_asks import Answers
 from factory_bot.build.report import Check
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.prompts import GetExample
@@ -108,8 +110,9 @@ async def _answer(call: Any) -> tuple[Any, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-async def example_checks(client: Any, spec: ServerSpec) -> list[Check]:
-    """`resource-examples` (every read example) and `prompt-examples` (every prompts/get example), when there are any.
+async def example_checks(client: Any, spec: ServerSpec, answers: Answers, prefix: str = "") -> list[Check]:
+    """`resource-examples` (every read example) and `prompt-examples` (every prompts/get example), when there are any,
+    each named after `prefix`: the session's name, but none for the first session (`http-legacy-prompt-examples`).
 
     One check per kind, naming each failing resource or prompt in its details: resource names may hold `-` and
     `.`, which a check's `tool` label (a tool name) cannot."""
@@ -120,22 +123,24 @@ async def example_checks(client: Any, spec: ServerSpec) -> list[Check]:
         problems = []
         for item, example in reads:
             uri = example.uri or getattr(item, "uri", "")
+            answers.expect(example.answers)
             result, error = await _answer(lambda uri=uri: client.read_resource(uri))
             problem = read_problem(example, result.contents if result is not None else None, error)
-            if problem:
-                problems.append(f"{item.name}: read {uri}: {problem}")
-        checks.append(_check("resource-examples", "read examples pass", len(reads), problems, started))
+            found = [p for p in [*answers.problems, answers.leftover(), problem] if p]
+            problems.extend(f"{item.name}: read {uri}: {p}" for p in found)
+        checks.append(_check(f"{prefix}resource-examples", "read examples pass", len(reads), problems, started))
     gets = [(prompt, example) for prompt in spec.prompts for example in prompt.examples]
     if gets:
         started = time.monotonic()
         problems = []
         for prompt, example in gets:
             arguments = example.arguments or None
+            answers.expect(example.answers)
             result, error = await _answer(lambda n=prompt.name, a=arguments: client.get_prompt(n, a))
             problem = prompt_problem(example, result.messages if result is not None else None, error)
-            if problem:
-                problems.append(f"{prompt.name} {json.dumps(example.arguments)[:120]}: {problem}")
-        checks.append(_check("prompt-examples", "prompt examples pass", len(gets), problems, started))
+            found = [p for p in [*answers.problems, answers.leftover(), problem] if p]
+            problems.extend(f"{prompt.name} {json.dumps(example.arguments)[:120]}: {p}" for p in found)
+        checks.append(_check(f"{prefix}prompt-examples", "prompt examples pass", len(gets), problems, started))
     return checks
 
 
@@ -145,7 +150,9 @@ def _check(name: str, what: str, count: int, problems: list[str], started: float
     )
 
 
-async def kinds_checks(client: Any, spec: ServerSpec, *, name: str, run_examples: bool) -> list[Check]:
+async def kinds_checks(
+    client: Any, spec: ServerSpec, answers: Answers, *, name: str, run_examples: bool
+) -> list[Check]:
     """The listing check (named after the session, e.g. `protocol-resources`) and, optionally, the examples."""
     if not has_kinds(spec):
         return []
@@ -162,5 +169,5 @@ async def kinds_checks(client: Any, spec: ServerSpec, *, name: str, run_examples
         )
     ]
     if run_examples:
-        checks.extend(await example_checks(client, spec))
+        checks.extend(await example_checks(client, spec, answers, "" if name == "protocol" else f"{name}-"))
     return checks

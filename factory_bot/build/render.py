@@ -228,6 +228,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         **render_content.context(spec),
         "capabilities": render_kinds.fixed_list_capabilities(spec) | ({"logging": {}} if spec.logging else {}),
         "sessions_default": render_asks.sessions_by_default(spec),
+        "asks_module": bool(render_asks.spec_asks(spec)),  # src/asks.ts: some tool or prompt asks
     }
     files = {
         "LICENSE": license_file(spec),

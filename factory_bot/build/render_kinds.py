@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from factory_bot.build import code_body, render_content
+from factory_bot.build import code_body, render_asks, render_content
 from factory_bot.spec.content import mcp_content
 from factory_bot.spec.model import ServerSpec
 from factory_bot.spec.params import local_name
@@ -106,6 +106,7 @@ def resources_context(spec: ServerSpec) -> dict[str, Any]:
     return {
         "static": static,
         "templates": templates,
+        "asks_imports": render_asks.kinds_imports([*spec.resources, *spec.resource_templates]),
         "subscribable": subscribable,
         "runtime_imports": imports,
         # each helper of the file only when something calls it (noUnusedLocals)
@@ -147,6 +148,7 @@ def prompts_context(spec: ServerSpec) -> dict[str, Any]:
     return {
         "prompts": prompts,
         "runtime_imports": _runtime_imports(spec, bodies),
+        "asks_imports": render_asks.kinds_imports(spec.prompts),
         "uses_messages": any(p.code is None for p in spec.prompts),
         "uses_arguments": any(p.arguments for p in spec.prompts),
         "uses_completable": any(a.complete is not None for p in spec.prompts for a in p.arguments.values()),

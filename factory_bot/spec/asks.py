@@ -1,4 +1,4 @@
-"""What a tool asks the client while it runs (`asks: [elicitation, sampling, roots, reconnect]`), and the answers
+"""What a tool (or a prompt's body) asks the client while it runs (`asks: [elicitation, sampling, roots, reconnect]`), and the answers
 an example gives: validation's client answers each `elicit(...)` / `sample(...)` / `listRoots()` of the code body
 with the next one (`reconnect()` needs no answer: the client just comes back for the rest of the call)."""
 
@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from factory_bot.spec.params import MAX_TEXT, StrictModel
 
 Ask = Literal["elicitation", "sampling", "roots", "reconnect"]
+BodyAsk = Literal["elicitation", "sampling", "roots"]  # what a prompt's body may ask: it has no stream to end
 MAX_ANSWERS = 8  # the SDK re-enters a handler at most 8 times per call (inputRequired.maxRounds)
 
 
@@ -64,8 +65,8 @@ class Answer(StrictModel):
         return "sampling" if self.sampling is not None else "roots"
 
 
-def asks_problem(asks: list[Ask], implementation: str, examples: list[list[Answer]]) -> str | None:
-    """Why a tool's `asks` or its examples' `answers` do not fit together, or None."""
+def asks_problem(asks: list[Ask] | list[BodyAsk], implementation: str, examples: list[list[Answer]]) -> str | None:
+    """Why a tool's (or prompt's) `asks` or its examples' `answers` do not fit together, or None."""
     if asks and implementation != "code":
         return "only a code body can ask the client (`asks` needs implementation.kind: code)"
     if len(set(asks)) != len(asks):

@@ -1,5 +1,6 @@
 """Prompts in a spec: typed arguments (with completions) and messages built from templates — text, image,
-audio or an embedded resource, with `{argument}` placeholders — or from a code body."""
+audio or an embedded resource, with `{argument}` placeholders — or from a code body, which may ask the client
+while it runs (`asks`, as a tool's body does)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from factory_bot.spec.asks import MAX_ANSWERS, Answer, BodyAsk, asks_problem
 from factory_bot.spec.params import MAX_DESCRIPTION, MAX_EXAMPLES, MAX_TEXT, PARAM_NAME, PLACEHOLDER, StrictModel
 from factory_bot.spec.resources import MAX_CONTENT, Completion, Resource, ResourceCode, check_name
 
@@ -71,6 +73,12 @@ class GetExample(StrictModel):
     arguments: dict[str, str] = Field(default_factory=dict)
     contains: list[str] = Field(default_factory=list, max_length=20)
     error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    answers: list[Answer] = Field(
+        default_factory=list,
+        max_length=MAX_ANSWERS,
+        description="For prompts that ask: the client's answers to the body's elicit()/sample()/listRoots() calls, "
+        "in order.",
+    )
 
 
 class Prompt(StrictModel):
@@ -85,6 +93,12 @@ class Prompt(StrictModel):
         None,
         description="Instead of messages: a body whose arguments are string locals; returns a string "
         "(one user message) or an array of {role, content}.",
+    )
+    asks: list[BodyAsk] = Field(
+        default_factory=list,
+        description="What the code body asks the client while it builds the messages, as a tool's `asks`: "
+        "elicitation: `await elicit(message, schema)`; sampling: `await sample(messages, {maxTokens})`; roots: "
+        "`await listRoots()`.",
     )
     examples: list[GetExample] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
@@ -109,6 +123,9 @@ class Prompt(StrictModel):
                         f"prompt {self.name}: {{{placeholder}}} is not an argument; "
                         f"arguments are: {', '.join(self.arguments) or 'none'}"
                     )
+        source = "code" if self.code is not None else "messages"
+        if problem := asks_problem(self.asks, source, [e.answers for e in self.examples]):
+            raise ValueError(f"prompt {self.name}: {problem.replace('implementation.kind: code', 'a `code` body')}")
         required = {n for n, a in self.arguments.items() if a.required}
         for index, example in enumerate(self.examples):
             unknown = set(example.arguments) - set(self.arguments)

@@ -1,5 +1,6 @@
 """Resources in a spec: static resources (text, a base64 blob, or a code body) and resource templates (RFC 6570
-URI templates whose typed variables a code body reads), with subscriptions, completions and read examples."""
+URI templates whose typed variables a code body reads), with subscriptions, completions and read examples; a code
+body may ask the client while it reads (`asks`, as a tool's body does)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from factory_bot.spec.asks import MAX_ANSWERS, Answer, BodyAsk, asks_problem
 from factory_bot.spec.params import MAX_DESCRIPTION, MAX_EXAMPLES, MAX_NAME, MAX_TEXT, PARAM_NAME, StrictModel
 
 MAX_RESOURCES = 50
@@ -94,6 +96,11 @@ class ReadExample(StrictModel):
     blob: str | None = Field(None, max_length=MAX_CONTENT)
     contains: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
     error: str | None = Field(None, min_length=1, max_length=MAX_TEXT)
+    answers: list[Answer] = Field(
+        default_factory=list,
+        max_length=MAX_ANSWERS,
+        description="For a body that asks: the client's answers to its elicit()/sample()/listRoots() calls, in order.",
+    )
 
 
 class _ResourceBase(StrictModel):
@@ -101,6 +108,12 @@ class _ResourceBase(StrictModel):
     title: str | None = Field(None, max_length=MAX_TEXT)
     description: str = Field("", max_length=MAX_DESCRIPTION)
     mimeType: str | None = Field(None, max_length=MAX_TEXT)
+    asks: list[BodyAsk] = Field(
+        default_factory=list,
+        description="What the code body asks the client while it reads, as a tool's `asks`: elicitation: "
+        "`await elicit(message, schema)`; sampling: `await sample(messages, {maxTokens})`; roots: "
+        "`await listRoots()`.",
+    )
     examples: list[ReadExample] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
     @field_validator("name")
@@ -114,6 +127,13 @@ class _ResourceBase(StrictModel):
         if mime is not None and not MIME.match(mime):
             raise ValueError(f"mimeType {mime!r} is not a media type such as text/plain or image/png")
         return mime
+
+    @model_validator(mode="after")
+    def _asks_fit(self) -> _ResourceBase:
+        source = "code" if getattr(self, "code", None) is not None else "inline"
+        if problem := asks_problem(self.asks, source, [e.answers for e in self.examples]):
+            raise ValueError(f"resource {self.name}: {problem.replace('implementation.kind: code', 'a `code` body')}")
+        return self
 
 
 class Resource(_ResourceBase):

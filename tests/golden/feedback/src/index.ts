@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/server";
 import { HELP, SERVER_NAME, SERVER_VERSION, StartError, UsageError, parseCommand } from "./cli.js";
 import { serveStdioLines } from "./stdio.js";
+import { registerResources } from "./resources.js";
+import { registerPrompts } from "./prompts.js";
 import { stateCodec } from "./asks.js";
 import * as tool0 from "./tools/rate_release.js";
 
@@ -18,9 +20,11 @@ export function createMcpServer(): McpServer {
     { name: SERVER_NAME, version: SERVER_VERSION },
     // The tool, resource and prompt lists are fixed at build time: no list_changed notifications to promise.
     // With `logging: true`, code bodies' log(...) lines reach the client as notifications/message.
-    { capabilities: {"tools": {"listChanged": false}}, instructions: "feedback: Collects feedback on a release from the user and has the client's model sum it up.\n\nUse these tools:\n- rate_release: Asks the user to rate a release, then asks the client's model for a one-line summary.", requestState: { verify: stateCodec.verify } },
+    { capabilities: {"tools": {"listChanged": false}, "resources": {"listChanged": false}, "prompts": {"listChanged": false}}, instructions: "feedback: Collects feedback on a release from the user and has the client's model sum it up; drafts its release notes and prompts for them.\n\nUse these tools:\n- rate_release: Asks the user to rate a release, then asks the client's model for a one-line summary.", requestState: { verify: stateCodec.verify } },
   );
   tool0.register(server);
+  registerResources(server);
+  registerPrompts(server);
   return server;
 }
 
