@@ -101,6 +101,7 @@ def test_only_a_tool_with_a_verbatim_schema_imports_the_json_schema_validator() 
     source = files["src/tools/contact.ts"]
     assert "fromJsonSchema<Input>(" in source and 'import * as z from "zod"' not in source
     assert 'type Input = { "name": string; "address"?: { "city"?: string }; "via"?: ("phone" | "email")' in source
+    assert "`name` (string), `address` (addressDef, optional), `via` (string, optional)" in files["README.md"]
     calculator = render_server(load_spec_text(open("specs/calculator.yaml").read()))
     assert not [path for path, text in calculator.items() if "fromJsonSchema" in text]
 

@@ -164,7 +164,7 @@ def _environment_for(folder: str) -> jinja2.Environment:
     env.filters.update(
         js=js, md=md, zod=zod, zod_object=zod_object, local=local_name, cell=lambda text: md(text, cell=True)
     )
-    env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR)
+    env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR, input_rows=raw_schema.input_rows)
     return env
 
 

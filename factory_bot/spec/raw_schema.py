@@ -75,6 +75,23 @@ def input_names(schema: dict[str, Any]) -> list[str]:
     return [name for name in schema.get("properties", {}) if PARAM_NAME.match(name)]
 
 
+def input_rows(tool: Any) -> list[tuple[str, str, bool]]:
+    """(name, type in a word, optional) of each input of a tool, typed or verbatim, for READMEs and PR bodies."""
+    if tool.inputSchema is None:
+        return [(name, param.label, param.optional) for name, param in tool.input.items()]
+    required = set(tool.inputSchema.get("required") or [])
+    return [(name, _label(sub), name not in required) for name, sub in tool.inputSchema.get("properties", {}).items()]
+
+
+def _label(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if isinstance(schema.get("$ref"), str):
+        return schema["$ref"].rsplit("/", 1)[-1].lstrip("#")
+    kinds = schema.get("type")
+    return " | ".join(kinds) if isinstance(kinds, list) else kinds if isinstance(kinds, str) else "JSON Schema"
+
+
 def check_tool(tool: Any) -> None:
     """A tool with `inputSchema` declares no typed inputs and runs code; raises ValueError."""
     if tool.inputSchema is None:
