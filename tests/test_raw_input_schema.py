@@ -140,3 +140,29 @@ def test_an_example_input_the_schema_refuses_is_refused_before_the_build() -> No
     assert "examples[0].input does not match the tool's input: 'phone' is a required property" in problem(
         examples=examples
     )
+
+
+def test_the_body_types_follow_the_schema_and_stay_finite_and_escaped() -> None:
+    tree = {
+        "type": "object",
+        "$defs": {
+            "node": {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}
+        },
+        "properties": {
+            "root": {"$ref": "#/$defs/node"},  # a cycle: the type ends as `unknown` some levels down
+            "size": {"type": ["integer", "null"]},
+            "pick": {"anyOf": [{"const": 1}, {"type": "string"}]},
+            "*/ </script>": {"type": "boolean"},  # not an identifier: reachable through `args` only
+        },
+        "required": ["size"],
+    }
+    source = render_server(load_spec_text(spec_text(inputSchema=tree, examples=[])))["src/tools/contact.ts"]
+    [declared] = [line for line in source.splitlines() if line.startswith("type Input = ")]
+    assert '"size": (number | null); "pick"?: (1 | string); "*/ \\u003c/script\\u003e"?: boolean }' in declared
+    assert declared.count('"kids"?: Array<') == 3 and "unknown" in declared
+    assert "</script>" not in source
+
+
+def test_a_proto_key_which_a_javascript_literal_would_swallow_is_refused() -> None:
+    proto = {"type": "object", "properties": {"__proto__": {"type": "string"}}}
+    assert "the key __proto__ is not supported" in problem(inputSchema=proto)
