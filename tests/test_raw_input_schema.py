@@ -166,3 +166,13 @@ def test_the_body_types_follow_the_schema_and_stay_finite_and_escaped() -> None:
 def test_a_proto_key_which_a_javascript_literal_would_swallow_is_refused() -> None:
     proto = {"type": "object", "properties": {"__proto__": {"type": "string"}}}
     assert "the key __proto__ is not supported" in problem(inputSchema=proto)
+
+
+def test_a_changed_verbatim_schema_is_a_major_version_and_a_new_description_a_patch() -> None:
+    from factory_bot.gitops import versioning
+
+    old = load_spec_text(spec_text())
+    stricter = {**CONTACT, "required": ["name", "email"]}
+    assert versioning.propose(old, load_spec_text(spec_text(inputSchema=stricter))).version == "2.0.0"
+    described = {**CONTACT, "description": "Who to reach, and how."}
+    assert versioning.propose(old, load_spec_text(spec_text(inputSchema=described))).version == "1.0.1"
