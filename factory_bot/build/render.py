@@ -22,9 +22,10 @@ from factory_bot.build import (
     render_asks,
     render_content,
     render_kinds,
+    render_schema,
     toolchain,
 )
-from factory_bot.spec import publishing, schema_types
+from factory_bot.spec import publishing, raw_schema, schema_types
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name
 from factory_bot.text import js, md, templates_dir
@@ -163,20 +164,29 @@ def _environment_for(folder: str) -> jinja2.Environment:
     env.filters.update(
         js=js, md=md, zod=zod, zod_object=zod_object, local=local_name, cell=lambda text: md(text, cell=True)
     )
-    env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR)
+    env.globals.update(CODE_END=CODE_END, GENERATOR=GENERATOR, input_rows=raw_schema.input_rows)
     return env
+
+
+def input_names(tool: Tool) -> list[str]:
+    """The inputs a code body gets as locals: the typed inputs, or the identifier-named properties of a verbatim
+    `inputSchema`."""
+    return raw_schema.input_names(tool.inputSchema) if tool.inputSchema is not None else list(tool.input)
 
 
 def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     impl = tool.implementation
+    raw = tool.inputSchema
     context: dict[str, Any] = {
         "spec": spec,
         "tool": tool,
         "index": index,
         "impl": impl,
         "code_begin": CODE_BEGIN.format(index=index, name=tool.name),
-        "locals": [(name, local_name(name)) for name in tool.input],
+        "locals": [(name, local_name(name)) for name in input_names(tool)],
         "types": [(name, schema_types.type_local(name), t) for name, t in tool.types.items()],
+        "input_type": render_schema.input_type(raw) if raw is not None else None,
+        "uses_zod": raw is None or tool.output is not None,
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
@@ -193,7 +203,7 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["args_param"] = "args" if context["locals"] or "args" in used else "_args"
         context["signal_param"] = "signal" if "signal" in used else "_signal"
         called = code_body.calls(code)
-        inputs = {local_name(name) for name in tool.input}  # an input named like a helper is the input
+        inputs = {local_name(name) for name in input_names(tool)}  # an input named like a helper is the input
         imports |= {
             name
             for name in render_kinds.body_runtime_names(spec)

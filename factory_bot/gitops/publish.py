@@ -26,6 +26,7 @@ from factory_bot.forge import git as gitrepo
 from factory_bot.forge.base import Forge, PullRequest, Release
 from factory_bot.spec.loader import dump_spec
 from factory_bot.spec.model import ServerSpec, Tool
+from factory_bot.spec.raw_schema import input_rows
 from factory_bot.text import md, templates_dir, visible
 
 STATUS_MARKER = "<!-- mcp-factory:status -->"
@@ -72,7 +73,7 @@ def _environment() -> jinja2.Environment:
 
 
 def _inputs_cell(tool: Tool) -> str:
-    parts = [f"`{name}`: {p.label}{'' if not p.optional else '?'}" for name, p in tool.input.items()]
+    parts = [f"`{name}`: {md(label, cell=True)}{'?' if optional else ''}" for name, label, optional in input_rows(tool)]
     return ", ".join(parts) or "none"
 
 

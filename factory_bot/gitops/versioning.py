@@ -104,6 +104,10 @@ def diff(old: ServerSpec, new: ServerSpec) -> list[Change]:
             )
         for param in before.input.keys() & after.input.keys():
             changes += _param_changes(name, param, before.input[param], after.input[param])
+        if (before.inputSchema or after.inputSchema) and _strip_text(before.input_schema()) != _strip_text(
+            after.input_schema()
+        ):  # a verbatim schema's change may refuse calls it admitted: nothing finer can tell
+            changes.append(Change("major", f"tool {name} accepts different arguments (inputSchema)"))
         if _strip_text(before.output_schema()) != _strip_text(after.output_schema()):
             changes.append(Change("major", f"tool {name} returns a different output"))
         elif before.model_dump(exclude={"input"}) != after.model_dump(exclude={"input"}):

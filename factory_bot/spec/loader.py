@@ -184,10 +184,17 @@ def _problem(error: Any, data: Any, model_at: Callable[[list[Any]], type[BaseMod
         path, _ = locate(loc[: loc.index("examples")], data)  # named as before: the tool, then the message
         line, column = position(loc, data)
         return SpecProblem(path, message, line, column=column)
+    inside_schema = _SCHEMA_PROBLEM.match(message)
+    if inside_schema and loc and loc[-1] == "inputSchema":  # point at the keyword inside the verbatim schema
+        path, _ = locate(loc, data)
+        line, column = position(loc + [int(p) if p.isdigit() else p for p in inside_schema["at"].split("/")], data)
+        return SpecProblem(path, message, line, column=column)
     path, line = locate(loc, data)
     return SpecProblem(path, message, line)
 
 
+# "inputSchema at allOf/0/anyOf: …" (spec/raw_schema.py)
+_SCHEMA_PROBLEM = re.compile(r"^inputSchema at (?P<at>[^:]+):")
 # "examples[2].input does not match the tool's input: at unit: 'x' is not one of [...]" (spec/model.py)
 _EXAMPLE_PROBLEM = re.compile(
     r"examples\[(?P<index>\d+)\](?:\.(?P<part>input|output|upstream|request))?(?:[^:]*: at (?P<inside>[^:]+):)?"

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory_bot.spec import content, publishing, schema_types
+from factory_bot.spec import content, publishing, raw_schema, schema_types
 from factory_bot.spec.asks import Ask, asks_problem
 from factory_bot.spec.env import EnvVar
 from factory_bot.spec.examples import Example
@@ -135,6 +135,7 @@ class Tool(StrictModel):
         default_factory=dict, max_length=schema_types.MAX_TYPES, description=schema_types.TYPES_DOC
     )
     input: dict[str, Param] = Field(default_factory=dict)
+    inputSchema: dict[str, Any] | None = Field(None, description=raw_schema.DOC)
     output: Param | None = Field(None, description="When set: outputSchema + structuredContent.")
     returns: Literal["value", "content"] = Field("value", description=content.RETURNS_DOC)
     annotations: Annotations | None = None
@@ -163,7 +164,14 @@ class Tool(StrictModel):
         check_param_names(params)
         return params
 
+    @field_validator("inputSchema")
+    @classmethod
+    def _raw_schema(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if schema is None else raw_schema.checked(schema)
+
     def input_schema(self) -> dict[str, Any]:
+        if self.inputSchema is not None:  # verbatim: the server lists it as written
+            return self.inputSchema
         return schema_types.with_defs(object_schema(self.input), self.types)
 
     def output_schema(self) -> dict[str, Any] | None:
@@ -181,6 +189,7 @@ class Tool(StrictModel):
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
         schema_types.check_types(self.name, self.types, self.input, self.output)
+        raw_schema.check_tool(self)
         content.check_tool(self)
         Param.check_headers(self.input, self.output)
         schema = self.input_schema()  # closed: additionalProperties false, like the server's zod object
