@@ -115,7 +115,7 @@ def test_a_changed_document_on_main_becomes_a_pr_with_the_reimported_spec_and_th
     assert r"major: tool find\_pets\_by\_status, new required input limit" in body  # the tool diff, escaped
     assert r"minor: tool find\_pets\_by\_color added" in body  # a new operation the spec's filters take in
     assert "calls for **2.0.0** (major), after 1.0.0" in body  # the semver bump
-    assert "kept: " in body and "| `pet` |" in body  # the maintainer's rename survived
+    assert "Kept from the spec:" in body and "| `pet` |" in body  # the maintainer's rename survived
     assert "SHA-256 `" in body and "failed" not in body
     assert main_sha(github) == pushed  # never pushed straight to main
     files = branch_files(github.bare, branch_for("petstore"))
