@@ -22,7 +22,7 @@ from factory_bot.build.pipeline import build
 from factory_bot.build.render import write_server
 from factory_bot.gitops.reimport import branch_for
 from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
-from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch
+from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
 from tests.github_forge import forge_for
 from tests.test_import_openapi import oas_example
 from tests.test_import_openapi_curation import run
@@ -219,3 +219,19 @@ def test_a_reimport_never_takes_a_version_that_is_released_already(github, tmp_p
     with pytest.raises(PolicyError, match="petstore 2.0.0 is released already"):
         flows.reimport_publish(github.push_event(pushed), context(github, tmp_path / "work"))
     assert github.pulls == {}
+
+
+def test_factory_bot_on_reimport_exits_1_and_names_the_document_when_it_no_longer_imports(tmp_path):
+    bare = seed_bare_repo(tmp_path / "origin.git")
+    import_petstore(bare)
+    change_document(bare, broken_json, "a bad edit of the document")
+    repo = git.Repo.clone_from(str(bare), tmp_path / "servers", branch="main")
+    (tmp_path / "push.json").write_text(json.dumps({"ref": "refs/heads/main", "after": repo.head.commit.hexsha}))
+
+    done = run(
+        "on-reimport", "--forge", "local", "--repo", str(tmp_path / "servers"), "--event", "push.json", cwd=tmp_path
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"specs/petstore.yaml cannot be re-imported from {DOCUMENT}: is not valid JSON" in done.stderr + done.stdout
+    assert repo.git.branch("--list") == "* main"  # no branch, no PR
