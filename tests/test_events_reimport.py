@@ -38,6 +38,7 @@ def test_a_document_pushed_to_main_becomes_a_reimport_pr_and_its_merge_a_release
     [pr] = github.pulls.values()
     assert pr["head"] == "factory/petstore.reimport" and "2.0.0" in pr["title"]
     assert r"new required input limit" in pr["body"]
+    assert r"minor: tool find\_pets\_by\_color added" in pr["body"]  # read against the history (fetch-depth: 0)
     assert "1.0.0 → 2.0.0" in jobs["check"].summary and "Re-import: pull request #" in jobs["publish"].summary
     assert git(github.bare, "rev-parse", "main") == pushed  # nothing pushed to main
     ledger.check("reimport.yml")  # each job used exactly the scopes it declares

@@ -20,6 +20,7 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.build.pipeline import build
 from factory_bot.build.render import write_server
+from factory_bot.errors import ConfigError
 from factory_bot.gitops.reimport import branch_for
 from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
 from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
@@ -235,3 +236,15 @@ def test_factory_bot_on_reimport_exits_1_and_names_the_document_when_it_no_longe
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"specs/petstore.yaml cannot be re-imported from {DOCUMENT}: is not valid JSON" in done.stderr + done.stdout
     assert repo.git.branch("--list") == "* main"  # no branch, no PR
+
+
+def test_a_checkout_without_history_is_refused_rather_than_misread(tmp_path):
+    bare = seed_bare_repo(tmp_path / "origin.git")
+    import_petstore(bare)
+    change_document(bare, with_limit, "the API's v2 document")
+    shallow = tmp_path / "shallow"
+    git.Repo.clone_from(f"file://{bare}", shallow, branch="main", depth=1)
+
+    with pytest.raises(ConfigError, match="full history") as refused:
+        flows.reimport_build(flows.Context(workdir=tmp_path / "work", checkout=shallow, builder=build))
+    assert "fetch-depth: 0" in refused.value.hint

@@ -77,6 +77,13 @@ def find_stale(tree: Path) -> tuple[list[Stale], list[Refused]]:
     stale: list[Stale] = []
     refused: list[Refused] = []
     repo = gitrepo.open_clone(tree)
+    if repo is None or repo.git.rev_parse("--is-shallow-repository") == "true":
+        # Without history every document would be its own baseline: a new operation the filters take in
+        # would read as one the maintainer dropped.
+        raise ConfigError(
+            f"{tree} is not a clone with its full history, which the re-import reads its baselines from",
+            hint="check out with `fetch-depth: 0` (or run from a full clone)",
+        )
     for spec_path in sorted((tree / "specs").glob("*.yaml")):
         name = spec_path.stem
         document = openapi_source.committed_document(tree, name)
@@ -99,8 +106,6 @@ def find_stale(tree: Path) -> tuple[list[Stale], list[Refused]]:
 def _imported_from(repo: Any, name: str, document: Path, tmp: Path) -> str | None:
     """The document as it was when specs/<name>.yaml last changed (what it was imported from), written to
     `tmp`: the baseline the maintainer's edits are read against. None when git does not know it."""
-    if repo is None:
-        return None
     sha = gitrepo.log(repo, "-1", "--format=%H", "--", f"specs/{name}.yaml").strip()
     text = gitrepo.show(repo, f"{sha}:{document.as_posix()}") if sha else None
     if text is None:
