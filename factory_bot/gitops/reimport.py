@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -231,8 +231,6 @@ def reimport_publish(event: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 def plan_for_reimport(plan: publish.PullPlan, item: Stale) -> publish.PullPlan:
     """The request flow's pull plan, on the re-import's own branch with its own title and commit message."""
-    from dataclasses import replace
-
     version = item.update.spec.version
     return replace(
         plan,
