@@ -30,6 +30,8 @@ EXPECTED_PERMISSIONS = {
     ("review.yml", "comment"): {"contents": "read", "pull-requests": "write"},  # checkout of a private repo
     ("release.yml", "build"): {"contents": "read"},
     ("release.yml", "publish"): {"contents": "write", "issues": "write"},  # the request's status comment
+    ("reimport.yml", "check"): {"contents": "read"},
+    ("reimport.yml", "publish"): {"contents": "write", "pull-requests": "write"},  # the re-import's branch and PR
     ("maintenance.yml", "caches"): {"contents": "read"},
     ("maintenance.yml", "health"): {"contents": "read"},
     ("maintenance.yml", "cleanup"): {"contents": "write", "pull-requests": "write", "issues": "read"},
@@ -48,6 +50,8 @@ RUNS_GENERATED_CODE = {
     ("pr", ""),
     ("push", "build"),
     ("push", ""),
+    ("reimport", "build"),
+    ("reimport", ""),
     ("build", ""),
 }
 CODE_COMMANDS = re.compile(r"\b(node|npm|npx|tsc|esbuild)\b|factory-bot\s+(build|validate|package)\b")
@@ -109,6 +113,7 @@ def test_there_is_a_workflow_for_requests_review_release_and_maintenance():
         "requests.yml": {"issues", "issue_comment"},
         "review.yml": {"pull_request"},
         "release.yml": {"push", "workflow_dispatch"},
+        "reimport.yml": {"push", "workflow_dispatch"},
         "maintenance.yml": {"schedule", "workflow_dispatch"},
     }
 
@@ -178,6 +183,7 @@ def test_generated_code_only_runs_in_jobs_without_write_token_or_secrets():
         ("requests.yml", "build"),
         ("review.yml", "check"),
         ("release.yml", "build"),
+        ("reimport.yml", "check"),
         ("maintenance.yml", "health"),
     }
 
@@ -358,7 +364,7 @@ def test_workflows_give_the_action_only_inputs_it_declares():
     for wf, job_id, job in jobs():
         for step in own_action_steps(job):
             assert set(step["with"]) <= declared, f"{wf}:{job_id}: {set(step['with']) - declared}"
-            assert step["with"]["mode"] in {"issue", "pr", "push", "build", "cleanup", "toolchain"}
+            assert step["with"]["mode"] in {"issue", "pr", "push", "reimport", "build", "cleanup", "toolchain"}
     assert all(spec.get("description") for spec in action["inputs"].values())
 
 

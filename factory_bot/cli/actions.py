@@ -1,7 +1,7 @@
 """What the bot shows on GitHub Actions: a job summary with the build table and `::error` annotations.
 
 action.yml runs `python -m factory_bot.cli.actions summarize` after each stage: it reads what the stage left in
-its workdir (outcome.json, build.json, review.json, release.json, <name>.build.json) and the CLI's --json
+its workdir (outcome.json, build.json, review.json, release.json, reimport.json, <name>.build.json) and the CLI's --json
 result, and writes the job summary, annotations and step outputs. Everything here writes plain text
 (workflow commands to stdout, Markdown to $GITHUB_STEP_SUMMARY); nothing talks to GitHub's API.
 Spec text and build output are untrusted, so every value goes through the workflow-command escaping:
@@ -232,12 +232,53 @@ def review_summary(review: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def reimport_summary(reimport: Mapping[str, Any], out: TextIO) -> str:
+    """The job summary of an OpenAPI re-import (reimport.json), with one `::error` on each document that no
+    longer imports, at its line when the error names one."""
+    from factory_bot.text import md
+
+    lines = [f"### {'✅' if reimport.get('ok') is True else '❌'} Re-import from the committed OpenAPI documents", ""]
+    for item in reimport.get("reimported") or []:
+        lines.append(
+            f"- {_code(item.get('name'))}: {_plain(item.get('previous', '?'))} → {_plain(item.get('version', '?'))}, "
+            f"re-imported from {md(str(item.get('document', '?')))}"
+            + ("" if item.get("ok") is True else " (**failed validation**: nothing proposed)")
+        )
+        lines += [f"  - {md(str(change))}" for change in (item.get("changes") or [])[:50]]
+    for item in reimport.get("refused") or []:
+        document, line = str(item.get("document", "")), item.get("line")
+        print(
+            command(
+                "error",
+                f"{item.get('error', '')}. {item.get('hint', '')}".strip(),
+                file=repo_path(document) or None,
+                line=line if isinstance(line, int) else None,
+                title=f"{TITLE}: specs/{item.get('name', '?')}.yaml cannot be re-imported",
+            ),
+            file=out,
+        )
+        lines.append(f"- {_code(item.get('name'))}: **cannot be re-imported**: {md(str(item.get('error', '')))}")
+        lines.append(f"  - **Next step:** {md(str(item.get('hint', '')))}")
+    if len(lines) == 2:
+        lines.append("No spec needs re-importing: each says what its document gives.")
+    return "\n".join(lines) + "\n"
+
+
 def result_summary(result: Mapping[str, Any]) -> str:
     """One line for what a publish stage did (the CLI's --json outcome)."""
     if result.get("url"):
         return f"Pull request #{result.get('pull')}: {result['url']}"
     if "released" in result:
         return "Released: " + (", ".join(f"`{tag}`" for tag in result["released"]) or "nothing new")
+    if isinstance(result.get("pulls"), list) and not result.get("dry_run"):
+        opened = [p for p in result["pulls"] if isinstance(p, dict)]
+        return "Re-import: " + (
+            ", ".join(
+                f"pull request #{_plain(p.get('pull'))} ({_code(p.get('name'))} {_plain(p.get('version'))})"
+                for p in opened
+            )
+            or "nothing to propose"
+        )
     if result.get("comment") == "posted":
         return f"Review comment posted on pull request #{result.get('pull')}."
     if result.get("dry_run"):
@@ -255,9 +296,13 @@ def summarize(
     outcome = _json(workdir / "outcome.json") or {}
     builds = [_json(workdir / "build.json")] + [_json(p) for p in sorted(workdir.glob("*.build.json"))]
     builds += [_json(p) for p in sorted(workdir.glob("release/*/build.json"))]
+    builds += [_json(p) for p in sorted(workdir.glob("reimport/*/build.json"))]
     for build in filter(None, builds):
         parts.append(build_summary(build))
         report_build_annotations(build, out)
+    reimport = _json(workdir / "reimport.json")
+    if isinstance(reimport, dict) and "reimported" in reimport:
+        parts.append(reimport_summary(reimport, out))
     review = _json(workdir / "review.json")
     if review:
         parts.append(review_summary(review))

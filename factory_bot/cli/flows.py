@@ -1,4 +1,4 @@
-"""CLI verbs for the git side: on-issue, on-pr, on-push and registry (added to the group in app.py).
+"""CLI verbs for the git side: on-issue, on-pr, on-push, on-reimport and registry (added to the group in app.py).
 
 Errors stay FactoryError here; only cli.main turns them into exit codes and messages.
 """
@@ -196,6 +196,22 @@ def on_push(**options: Any) -> None:
     _run(flows.on_push, reads_checkout=("build",), **options)
 
 
+@click.command("on-reimport")
+@flow_options
+def on_reimport(**options: Any) -> None:
+    """Re-import every spec whose committed OpenAPI document changed, and propose it as a pull request.
+
+    Deterministic (no model), the spec's `source:` filters and overrides kept; the PR shows the tools added,
+    changed and removed and the version that calls for. Never pushes to the default branch; a document
+    that no longer imports fails with the error located on it, and nothing is proposed.
+
+    \b
+    Example:
+      factory-bot on-reimport --forge local --repo ./servers-repo --event push.json
+    """
+    _run(flows.on_reimport, reads_checkout=("build",), **options)
+
+
 def _servers(forge_kind: str, repo: str | None, checkout: str | None) -> list[registry.Server]:
     """Servers from the tags of a checkout, with the forge's releases when one is configured."""
     from factory_bot import forge
@@ -294,4 +310,4 @@ def registry_install(
     click.echo(registry.install_text(server, client, version), nl=False)
 
 
-COMMANDS = [on_issue, on_pr, on_push, registry_group]
+COMMANDS = [on_issue, on_pr, on_push, on_reimport, registry_group]

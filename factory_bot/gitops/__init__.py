@@ -1,4 +1,5 @@
-"""The GitHub-event flows: issue → PR (on-issue), PR review (on-pr), release (on-push).
+"""The GitHub-event flows: issue → PR (on-issue), PR review (on-pr), release (on-push), and a PR that
+re-imports the specs a changed OpenAPI document feeds (on-reimport).
 
 Each flow runs in stages that hand files to each other through a workdir, so trust stays split:
 gate (issues token: who may ask, how often, how much; see gate.py), parse (model key, no generated code), build (no secrets: the only place generated code runs),
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from factory_bot.gitops.common import Builder, Context, Parser
     from factory_bot.gitops.issue import issue_build, issue_gate, issue_parse, issue_publish, on_issue
+    from factory_bot.gitops.reimport import on_reimport, reimport_build, reimport_publish
     from factory_bot.gitops.release import on_push, push_build, push_publish
     from factory_bot.gitops.review import on_pr, pr_build, pr_publish, review_body
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "common": ("Builder", "Context", "Parser"),
     "issue": ("issue_build", "issue_gate", "issue_parse", "issue_publish", "on_issue"),
+    "reimport": ("on_reimport", "reimport_build", "reimport_publish"),
     "release": ("on_push", "push_build", "push_publish"),
     "review": ("on_pr", "pr_build", "pr_publish", "review_body"),
 }
@@ -37,10 +40,13 @@ __all__ = [
     "on_issue",
     "on_pr",
     "on_push",
+    "on_reimport",
     "pr_build",
     "pr_publish",
     "push_build",
     "push_publish",
+    "reimport_build",
+    "reimport_publish",
     "review_body",
 ]
 

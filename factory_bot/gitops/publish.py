@@ -145,8 +145,10 @@ def plan_pull(
     issue: int | None = None,
     sha256: str | None = None,
     proposal: dict[str, Any] | None = None,
+    reimported: dict[str, Any] | None = None,
 ) -> PullPlan:
-    """The branch, files and texts that publish `spec` (already validated) as a pull request."""
+    """The branch, files and texts that publish `spec` (already validated) as a pull request; `reimported`
+    (document, commit, kept) when the spec was re-imported from its changed OpenAPI document."""
     files = {f"specs/{spec.name}.yaml": dump_spec(spec)}
     files |= {f"servers/{spec.name}/{rel}": text for rel, text in render_server(spec).items()}
     body = render_text(
@@ -156,6 +158,7 @@ def plan_pull(
         report=report_markdown.strip(),
         model_tools=_model_tools(spec),
         proposal=proposal,
+        reimported=reimported,
         sha256=sha256,
         marker=f"<!-- mcp-factory:pr {spec.name} -->",
     )
