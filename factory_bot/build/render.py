@@ -14,15 +14,7 @@ from typing import Any
 
 import jinja2
 
-from factory_bot.build import (
-    clients,
-    code_body,
-    readme,
-    render_asks,
-    render_content,
-    render_kinds,
-    toolchain,
-)
+from factory_bot.build import clients, code_body, readme, render_asks, render_content, render_kinds, toolchain
 from factory_bot.spec import publishing, schema_types
 from factory_bot.spec.model import CodeImplementation, HttpImplementation, ServerSpec, Tool
 from factory_bot.spec.params import Param, local_name

@@ -126,7 +126,9 @@ def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
             for args in (BUNDLE_ARGS, START_ARGS):
                 proc.run([*toolchain.esbuild, *args, "--log-level=error"], cwd=server_dir, timeout=120)
             size = (server_dir / "dist" / "server.cjs").stat().st_size
-            state["message"] = f"dist/server.cjs, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
+            state["message"] = (
+                f"dist/server.cjs, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
+            )
         except CommandError as exc:
             state.update(ok=False, message="esbuild could not bundle the server", details=[exc.output[-2000:]])
     return state["check"]
