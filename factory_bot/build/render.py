@@ -46,6 +46,10 @@ BUNDLE_ARGS = (
     "--charset=ascii",  # esbuild's default, written down: the command reads the bundle as one byte a character
     "--preserve-symlinks",
     "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
+    # A code body's `await import("node:child_process")` becomes a require: vm.Script (the command on Node 20)
+    # runs no dynamic import without an experimental flag. And import.meta, empty in CommonJS, fails the bundle.
+    "--supported:dynamic-import=false",
+    "--log-override:empty-import-meta=error",
     # Before any schema is built (zod reads it per object schema): zod parses without compiling a validator per
     # object schema with `new Function`, which cost each start ~5 ms for schemas parsed once or twice.
     # No `;` or spaces: package.json's `bundle` script is these arguments joined by spaces, run by a shell.
