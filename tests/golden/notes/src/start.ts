@@ -131,7 +131,7 @@ function load(): typeof Server {
     lineOffset: -1,
     cachedData: cached,
   });
-  if (cached) debug(script.cachedDataRejected ? "rejected by V8: %s" : "hit: %s", file);
+  if (cached) debug(script.cachedDataRejected === false ? "hit: %s" : "rejected by V8: %s", file);
   const bundle = { exports: {} as typeof Server };
   script.runInThisContext()(bundle.exports, require, bundle, BUNDLE, __dirname);
   if (dir && file && (!cached || script.cachedDataRejected)) {
