@@ -59,6 +59,10 @@ def first_tools_list(argv: list[str], env: dict[str, str] | None = None) -> tupl
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+def files(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file() and not path.name.endswith(".tmp")}
+
+
 def prime(argv: list[str], cache_home: Path) -> None:
     """One start that lives until it has written its compile cache into `cache_home` (it writes at idle)."""
     process = subprocess.Popen(
@@ -67,8 +71,9 @@ def prime(argv: list[str], cache_home: Path) -> None:
     assert process.stdin
     process.stdin.write(HANDSHAKE)
     process.stdin.flush()
+    before = files(cache_home)
     deadline = time.monotonic() + 60
-    while not any(path.is_file() for path in cache_home.rglob("*")) and time.monotonic() < deadline:
+    while files(cache_home) <= before and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)  # Node's own cache (Node >= 22.8) writes a folder of files
     process.kill()
