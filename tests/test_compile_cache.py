@@ -151,3 +151,21 @@ def test_importing_the_command_starts_nothing_and_gives_the_server(calculator):
         ["node", "-e", script], stdin=subprocess.PIPE, capture_output=True, text=True, timeout=CACHE_WRITE_WAIT
     )
     assert done.stdout == "function calculator", done.stderr
+
+
+def test_stack_traces_map_to_the_sources_when_node_is_asked_to(calculator, tmp_path):
+    """NODE_OPTIONS=--enable-source-maps: node maps only code it loads itself, so the command then loads the bundle
+    without its cache (Node 20), and a stack trace names the SDK's source file, not the minified bundle."""
+    entry = calculator.server_dir / "dist" / "index.js"
+    script = (
+        f"const server = require({json.dumps(str(entry))}).createMcpServer();"
+        "try { server.registerTool('add', {}, () => ({ content: [] })) } catch (e) { process.stdout.write(e.stack) }"
+    )
+    env = os.environ | {"XDG_CACHE_HOME": str(tmp_path), "NODE_DEBUG": "mcp-compile-cache"}
+    mapped = subprocess.run(
+        ["node", "--enable-source-maps", "-e", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "Tool add is already registered" in mapped.stdout and "src/server/mcp.ts:" in mapped.stdout
+    assert "off: --enable-source-maps" in mapped.stderr
+    plain = subprocess.run(["node", "-e", script], env=env, capture_output=True, text=True, timeout=60)
+    assert "dist/server.cjs:" in plain.stdout  # without the flag: the bundle's own file:line (through the cache)

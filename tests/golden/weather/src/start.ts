@@ -121,6 +121,11 @@ function load(): typeof Server {
     setTimeout(nodeCache.flushCompileCache, WRITE_AFTER_MS).unref();
     return exports;
   }
+  // Node maps stack traces only for code it loads itself, not for a vm.Script: with maps on, no cache.
+  if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) {
+    debug("off: --enable-source-maps");
+    return require(BUNDLE) as typeof Server;
+  }
   const source = fs.readFileSync(BUNDLE); // ASCII: esbuild escapes every other character (--charset=ascii)
   const file = dir && path.join(dir, `${process.version}-${process.arch}-${source.length}.v8`);
   const cached = dir && file && ownFolder(dir) ? readCache(file, source) : undefined;
