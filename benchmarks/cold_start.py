@@ -1,10 +1,13 @@
 """Cold start of a built server: process start to the first `tools/list` reply on stdio, against `node -e 0`.
 
-usage: python benchmarks/cold_start.py SERVER_DIR [SERVER_DIR ...] [--runs N] [--node-flag FLAG]
+usage: python benchmarks/cold_start.py SERVER_DIR [SERVER_DIR ...] [--runs N] [--node PATH] [--node-flag FLAG]
 
 Each run starts `node dist/index.js`, writes the legacy handshake and a tools/list request at once, and stops the
-clock at the tools/list reply (then kills the server). Prints medians of wall time and of the CPU time the process
-used (user + sys, from wait4: steadier than wall time on a busy machine); a benchmark, never a test.
+clock at the tools/list reply (then kills the server). Every server is measured twice per round, interleaved with
+`node -e 0`: its first-ever start (an empty cache folder of its own: nothing compiled yet) and a warm start (the
+per-user compile cache that an earlier start wrote; primed once before the rounds). Prints medians of wall time
+and of the CPU time the process used (user + sys, from wait4: steadier than wall time on a busy machine); a
+benchmark, never a test.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,10 +40,12 @@ HANDSHAKE = "".join(
 ).encode()
 
 
-def first_tools_list(argv: list[str]) -> tuple[float, float]:
+def first_tools_list(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds from process start to the tools/list reply."""
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env and os.environ | env
+    )
     assert process.stdin and process.stdout
     process.stdin.write(HANDSHAKE)
     process.stdin.flush()
@@ -53,9 +59,30 @@ def first_tools_list(argv: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def node_floor() -> tuple[float, float]:
+def files(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file() and not path.name.endswith(".tmp")}
+
+
+def prime(argv: list[str], cache_home: Path) -> None:
+    """One start that lives until it has written its compile cache into `cache_home` (it writes at idle)."""
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=os.environ | {"XDG_CACHE_HOME": str(cache_home)}
+    )
+    assert process.stdin
+    process.stdin.write(HANDSHAKE)
+    process.stdin.flush()
+    before = files(cache_home)
+    deadline = time.monotonic() + 60
+    while files(cache_home) <= before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # Node's own cache (Node >= 22.8) writes a folder of files
+    process.kill()
+    process.wait()
+
+
+def node_floor(node: str) -> tuple[float, float]:
     started = time.perf_counter()
-    process = subprocess.Popen(["node", "-e", "0"])
+    process = subprocess.Popen([node, "-e", "0"])
     _, _, usage = os.wait4(process.pid, 0)
     process.returncode = 0
     return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
@@ -65,21 +92,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("servers", nargs="+", type=Path)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--node", default="node", help="the node binary (default: node on PATH)")
     parser.add_argument("--node-flag", action="append", default=[])
     args = parser.parse_args()
-    floor, starts = [], {str(s): [] for s in args.servers}
-    for _ in range(args.runs):  # interleaved, so a noisy second hits every subject alike
-        floor.append(node_floor())
+    version = subprocess.run([args.node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    floor: list[tuple[float, float]] = []
+    starts: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
+        warm_home = Path(scratch) / "warm"
         for server in args.servers:
-            starts[str(server)].append(first_tools_list(["node", *args.node_flag, str(server / "dist" / "index.js")]))
+            prime([args.node, *args.node_flag, str(server / "dist" / "index.js")], warm_home)
+        for run in range(args.runs):  # interleaved, so a noisy second hits every subject alike
+            floor.append(node_floor(args.node))
+            for server in args.servers:
+                argv = [args.node, *args.node_flag, str(server / "dist" / "index.js")]
+                first_home = Path(scratch) / f"first-{run}"
+                first = first_tools_list(argv, {"XDG_CACHE_HOME": str(first_home)})
+                starts.setdefault((str(server), "first-ever"), []).append(first)
+                warm = first_tools_list(argv, {"XDG_CACHE_HOME": str(warm_home)})
+                starts.setdefault((str(server), "warm"), []).append(warm)
     wall, cpu = (statistics.median(t[i] for t in floor) for i in (0, 1))
-    print(f"node -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
-    for server, times in starts.items():
-        size = (Path(server) / "dist" / "index.js").stat().st_size
+    print(f"node {version} -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
+    for (server, kind), times in starts.items():
+        dist = Path(server) / "dist"
+        size = sum((dist / name).stat().st_size for name in ("index.js", "server.cjs") if (dist / name).exists())
         w, c = (statistics.median(t[i] for t in times) for i in (0, 1))
         print(
-            f"{server} ({size / 1024:.0f} KiB): first tools/list {w * 1000:.0f} ms wall = {w / wall:.2f}x,"
-            f" {c * 1000:.0f} ms CPU = {c / cpu:.2f}x node -e 0"
+            f"{server} ({size / 1024:.0f} KiB), {kind} start: first tools/list {w * 1000:.0f} ms wall = "
+            f"{w / wall:.2f}x, {c * 1000:.0f} ms CPU = {c / cpu:.2f}x node -e 0"
         )
 
 

@@ -271,7 +271,8 @@ def test_generated_code_runs_without_the_bots_secrets(tmp_path: Path, monkeypatc
 def test_the_package_ships_only_the_bundle_and_runs_on_node_20(built) -> None:
     result = built("text-tools")
     assert result.package is not None
-    assert result.package.files == ["LICENSE", "README.md", "dist/index.js", "dist/index.js.map", "package.json"]
+    files = ["LICENSE", "README.md", "dist/index.js", "dist/server.cjs", "dist/server.cjs.map", "package.json"]
+    assert result.package.files == files
     head = (result.server_dir / "dist" / "index.js").read_text().splitlines()[0]
     assert head == "#!/usr/bin/env node"
     manifest = json.loads((result.server_dir / "package.json").read_text())

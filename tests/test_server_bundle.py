@@ -1,5 +1,6 @@
-"""The package ships one minified dist/index.js and its source map, which names sources by relative paths only
-(no build directory, no cache location), so two builds anywhere give the same bytes."""
+"""The package ships one minified bundle, dist/server.cjs, and its source map, which names sources by relative paths
+only (no build directory, no cache location), so two builds anywhere give the same bytes; dist/index.js is the
+command that runs it (through the user's compile cache: tests/test_compile_cache.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ def calculator(built):
 def test_the_package_holds_a_minified_bundle_and_its_source_map(calculator):
     with tarfile.open(calculator.tgz) as archive:
         names = archive.getnames()
-        bundle = archive.extractfile("package/dist/index.js").read().decode()  # type: ignore[union-attr]
-        source_map = json.loads(archive.extractfile("package/dist/index.js.map").read())  # type: ignore[union-attr]
-    assert {"package/dist/index.js", "package/dist/index.js.map"} <= set(names)
-    assert bundle.startswith("#!/usr/bin/env node\n")
-    assert bundle.rstrip().endswith("//# sourceMappingURL=index.js.map")
+        command = archive.extractfile("package/dist/index.js").read().decode()  # type: ignore[union-attr]
+        bundle = archive.extractfile("package/dist/server.cjs").read().decode()  # type: ignore[union-attr]
+        source_map = json.loads(archive.extractfile("package/dist/server.cjs.map").read())  # type: ignore[union-attr]
+    assert {"package/dist/index.js", "package/dist/server.cjs", "package/dist/server.cjs.map"} <= set(names)
+    assert command.startswith("#!/usr/bin/env node\n") and '"server.cjs"' in command
+    assert bundle.rstrip().endswith("//# sourceMappingURL=server.cjs.map")
+    assert bundle.isascii()  # the command reads it one byte a character
     # Minified: a few very long lines, where the unminified bundle had one statement per line.
     assert len(bundle.splitlines()) < len(bundle) / 1000
     assert source_map["version"] == 3
@@ -37,7 +40,7 @@ def test_the_package_holds_a_minified_bundle_and_its_source_map(calculator):
 
 
 def test_the_source_map_names_no_path_outside_the_package(calculator):
-    source_map = json.loads((calculator.server_dir / "dist" / "index.js.map").read_text())
+    source_map = json.loads((calculator.server_dir / "dist" / "server.cjs.map").read_text())
     outside = [
         source
         for source in source_map["sources"]
@@ -51,16 +54,16 @@ def test_the_source_map_names_no_path_outside_the_package(calculator):
 
 
 def test_the_bundle_script_in_package_json_is_the_command_the_build_ran(calculator):
-    from factory_bot.build.render import BUNDLE_ARGS
+    from factory_bot.build.render import BUNDLE_ARGS, START_ARGS
 
     scripts = json.loads((calculator.server_dir / "package.json").read_text())["scripts"]
-    assert scripts["bundle"] == "esbuild " + " ".join(BUNDLE_ARGS)
+    assert scripts["bundle"] == f"esbuild {' '.join(BUNDLE_ARGS)} && esbuild {' '.join(START_ARGS)}"
     assert "--minify" in BUNDLE_ARGS and "--sourcemap" in BUNDLE_ARGS
 
 
 def test_the_bundle_leaves_ajv_out_for_the_sdks_own_lighter_validator(calculator):
-    bundle = (calculator.server_dir / "dist" / "index.js").read_text()
-    source_map = json.loads((calculator.server_dir / "dist" / "index.js.map").read_text())
+    bundle = (calculator.server_dir / "dist" / "server.cjs").read_text()
+    source_map = json.loads((calculator.server_dir / "dist" / "server.cjs.map").read_text())
     assert not [source for source in source_map["sources"] if "ajv" in source]
     assert "cfWorkerProvider" in " ".join(source_map["sources"])
     assert "@modelcontextprotocol/server/_shims" not in bundle

@@ -41,12 +41,12 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pristine_toolchai
 
 
 def build_calculator(out: Path) -> tuple[list[str], str]:
-    """Build the calculator; returns the progress lines and its packed dist/index.js."""
+    """Build the calculator; returns the progress lines and its packed bundle, dist/server.cjs."""
     said: list[str] = []
     result = build(load_spec_file(ROOT / "specs" / "calculator.yaml"), out, progress=said.append)
     assert result.ok, result.report.failures
     with tarfile.open(result.tgz) as tgz:
-        bundle = tgz.extractfile("package/dist/index.js").read().decode()  # type: ignore[union-attr]
+        bundle = tgz.extractfile("package/dist/server.cjs").read().decode()  # type: ignore[union-attr]
     return said, bundle
 
 

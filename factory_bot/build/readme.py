@@ -18,7 +18,7 @@ HTTP_PORT = 3000
 # The protocol revision the curl example speaks: stateless Streamable HTTP answers it without a session.
 CURL_PROTOCOL = "2025-06-18"
 
-# What src/index.ts reads besides the spec's env: (name, default, what it does).
+# What src/index.ts and src/start.ts read besides the spec's env: (name, default, what it does).
 SERVER_ENV = (
     ("MCP_TRANSPORT", "stdio", "`http` serves Streamable HTTP, as `--http` does."),
     ("MCP_HOST", "127.0.0.1", "Address the HTTP server binds, as `--host`."),
@@ -28,6 +28,12 @@ SERVER_ENV = (
         "MCP_ALLOWED_HOSTS",
         "",
         "Comma-separated Host names (and origins) to accept besides localhost, e.g. `mcp.example.com`.",
+    ),
+    (
+        "MCP_NO_COMPILE_CACHE",
+        "",
+        "`1`: keep no compile cache (by default, `$XDG_CACHE_HOME` or `~/.cache`, `mcp-server-compile-cache/`,"
+        " holds one of yours so that starts after the first compile nothing; `NODE_DEBUG=mcp-compile-cache` shows it).",
     ),
 )
 # HTTP deployment settings of src/index.ts; they live in one block of the README so they can change together.

@@ -17,7 +17,6 @@ import jinja2
 from factory_bot.build import (
     clients,
     code_body,
-    lazy_builtins,
     readme,
     render_asks,
     render_content,
@@ -35,29 +34,53 @@ CODE_END = "// ── end code ──"
 GENERATOR = "MCP Factory"
 
 
-# The one esbuild command line, run by the bundle check and written into the package's `bundle` script.
-# Minified, with a source map beside it (dist/index.js.map, in the package) that maps stack traces to file:line
-# without a copy of every source (a quarter of the size); --preserve-symlinks keeps module paths as
-# `node_modules/...` through the server's node_modules link, never the cache's location or a temp dir.
+# The esbuild command lines, run by the bundle check and written into the package's `bundle` script.
+# The server: src/index.ts as one CommonJS file, so the command (START_ARGS) can compile it through a V8 code cache
+# (vm.Script compiles scripts, not ES modules, on Node 20). CommonJS also keeps each import of a module that only
+# `--http` reaches (node:http, node:http2, node:crypto) inside that module's lazy initializer, where ESM output
+# hoisted them to the top of the file, to load at every start. Minified, with a source map beside it
+# (dist/server.cjs.map, in the package) that maps stack traces to file:line without a copy of every source (a
+# quarter of the size); --preserve-symlinks keeps module paths as `node_modules/...` through the server's
+# node_modules link, never the cache's location or a temp dir.
 BUNDLE_ARGS = (
     "src/index.ts",
     "--bundle",
     "--platform=node",
-    "--format=esm",
+    "--format=cjs",
     "--target=node20",
     "--minify",
     "--sourcemap",
     "--sources-content=false",
     "--legal-comments=none",
+    "--charset=ascii",  # esbuild's default, written down: the command reads the bundle as one byte a character
     "--preserve-symlinks",
     "--alias:@modelcontextprotocol/server/_shims=./src/shims.ts",
-    *lazy_builtins.alias_args(),  # node:http & co. load with the HTTP transport, not at every start
+    # A code body's `await import("node:child_process")` becomes a require: vm.Script (the command on Node 20)
+    # runs no dynamic import without an experimental flag. And import.meta, empty in CommonJS, fails the bundle.
+    "--supported:dynamic-import=false",
+    "--log-override:empty-import-meta=error",
     # Before any schema is built (zod reads it per object schema): zod parses without compiling a validator per
     # object schema with `new Function`, which cost each start ~5 ms for schemas parsed once or twice.
     # No `;` or spaces: package.json's `bundle` script is these arguments joined by spaces, run by a shell.
     "--banner:js=globalThis.__zod_globalConfig={jitless:true}",
+    "--outfile=dist/server.cjs",
+)
+# The command, dist/index.js (the package's `bin`): src/start.ts, which loads dist/server.cjs through this user's
+# compile cache. CommonJS too (package.json's "type"; src/package.json keeps src/ ES modules for tsc); node
+# built-ins only; left readable (about a hundred lines), no source map needed.
+START_ARGS = (
+    "src/start.ts",
+    "--platform=node",
+    "--format=cjs",
+    "--target=node20",
+    "--legal-comments=none",
     "--outfile=dist/index.js",
 )
+
+
+def bundle_script() -> str:
+    """package.json's `bundle` script: both esbuild runs, as the build runs them."""
+    return " && ".join("esbuild " + " ".join(args) for args in (BUNDLE_ARGS, START_ARGS))
 
 
 def zod(param: Param, *, strict: bool = False) -> str:
@@ -228,7 +251,7 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "spec": spec,
         "env_vars": _ts_env_type(spec),
         "versions": toolchain.pinned_versions(),
-        "bundle_args": " ".join(BUNDLE_ARGS),
+        "bundle_script": bundle_script(),
         "tool_files": [(t, tool_file(t)) for t in spec.tools],
         "snippets": clients.snippets(spec),
         "install": clients.install_command(spec),
@@ -251,6 +274,8 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "src/http.ts": env.get_template("server/src/http.ts.j2").render(context),
         "src/stdio.ts": env.get_template("server/src/stdio.ts.j2").render(context),
         "src/shims.ts": env.get_template("server/src/shims.ts.j2").render(context),
+        "src/start.ts": env.get_template("server/src/start.ts.j2").render(context),
+        "src/package.json": env.get_template("server/src/package.json.j2").render(context),
         "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
         "src/sessions.ts": env.get_template("server/src/sessions.ts.j2").render(context),
     }
@@ -264,7 +289,6 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
     files |= render_kinds.kinds_files(spec, render_part)
     files |= render_content.files(spec, render_part)
     files |= render_asks.asks_files(spec, render_part)
-    files |= lazy_builtins.files(render_part)
     files["package-lock.json"] = package_lock(spec)
     return dict(sorted(files.items()))
 

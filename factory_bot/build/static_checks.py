@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from factory_bot import proc
-from factory_bot.build.render import BUNDLE_ARGS, CODE_END
+from factory_bot.build.render import BUNDLE_ARGS, CODE_END, START_ARGS
 from factory_bot.build.report import Check, timed
 from factory_bot.build.toolchain import Toolchain, pinned_versions
 from factory_bot.errors import CommandError
@@ -115,16 +115,20 @@ def locate_code_line(path: Path, line: int) -> tuple[str | None, str | None]:
 
 
 def bundle(toolchain: Toolchain, server_dir: Path) -> Check:
-    """esbuild: src/index.ts → one dependency-free, minified dist/index.js and its source map (what the .tgz ships).
+    """esbuild: src/index.ts → one dependency-free, minified dist/server.cjs and its source map, and the command that
+    runs it, src/start.ts → dist/index.js (what the .tgz ships).
 
     --preserve-symlinks (in BUNDLE_ARGS): modules keep their path through the server's node_modules link, so the
     source map names `node_modules/...` and never the cache's location or the output directory.
     """
     with timed("bundle") as state:
         try:
-            proc.run([*toolchain.esbuild, *BUNDLE_ARGS, "--log-level=error"], cwd=server_dir, timeout=120)
-            size = (server_dir / "dist" / "index.js").stat().st_size
-            state["message"] = f"dist/index.js, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
+            for args in (BUNDLE_ARGS, START_ARGS):
+                proc.run([*toolchain.esbuild, *args, "--log-level=error"], cwd=server_dir, timeout=120)
+            size = (server_dir / "dist" / "server.cjs").stat().st_size
+            state["message"] = (
+                f"dist/server.cjs, {size / 1024:.0f} KiB minified (+ source map), no runtime dependencies"
+            )
         except CommandError as exc:
             state.update(ok=False, message="esbuild could not bundle the server", details=[exc.output[-2000:]])
     return state["check"]
