@@ -180,7 +180,8 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
-        context["body_fields"] = [n for n in tool.input if n not in impl.placeholders()]
+        unsent = impl.placeholders() | {impl.body_input}
+        context["body_fields"] = [] if impl.body_input else [n for n in tool.input if n not in unsent]
     imports = {"toolError"} | ({"toolResult"} if tool.returns == "value" else set())
     imports |= ({"conform"} if tool.output is not None else set()) | render_content.tool_imports(spec, tool)
     if isinstance(impl, HttpImplementation):

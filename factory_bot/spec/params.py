@@ -32,6 +32,8 @@ SEMVER = re.compile(
 )
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# An input in a header value: `{name}` not preceded by `$` (that is an env reference).
+HEADER_INPUT = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # An HTTP header name (RFC 9110 token) that an input is mirrored into as `Mcp-Param-<name>` (SEP-2243).
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 HEADER_TYPES = ("string", "integer", "boolean")  # the types 2026-07-28 lets an x-mcp-header carry

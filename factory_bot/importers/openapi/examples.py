@@ -15,9 +15,12 @@ TEXT_EXAMPLE = "example text"
 MAX_REPLY_BYTES = 2048  # a spec holds 256 KiB; GitHub documents replies of 10 KB and more
 
 
-def examples_for(inputs: dict[str, dict], documented: dict[str, Any], output: dict | None, response, responses, view):
+def examples_for(inputs: dict[str, dict], documented: dict[str, Any], output: dict | None, response, responses, view,
+                 exercise: frozenset[str] = frozenset()):  # fmt: skip
+    """The examples of one tool; `exercise` names optional inputs the call gives all the same (headers and
+    cookies: validation then proves they are sent)."""
     params = {name: Param.model_validate(value) for name, value in inputs.items()}
-    call = _call(params, documented)
+    call = _call(params, documented, exercise)
     kind, chosen = response
     status = _status(chosen.status) if chosen is not None else 200
     reply = _reply(kind, chosen, output, status, view)
@@ -39,18 +42,18 @@ def _status(code: str) -> int:
     return int(code.replace("XX", "00"))
 
 
-def _call(params: dict[str, Param], documented: dict[str, Any]) -> dict[str, Any]:
+def _call(params: dict[str, Param], documented: dict[str, Any], exercise: frozenset[str]) -> dict[str, Any]:
     call: dict[str, Any] = {}
     for name, param in params.items():
         value = documented.get(name)
         if value is not None and not schema_errors(value, param.json_schema(for_default=True)):
             call[name] = value
-        elif not param.optional:
+        elif not param.optional or name in exercise:
             call[name] = make(param)
     schema = object_schema(params)
     schema["additionalProperties"] = False
     if schema_errors(call, schema):  # a documented value that does not fit after all: made values only
-        call = {name: make(p) for name, p in params.items() if not p.optional}
+        call = {name: make(p) for name, p in params.items() if not p.optional or name in exercise}
     return call
 
 
