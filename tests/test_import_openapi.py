@@ -47,9 +47,7 @@ def test_each_operation_becomes_one_tool_named_from_its_operation_id_or_method_a
 def test_names_over_64_characters_are_cut_and_stay_unique():
     result = imported(include=("this*",))
     names = [t.name for t in result.spec.tools]
-    assert len(names) == 1 and len(names[0]) <= 64  # the other one needs a header input: left out
-    ops = [op for op, _ in result.report.skipped]
-    assert any("POST /shapes " in op for op in ops)
+    assert len(names) == len(set(names)) == 2 and all(len(name) <= 64 for name in names)
     from factory_bot.importers.openapi.operations import Operation, tool_names
 
     long = "x" * 80
@@ -66,7 +64,8 @@ def test_parameters_become_typed_inputs_with_enums_defaults_bounds_and_descripti
     assert kind.enum == ["a", "b"] and not kind.optional
     # A wire name that is no identifier gets an input name; the query keeps the wire name.
     assert listing.implementation.query == {"limit": "{limit}", "kind": "{kind}", "filter[name]": "{filter_name}"}
-    assert listing.examples[0].input == {"kind": "b"}  # the parameter's own example
+    # The parameter's own example; the optional header input is given too, so that validation proves it is sent.
+    assert listing.examples[0].input == {"kind": "b", "x_trace": "example"}
 
 
 def test_a_json_body_becomes_inputs_with_all_of_merged_and_read_only_fields_left_out():
@@ -109,11 +108,19 @@ def test_path_parameters_are_renamed_to_identifiers_and_clashes_with_body_fields
     assert update.implementation.path == "/users/{path_username}" and set(update.input) == {"path_username", "username"}
 
 
-def test_header_and_cookie_parameters_are_left_out_when_optional_and_the_operation_when_required():
+def test_header_parameters_become_inputs_sent_in_their_header_and_the_example_proves_it():
     result = imported()
-    assert any("X-Trace" in note for t, note in result.report.notes if t == "list_items")
-    assert "list_items" in [t.name for t in result.spec.tools]
-    assert any("header parameter Session" in reason for _, reason in result.report.skipped)
+    listing = tool(result, "list_items")
+    assert listing.input["x_trace"].type == "string" and listing.input["x_trace"].optional
+    assert (
+        listing.implementation.headers["X-Trace"] == "{x_trace}" and "x_trace" in listing.implementation.placeholders()
+    )
+    assert listing.examples[0].request.headers["x-trace"] == "example"
+    # POST /shapes needs a Session header: the operation is mapped, the header is a required input.
+    shapes = next(t for t in result.spec.tools if "Session" in t.input)
+    assert not shapes.input["Session"].optional and shapes.implementation.headers["Session"] == "{Session}"
+    assert shapes.examples[0].request.headers["session"] == shapes.examples[0].input["Session"]
+    assert not any("Session" in reason for _, reason in result.report.skipped)
 
 
 def test_the_success_reply_schema_becomes_the_output_and_a_nullable_one_is_left_out_with_a_note():
@@ -133,7 +140,10 @@ def test_security_schemes_become_secret_env_vars_and_header_templates():
     env = {e.name: e for e in result.spec.env}
     assert all(e.secret for e in env.values())
     headers = {t.name: t.implementation.headers for t in result.spec.tools}
-    assert headers["list_items"] == {"Authorization": "Bearer ${MAPPING_RULES_API_BEARER_TOKEN}"}
+    assert headers["list_items"] == {
+        "X-Trace": "{x_trace}",
+        "Authorization": "Bearer ${MAPPING_RULES_API_BEARER_TOKEN}",
+    }
     # An API key in the query cannot come from the environment yet: the header alternative is used.
     assert headers["create_item"] == {"X-Api-Key": "${MAPPING_RULES_API_HEADER_KEY}"}
     assert headers["get_items_by_item_id"] == {"Cookie": "session=${MAPPING_RULES_API_COOKIE_KEY}"}
@@ -336,13 +346,14 @@ def test_a_header_or_cookie_parameter_with_one_documented_value_is_sent_as_that_
     }  # fmt: skip
     (tmp_path / "versioned.json").write_text(json.dumps(doc))
     result = imported(str(tmp_path / "versioned.json"))
-    [listed] = result.spec.tools
+    listed, made = result.spec.tools
     assert listed.implementation.headers == {"X-Api-Version": "2022-11-28", "Cookie": "lang=en"}
     assert listed.examples[0].request.headers == {"x-api-version": "2022-11-28", "cookie": "lang=en"}
     notes = [note for _, note in result.report.notes]
     assert any("X-Api-Version is always sent as '2022-11-28'" in n for n in notes)
     assert any("left out the optional header parameter X-Evil" in n for n in notes)  # `${` is never a literal
-    assert any("header parameter X-Request-Id" in reason for _, reason in result.report.skipped)
+    # A header that takes the caller's value is an input.
+    assert made.implementation.headers == {"X-Request-Id": "{x_request_id}"} and not made.input["x_request_id"].optional
 
 
 def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_is_left_out(tmp_path):

@@ -152,7 +152,11 @@ def test_the_installed_petstore_sends_what_the_document_describes_for_every_tool
                 assert request["query"].get(param["name"]) == [text], (tool.name, param["name"])
             elif param["in"] == "path":
                 assert f"/{urllib.parse.quote(text, safe='')}" in request["path"], (tool.name, param["name"])
-        if tool.implementation.body == "json":
+            elif param["in"] == "header" and param["name"] not in schemes:
+                assert request["headers"].get(param["name"].lower()) == text, (tool.name, param["name"])
+        if tool.implementation.body_input:  # an array body: the input is the whole body
+            assert json.loads(request["body"]) == example.input[tool.implementation.body_input], tool.name
+        elif tool.implementation.body == "json":
             assert request["headers"]["content-type"] == "application/json"
             sent = json.loads(request["body"])
             given = {k: v for k, v in example.input.items() if k not in tool.implementation.placeholders()}
