@@ -1,4 +1,5 @@
-"""`http` tools send inputs as headers and cookies, and an input as the whole JSON body.
+"""`http` tools send inputs as headers and cookies, an input as the whole JSON body, a union as given, and
+return replies whose fields may be null.
 
 An API that takes a trace id and a version in headers, a session in a cookie (beside the API key's cookie) and
 a list of tags as its whole body: each example's `request:` is checked by validation's stub, an omitted
@@ -80,6 +81,31 @@ tools:
       - input: {{id: 7}}
         upstream: {{status: 204, body: ""}}
         request: {{path: /items/7/name, body: null}}
+  - name: resize
+    description: Resize an item; the API answers with its note, which may be null, and its size or null.
+    input:
+      id: {{type: integer}}
+      size: {{anyOf: [{{type: string}}, {{type: number}}], description: A size name or a number.}}
+    output:
+      type: object
+      properties:
+        note: {{type: string, nullable: true}}
+        size: {{type: object, nullable: true, properties: {{width: {{type: number}}}}}}
+    implementation:
+      kind: http
+      method: PATCH
+      base_url: https://api.example.com
+      path: /items/{{id}}
+      body: json
+    examples:
+      - input: {{id: 7, size: 2.5}}
+        upstream: {{body: {{note: null, size: null}}}}
+        request: {{body: {{size: 2.5}}}}
+        output: {{note: null, size: null}}
+      - input: {{id: 7, size: large}}
+        upstream: {{body: {{note: big, size: {{width: 9}}}}}}
+        request: {{body: {{size: large}}}}
+        output: {{note: big, size: {{width: 9}}}}
 """
 
 
@@ -110,6 +136,14 @@ def test_headers_cookies_and_a_whole_body_arrive_as_the_examples_say(tagger) -> 
     assert "x-trace" not in bare and bare["cookie"] == f"key={KEY}"  # omitted inputs: no header, no cookie
     assert reference["x-trace"] == "${TAGGER_API_KEY}" and KEY not in reference["x-trace"]
     assert len(sent) == 3  # the line break and the semicolon were refused before any request
+
+
+@pytest.mark.e2e
+def test_a_nullable_output_and_a_union_input_pass_through_the_client(tagger) -> None:
+    checks = [c for c in tagger["result"].report.checks if c.tool == "resize"]
+    assert checks and all(c.ok for c in checks), [(c.name, c.message) for c in checks]
+    sent = [r["body"] for r in tagger["requests"] if r["path"] == "/items/7"]
+    assert sent == ['{"size":2.5}', '{"size":"large"}']
 
 
 @pytest.mark.e2e

@@ -123,7 +123,7 @@ def test_header_parameters_become_inputs_sent_in_their_header_and_the_example_pr
     assert not any("Session" in reason for _, reason in result.report.skipped)
 
 
-def test_the_success_reply_schema_becomes_the_output_and_a_nullable_one_is_left_out_with_a_note():
+def test_the_success_reply_schema_becomes_the_output_and_a_nullable_field_stays_nullable():
     result = imported()
     listing = tool(result, "list_items")
     assert (
@@ -131,8 +131,11 @@ def test_the_success_reply_schema_becomes_the_output_and_a_nullable_one_is_left_
     )
     assert listing.examples[0].upstream.body == {"items": [{"name": "first"}]}  # the documented reply
     assert listing.examples[1].upstream.status == 404 and listing.examples[1].error == "HTTP 404"
-    assert tool(result, "get_items_by_item_id").output is None
-    assert any("null" in note for t, note in result.report.notes if t == "get_items_by_item_id")
+    # `nullable: true` is kept: the output says "a string or null", as the API does (zod's `.nullable()`).
+    note = tool(result, "get_items_by_item_id").output.properties["note"]
+    assert note.type == "string" and note.nullable
+    assert note.json_schema() == {"type": ["string", "null"]}
+    assert not any("null" in note for t, note in result.report.notes if t == "get_items_by_item_id")
 
 
 def test_security_schemes_become_secret_env_vars_and_header_templates():
@@ -356,7 +359,7 @@ def test_a_header_or_cookie_parameter_with_one_documented_value_is_sent_as_that_
     assert made.implementation.headers == {"X-Request-Id": "{x_request_id}"} and not made.input["x_request_id"].optional
 
 
-def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_is_left_out(tmp_path):
+def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_an_any_of(tmp_path):
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "Unions", "version": "1"},
@@ -385,7 +388,9 @@ def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_i
         put.input["id"].type == "string" and put.input["id"].description == "Id or slug. An integer or string, as text."
     )
     assert put.input["limit"].type == "string" and put.input["limit"].optional
-    assert "size" not in put.input and "name" in put.input  # in the JSON body 5 and "5" differ: left out
+    # In the JSON body 5 and "5" differ: the input is a union (anyOf) and sends what the caller gives.
+    assert [choice.type for choice in put.input["size"].anyOf] == ["string", "number"] and put.input["size"].optional
+    assert put.input["size"].json_schema() == {"type": ["string", "number"]}  # as zod 4 spells it
     notes = [note for _, note in result.report.notes]
     assert any("the path parameter id: an integer or string value is taken as text" in n for n in notes)
-    assert any("size" in n and "different types" in n for n in notes)
+    assert not any("size" in n for n in notes)

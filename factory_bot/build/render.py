@@ -86,6 +86,8 @@ def zod(param: Param, *, strict: bool = False) -> str:
         expr = "z.looseObject({})"  # an object that declares no properties is free-form
     else:
         expr = zod_object(param.properties, strict=strict)
+    if param.nullable:  # before the description, which zod then keeps outside the `or null`
+        expr += ".nullable()"
     if param.header is not None:  # one .meta(): a second would replace the first's description
         meta = {"description": param.description} if param.description else {}
         expr += f".meta({js({**meta, 'x-mcp-header': param.header})})"

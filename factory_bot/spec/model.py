@@ -135,7 +135,7 @@ class Tool(StrictModel):
 
     @property
     def output_is_wrapped(self) -> bool:
-        return self.output is not None and self.output.type != "object"
+        return self.output is not None and (self.output.type != "object" or self.output.nullable)
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:

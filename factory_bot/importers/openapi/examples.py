@@ -126,6 +126,8 @@ def make(param: Param, *, full: bool = False) -> Any:
     """A value that fits `param` (every field when `full`, else the required ones)."""
     if param.default is not None:
         return param.default
+    if param.anyOf:
+        return make(param.anyOf[0], full=full)
     if param.enum:
         return param.enum[0]
     if param.type == "string":

@@ -280,7 +280,7 @@ def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], wher
     example = resolved(view, node.get("example"))
     if example is None and isinstance(node.get("examples"), dict):
         example = first_example(node["examples"], view)
-    if value["type"] != "object":
+    if value.get("type") != "object":  # an array, a scalar or a union (anyOf)
         _whole_body(value, body, example, inputs, notes, where)
         return True
     for field_name, field_value in (value.get("properties") or {}).items():
@@ -300,8 +300,9 @@ def _whole_body(value: dict[str, Any], body: Body, example: Any, inputs: _Inputs
     name = "body" if "body" not in inputs.values else "request_body"
     if name in inputs.values:
         raise Unmappable("the request body: two inputs would both be named body and request_body")
+    kind = value.get("type") or " or ".join(choice.get("type") or "value" for choice in value["anyOf"])
     description = clean(body.description, f"{where}.requestBody.description") or value.get("description", "")
-    value = {**value, "description": description or f"The request body: {_article(value['type'])} {value['type']}."}
+    value = {**value, "description": description or f"The request body: {_article(kind)} {kind}."}
     if not body.required:
         value["required"] = False
     inputs.values[name] = value
@@ -309,7 +310,7 @@ def _whole_body(value: dict[str, Any], body: Body, example: Any, inputs: _Inputs
     inputs.body_input = name
     if example is not None:
         inputs.examples[name] = example
-    notes.append(f"the request body is {_article(value['type'])} {value['type']}: the input {name} is the whole body")
+    notes.append(f"the request body is {_article(kind)} {kind}: the input {name} is the whole body")
 
 
 def _article(kind: str) -> str:
