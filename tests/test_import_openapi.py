@@ -123,6 +123,16 @@ def test_header_parameters_become_inputs_sent_in_their_header_and_the_example_pr
     assert not any("Session" in reason for _, reason in result.report.skipped)
 
 
+def test_an_array_json_body_is_one_input_sent_as_the_whole_body():
+    result = imported(oas_example("3.0/json/petstore.json"), include=("createUsersWithListInput",), name="petstore")
+    [create] = result.spec.tools
+    assert create.implementation.body == "json" and create.implementation.body_input == "body"
+    body = create.input["body"]
+    assert body.type == "array" and body.items.type == "object" and "username" in body.items.properties
+    [call, *_] = create.examples
+    assert isinstance(call.input["body"], list) and call.request.body == call.input["body"]
+
+
 def test_the_success_reply_schema_becomes_the_output_and_a_nullable_field_stays_nullable():
     result = imported()
     listing = tool(result, "list_items")
