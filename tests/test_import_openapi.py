@@ -404,3 +404,36 @@ def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_a
     notes = [note for _, note in result.report.notes]
     assert any("the path parameter id: an integer or string value is taken as text" in n for n in notes)
     assert not any("size" in n for n in notes)
+
+
+def test_a_cookie_parameter_is_an_input_and_headers_http_sets_or_unsendable_examples_are_not_used(tmp_path):
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Jar", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/jar": {
+                "get": {
+                    "operationId": "openJar",
+                    "parameters": [
+                        {"name": "session", "in": "cookie", "required": True, "schema": {"type": "string"},
+                         "example": "a b;c"},
+                        {"name": "X-Name", "in": "header", "required": True, "schema": {"type": "string"},
+                         "example": "naïve"},
+                        {"name": "Content-Length", "in": "header", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "jar.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "jar.json"))
+    [jar] = result.spec.tools
+    assert jar.implementation.cookies == {"session": "{session}"} and set(jar.input) == {"session", "x_name"}
+    # The documented examples would be refused at call time (a space and `;` in a cookie, a non-ASCII header):
+    # the example makes values the runtime sends, and its request says so.
+    assert jar.examples[0].input == {"session": "example", "x_name": "example"}
+    assert jar.examples[0].request.headers == {"cookie": "session=example", "x-name": "example"}
+    notes = [note for _, note in result.report.notes]
+    assert any("Content-Length, which HTTP itself sets" in note for note in notes)

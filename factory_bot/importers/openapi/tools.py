@@ -19,6 +19,10 @@ from factory_bot.spec.params import PARAM_NAME
 
 SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
+# Headers HTTP itself (fetch) sets: a value from the document or the caller would break the request.
+TRANSPORT_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "te",
+                     "trailer", "expect", "cookie"}  # fmt: skip
+COOKIE_TEXT = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octet
 ANNOTATIONS = {
     "GET": {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": True},
     "POST": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True},
@@ -181,7 +185,7 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
             inputs.cookies[param.name] = f"{{{name}}}"
         inputs.values[name] = value
         inputs.wire[name] = (param.location, param.name)
-        if param.example is not None:
+        if param.example is not None and _sendable_example(param):
             inputs.examples[name] = param.example
     except Unmappable as exc:
         if param.required:
@@ -213,8 +217,19 @@ def _fixed_parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[
 def _sendable_name(param: Parameter) -> None:
     if param.location == "header" and not HEADER_NAME.match(param.name):
         raise Unmappable(f"the header name {param.name!r}")
+    if param.location == "header" and param.name.lower() in TRANSPORT_HEADERS:
+        raise Unmappable(f"the header {param.name}, which HTTP itself sets")
     if param.location == "cookie" and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", param.name):
         raise Unmappable(f"the cookie name {param.name!r}")
+
+
+def _sendable_example(param: Parameter) -> bool:
+    """A documented header or cookie example the runtime would send as it is (else the example makes one)."""
+    if param.location not in ("header", "cookie"):
+        return True
+    text = param.example if isinstance(param.example, str) else json.dumps(param.example)
+    pattern = COOKIE_TEXT if param.location == "cookie" else re.compile(r"[\x20-\x7e]*")
+    return bool(pattern.fullmatch(text))
 
 
 def _array_parameter(param: Parameter, value: dict[str, Any], notes: list[str]) -> dict[str, Any]:
