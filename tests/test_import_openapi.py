@@ -437,3 +437,28 @@ def test_a_cookie_parameter_is_an_input_and_headers_http_sets_or_unsendable_exam
     assert jar.examples[0].request.headers == {"cookie": "session=example", "x-name": "example"}
     notes = [note for _, note in result.report.notes]
     assert any("Content-Length, which HTTP itself sets" in note for note in notes)
+
+
+def test_an_all_of_whose_parts_no_value_can_meet_is_left_out_never_narrowed_to_one_part(tmp_path):
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Quirks", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/x": {
+                "post": {
+                    "operationId": "postX",
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "both": {"allOf": [{"type": "string"}, {"type": "integer"}]},
+                        "count": {"allOf": [{"type": "number"}, {"type": "integer", "minimum": 1}]},
+                        "name": {"type": "string"}}}}}},
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "quirks.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "quirks.json"))
+    [post] = result.spec.tools
+    assert set(post.input) == {"count", "name"} and post.input["count"].type == "integer"  # a number and an integer
+    assert any("both: allOf of incompatible types (string, integer)" in note for _, note in result.report.notes)

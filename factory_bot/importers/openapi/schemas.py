@@ -81,8 +81,21 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
                 into["properties"].setdefault(name, prop)
         elif key == "required" and isinstance(value, list):
             into["required"] = sorted(set(into.get("required", [])) | {v for v in value if isinstance(v, str)})
+        elif key == "type" and "type" in into and into["type"] != value:
+            into["type"] = _both_types(into["type"], value)
         else:
             into.setdefault(key, value)
+
+
+def _both_types(first: Any, second: Any) -> Any:
+    """The type a value of both `allOf` parts has; Unmappable when none has both (`allOf: [string, integer]`)."""
+    one, two = ({*kind} if isinstance(kind, list) else {kind} for kind in (first, second))
+    common = one & two
+    if {"integer", "number"} <= one | two and "integer" not in common:
+        common.add("integer")  # an integer is a number: it satisfies both parts
+    if not common:
+        raise Unmappable(f"allOf of incompatible types ({first}, {second}): no value is both")
+    return common.pop() if len(common) == 1 else sorted(common)
 
 
 def _convert(raw: dict, base: str, ctx: Context, where: str, depth: int, stack: tuple) -> dict[str, Any]:
