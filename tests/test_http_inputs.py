@@ -39,7 +39,8 @@ tools:
       method: PUT
       base_url: https://api.example.com
       path: /items/tags
-      headers: {{X-Trace: "{{trace}}", X-Version: "v{{version}}", Cookie: "key=${{TAGGER_API_KEY}}"}}
+      # `${{lower}}` is neither an env reference nor an input: it is sent as it is written.
+      headers: {{X-Trace: "{{trace}}", X-Version: "v{{version}}", Cookie: "key=${{TAGGER_API_KEY}}", X-Note: "${{lower}}"}}
       cookies: {{session: "{{session}}"}}
       body: json
       body_input: tags
@@ -47,7 +48,7 @@ tools:
       - input: {{trace: t-1, version: 2, session: s-9, tags: [red, blue]}}
         upstream: {{body: {{ok: true}}}}
         request:
-          headers: {{x-trace: t-1, x-version: v2, cookie: "key=${{TAGGER_API_KEY}}; session=s-9"}}
+          headers: {{x-trace: t-1, x-version: v2, cookie: "key=${{TAGGER_API_KEY}}; session=s-9", x-note: "${{lower}}"}}
           body: [red, blue]
       - input: {{version: 3, tags: []}}
         upstream: {{body: {{ok: true}}}}

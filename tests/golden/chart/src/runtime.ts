@@ -100,7 +100,7 @@ export interface HttpCall {
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 // One pass over a header value (`${ENV}` or `{input}`): an input's value is never read again as a reference.
-const HEADER_PART = /\$\{([A-Z][A-Z0-9_]*)\}|\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const HEADER_PART = /\$\{([A-Z][A-Z0-9_]*)\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/; // RFC 6265 cookie-octet
 const MAX_DECODINGS = 8;
 
