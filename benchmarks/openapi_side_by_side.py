@@ -117,10 +117,12 @@ def their_arguments(tool: Tool, example_input: dict[str, Any], wire: dict[str, t
     """Our example's input in the other generator's shape: parameters by their document names, body fields
     under `requestBody`."""
     args: dict[str, Any] = {}
-    body: dict[str, Any] = {}
+    body: Any = {}
     for name, value in example_input.items():
         location, wire_name = wire.get(name, ("body", name))
-        if location == "body":
+        if location == "body" and wire_name == "":  # an array or scalar body: the whole body
+            body = value
+        elif location == "body":
             body[wire_name] = value
         else:
             args[wire_name] = value

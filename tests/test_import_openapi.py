@@ -47,9 +47,7 @@ def test_each_operation_becomes_one_tool_named_from_its_operation_id_or_method_a
 def test_names_over_64_characters_are_cut_and_stay_unique():
     result = imported(include=("this*",))
     names = [t.name for t in result.spec.tools]
-    assert len(names) == 1 and len(names[0]) <= 64  # the other one needs a header input: left out
-    ops = [op for op, _ in result.report.skipped]
-    assert any("POST /shapes " in op for op in ops)
+    assert len(names) == len(set(names)) == 2 and all(len(name) <= 64 for name in names)
     from factory_bot.importers.openapi.operations import Operation, tool_names
 
     long = "x" * 80
@@ -66,7 +64,8 @@ def test_parameters_become_typed_inputs_with_enums_defaults_bounds_and_descripti
     assert kind.enum == ["a", "b"] and not kind.optional
     # A wire name that is no identifier gets an input name; the query keeps the wire name.
     assert listing.implementation.query == {"limit": "{limit}", "kind": "{kind}", "filter[name]": "{filter_name}"}
-    assert listing.examples[0].input == {"kind": "b"}  # the parameter's own example
+    # The parameter's own example; the optional header input is given too, so that validation proves it is sent.
+    assert listing.examples[0].input == {"kind": "b", "x_trace": "example"}
 
 
 def test_a_json_body_becomes_inputs_with_all_of_merged_and_read_only_fields_left_out():
@@ -109,14 +108,32 @@ def test_path_parameters_are_renamed_to_identifiers_and_clashes_with_body_fields
     assert update.implementation.path == "/users/{path_username}" and set(update.input) == {"path_username", "username"}
 
 
-def test_header_and_cookie_parameters_are_left_out_when_optional_and_the_operation_when_required():
+def test_header_parameters_become_inputs_sent_in_their_header_and_the_example_proves_it():
     result = imported()
-    assert any("X-Trace" in note for t, note in result.report.notes if t == "list_items")
-    assert "list_items" in [t.name for t in result.spec.tools]
-    assert any("header parameter Session" in reason for _, reason in result.report.skipped)
+    listing = tool(result, "list_items")
+    assert listing.input["x_trace"].type == "string" and listing.input["x_trace"].optional
+    assert (
+        listing.implementation.headers["X-Trace"] == "{x_trace}" and "x_trace" in listing.implementation.placeholders()
+    )
+    assert listing.examples[0].request.headers["x-trace"] == "example"
+    # POST /shapes needs a Session header: the operation is mapped, the header is a required input.
+    shapes = next(t for t in result.spec.tools if "Session" in t.input)
+    assert not shapes.input["Session"].optional and shapes.implementation.headers["Session"] == "{Session}"
+    assert shapes.examples[0].request.headers["session"] == shapes.examples[0].input["Session"]
+    assert not any("Session" in reason for _, reason in result.report.skipped)
 
 
-def test_the_success_reply_schema_becomes_the_output_and_a_nullable_one_is_left_out_with_a_note():
+def test_an_array_json_body_is_one_input_sent_as_the_whole_body():
+    result = imported(oas_example("3.0/json/petstore.json"), include=("createUsersWithListInput",), name="petstore")
+    [create] = result.spec.tools
+    assert create.implementation.body == "json" and create.implementation.body_input == "body"
+    body = create.input["body"]
+    assert body.type == "array" and body.items.type == "object" and "username" in body.items.properties
+    [call, *_] = create.examples
+    assert isinstance(call.input["body"], list) and call.request.body == call.input["body"]
+
+
+def test_the_success_reply_schema_becomes_the_output_and_a_nullable_field_stays_nullable():
     result = imported()
     listing = tool(result, "list_items")
     assert (
@@ -124,8 +141,11 @@ def test_the_success_reply_schema_becomes_the_output_and_a_nullable_one_is_left_
     )
     assert listing.examples[0].upstream.body == {"items": [{"name": "first"}]}  # the documented reply
     assert listing.examples[1].upstream.status == 404 and listing.examples[1].error == "HTTP 404"
-    assert tool(result, "get_items_by_item_id").output is None
-    assert any("null" in note for t, note in result.report.notes if t == "get_items_by_item_id")
+    # `nullable: true` is kept: the output says "a string or null", as the API does (zod's `.nullable()`).
+    note = tool(result, "get_items_by_item_id").output.properties["note"]
+    assert note.type == "string" and note.nullable
+    assert note.json_schema() == {"type": ["string", "null"]}
+    assert not any("null" in note for t, note in result.report.notes if t == "get_items_by_item_id")
 
 
 def test_security_schemes_become_secret_env_vars_and_header_templates():
@@ -133,7 +153,10 @@ def test_security_schemes_become_secret_env_vars_and_header_templates():
     env = {e.name: e for e in result.spec.env}
     assert all(e.secret for e in env.values())
     headers = {t.name: t.implementation.headers for t in result.spec.tools}
-    assert headers["list_items"] == {"Authorization": "Bearer ${MAPPING_RULES_API_BEARER_TOKEN}"}
+    assert headers["list_items"] == {
+        "X-Trace": "{x_trace}",
+        "Authorization": "Bearer ${MAPPING_RULES_API_BEARER_TOKEN}",
+    }
     # An API key in the query cannot come from the environment yet: the header alternative is used.
     assert headers["create_item"] == {"X-Api-Key": "${MAPPING_RULES_API_HEADER_KEY}"}
     assert headers["get_items_by_item_id"] == {"Cookie": "session=${MAPPING_RULES_API_COOKIE_KEY}"}
@@ -336,16 +359,17 @@ def test_a_header_or_cookie_parameter_with_one_documented_value_is_sent_as_that_
     }  # fmt: skip
     (tmp_path / "versioned.json").write_text(json.dumps(doc))
     result = imported(str(tmp_path / "versioned.json"))
-    [listed] = result.spec.tools
+    listed, made = result.spec.tools
     assert listed.implementation.headers == {"X-Api-Version": "2022-11-28", "Cookie": "lang=en"}
     assert listed.examples[0].request.headers == {"x-api-version": "2022-11-28", "cookie": "lang=en"}
     notes = [note for _, note in result.report.notes]
     assert any("X-Api-Version is always sent as '2022-11-28'" in n for n in notes)
     assert any("left out the optional header parameter X-Evil" in n for n in notes)  # `${` is never a literal
-    assert any("header parameter X-Request-Id" in reason for _, reason in result.report.skipped)
+    # A header that takes the caller's value is an input.
+    assert made.implementation.headers == {"X-Request-Id": "{x_request_id}"} and not made.input["x_request_id"].optional
 
 
-def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_is_left_out(tmp_path):
+def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_an_any_of(tmp_path):
     doc = {
         "openapi": "3.1.0",
         "info": {"title": "Unions", "version": "1"},
@@ -374,7 +398,67 @@ def test_a_union_of_scalars_in_the_path_or_query_is_a_text_input_and_in_a_body_i
         put.input["id"].type == "string" and put.input["id"].description == "Id or slug. An integer or string, as text."
     )
     assert put.input["limit"].type == "string" and put.input["limit"].optional
-    assert "size" not in put.input and "name" in put.input  # in the JSON body 5 and "5" differ: left out
+    # In the JSON body 5 and "5" differ: the input is a union (anyOf) and sends what the caller gives.
+    assert [choice.type for choice in put.input["size"].anyOf] == ["string", "number"] and put.input["size"].optional
+    assert put.input["size"].json_schema() == {"type": ["string", "number"]}  # as zod 4 spells it
     notes = [note for _, note in result.report.notes]
     assert any("the path parameter id: an integer or string value is taken as text" in n for n in notes)
-    assert any("size" in n and "different types" in n for n in notes)
+    assert not any("size" in n for n in notes)
+
+
+def test_a_cookie_parameter_is_an_input_and_headers_http_sets_or_unsendable_examples_are_not_used(tmp_path):
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Jar", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/jar": {
+                "get": {
+                    "operationId": "openJar",
+                    "parameters": [
+                        {"name": "session", "in": "cookie", "required": True, "schema": {"type": "string"},
+                         "example": "a b;c"},
+                        {"name": "X-Name", "in": "header", "required": True, "schema": {"type": "string"},
+                         "example": "naïve"},
+                        {"name": "Content-Length", "in": "header", "schema": {"type": "integer"}},
+                    ],
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "jar.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "jar.json"))
+    [jar] = result.spec.tools
+    assert jar.implementation.cookies == {"session": "{session}"} and set(jar.input) == {"session", "x_name"}
+    # The documented examples would be refused at call time (a space and `;` in a cookie, a non-ASCII header):
+    # the example makes values the runtime sends, and its request says so.
+    assert jar.examples[0].input == {"session": "example", "x_name": "example"}
+    assert jar.examples[0].request.headers == {"cookie": "session=example", "x-name": "example"}
+    notes = [note for _, note in result.report.notes]
+    assert any("Content-Length, which HTTP itself sets" in note for note in notes)
+
+
+def test_an_all_of_whose_parts_no_value_can_meet_is_left_out_never_narrowed_to_one_part(tmp_path):
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Quirks", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/x": {
+                "post": {
+                    "operationId": "postX",
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                        "both": {"allOf": [{"type": "string"}, {"type": "integer"}]},
+                        "count": {"allOf": [{"type": "number"}, {"type": "integer", "minimum": 1}]},
+                        "name": {"type": "string"}}}}}},
+                    "responses": {"204": {"description": "none"}},
+                }
+            }
+        },
+    }  # fmt: skip
+    (tmp_path / "quirks.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "quirks.json"))
+    [post] = result.spec.tools
+    assert set(post.input) == {"count", "name"} and post.input["count"].type == "integer"  # a number and an integer
+    assert any("both: allOf of incompatible types (string, integer)" in note for _, note in result.report.notes)

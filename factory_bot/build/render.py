@@ -110,6 +110,8 @@ def zod(param: Param, *, strict: bool = False) -> str:
         expr = "z.looseObject({})"  # an object that declares no properties is free-form
     else:
         expr = zod_object(param.properties, strict=strict)
+    if param.nullable:  # before the description, which zod then keeps outside the `or null`
+        expr += ".nullable()"
     if param.header is not None:  # one .meta(): a second would replace the first's description
         meta = {"description": param.description} if param.description else {}
         expr += f".meta({js({**meta, 'x-mcp-header': param.header})})"
@@ -213,7 +215,8 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
-        context["body_fields"] = [n for n in tool.input if n not in impl.placeholders()]
+        unsent = impl.placeholders() | {impl.body_input}
+        context["body_fields"] = [] if impl.body_input else [n for n in tool.input if n not in unsent]
     imports = {"toolError"} | ({"toolResult"} if tool.returns == "value" else set())
     imports |= ({"conform"} if tool.output is not None else set()) | render_content.tool_imports(spec, tool)
     if isinstance(impl, HttpImplementation):

@@ -16,9 +16,9 @@ from factory_bot.spec import content, publishing, raw_schema, schema_types
 from factory_bot.spec.asks import Ask, asks_problem
 from factory_bot.spec.env import EnvVar
 from factory_bot.spec.examples import Example
+from factory_bot.spec.http import HttpImplementation
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
-    ENV_NAME,
     ENV_REFERENCE,
     INVISIBLE,
     MAX_CODE,
@@ -28,7 +28,6 @@ from factory_bot.spec.params import (
     MAX_NAME,
     MAX_TEXT,
     MAX_TOOLS,
-    PLACEHOLDER,
     SEMVER,
     SERVER_NAME,
     TOOL_NAME,
@@ -80,46 +79,6 @@ class CodeImplementation(StrictModel):
                 line = code.count("\n", 0, match.start()) + 1
                 raise ValueError(f"code contains the {what} U+{ord(match.group()):04X} on line {line} of the body{fix}")
         return code
-
-
-class HttpImplementation(StrictModel):
-    """A REST call: `{param}` placeholders in `path` and `query` are filled (URL-encoded) from inputs,
-    `${ENV}` in headers from the environment."""
-
-    kind: Literal["http"]
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    base_url: str = Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=MAX_TEXT)
-    base_url_env: str | None = Field(
-        None, description="Env var that overrides base_url; default <SERVER_NAME>_BASE_URL."
-    )
-    path: str = Field("/", pattern=r"^/[^\s#]*$", max_length=MAX_TEXT)
-    query: dict[str, str] = Field(default_factory=dict, description="Query name → template, e.g. {q: '{city}'}.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Header → value; may use ${ENV_NAME}.")
-    body: Literal["none", "json"] = Field("none", description="json: inputs not used in path/query, as JSON.")
-    timeout_ms: int = Field(10_000, ge=100, le=120_000)
-    response: Literal["json", "text"] = "json"
-
-    @field_validator("base_url_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not ENV_NAME.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name: use UPPER_SNAKE_CASE")
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _header_names(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name, value in headers.items():
-            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name):
-                raise ValueError(f"{name!r} is not a valid HTTP header name")
-            if "\n" in value or "\r" in value:
-                raise ValueError(f"header {name} contains a line break")
-        return headers
-
-    def placeholders(self) -> set[str]:
-        """Input names the path and query consume."""
-        texts = [self.path, *self.query.values()]
-        return {m for text in texts for m in PLACEHOLDER.findall(text)}
 
 
 Implementation = Annotated[CodeImplementation | HttpImplementation, Field(discriminator="kind")]
@@ -184,7 +143,7 @@ class Tool(StrictModel):
 
     @property
     def output_is_wrapped(self) -> bool:
-        return self.output is not None and self.output.type != "object"
+        return self.output is not None and (self.output.type != "object" or self.output.nullable)
 
     @model_validator(mode="after")
     def _examples_fit(self) -> Tool:
@@ -212,11 +171,18 @@ class Tool(StrictModel):
         if problem := asks_problem(self.asks, self.implementation.kind, [e.answers for e in self.examples]):
             raise ValueError(problem)
         if isinstance(self.implementation, HttpImplementation):
-            unknown = self.implementation.placeholders() - set(self.input)
+            impl = self.implementation
+            unknown = (impl.placeholders() | ({impl.body_input} if impl.body_input else set())) - set(self.input)
             if unknown:
                 raise ValueError(
                     f"implementation uses {{{sorted(unknown)[0]}}} but the tool has no such input; "
                     f"inputs are: {', '.join(self.input) or 'none'}"
+                )
+            unsent = set(self.input) - impl.placeholders() - {impl.body_input}
+            if impl.body_input is not None and unsent:
+                raise ValueError(
+                    f"the input {sorted(unsent)[0]} is not sent: the body is the input {impl.body_input}, and "
+                    "path, query, headers and cookies do not use it"
                 )
         return self
 

@@ -32,6 +32,8 @@ SEMVER = re.compile(
 )
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# An input in a header value: `{name}` not preceded by `$` (that is an env reference).
+HEADER_INPUT = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # An HTTP header name (RFC 9110 token) that an input is mirrored into as `Mcp-Param-<name>` (SEP-2243).
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 HEADER_TYPES = ("string", "integer", "boolean")  # the types 2026-07-28 lets an x-mcp-header carry
@@ -78,6 +80,7 @@ class Param(StrictModel):
     items: Param | None = Field(None, description="Element type; required when type is array.")
     properties: dict[str, Param] | None = Field(None, description="Fields; for type object.")
     required: bool = Field(True, description="false makes the input optional (so does a default).")
+    nullable: bool = Field(False, description="true: the value may also be null (an API's reply often says so).")
     default: Any = Field(None, description="Value used when the caller omits this input.")
     minimum: float | None = None
     maximum: float | None = None
@@ -138,6 +141,8 @@ class Param(StrictModel):
             check_param_names(self.properties)
         if _depth(self) > MAX_DEPTH:
             raise ValueError(f"types nest deeper than {MAX_DEPTH} levels")
+        if self.nullable and self.header is not None:
+            raise ValueError("`header` applies to inputs that are never null")
         if self.default is not None:
             errors = schema_errors(self.default, self.json_schema(for_default=True))
             if errors:
@@ -201,7 +206,7 @@ class Param(StrictModel):
         if self.anyOf is not None:
             choices = [choice.json_schema(for_default=for_default) for choice in self.anyOf]
             described = {"description": self.description} if self.description and not for_default else {}
-            return {"anyOf": choices} | described
+            return _compact({"anyOf": choices} | described)
         schema: dict[str, Any] = {"type": self.type}
         if self.enum is not None:
             schema = {"type": self.type, "enum": list(self.enum)}
@@ -217,11 +222,34 @@ class Param(StrictModel):
             schema.update({"type": "object", "properties": {}, "additionalProperties": {}})  # free-form
         elif self.type == "object":
             schema.update(object_schema(self.properties or {}, for_default=for_default))
+        if self.nullable:
+            schema = _or_null(schema)
         if self.default is not None and not for_default:
             schema["default"] = self.default
         if self.header is not None and not for_default:
             schema["x-mcp-header"] = self.header
         return schema
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` or null, as zod 4 advertises `.nullable()`: `anyOf: [schema, {type: null}]` (compacted: a bare
+    type becomes `type: [T, "null"]`); the description stays outside."""
+    outer = {k: schema[k] for k in ("description",) if k in schema}
+    inner = {k: v for k, v in schema.items() if k not in outer}
+    return _compact({"anyOf": [inner, {"type": "null"}], **outer})
+
+
+def _compact(schema: dict[str, Any]) -> dict[str, Any]:
+    """zod 4's compactTypeUnion: `anyOf` of bare type assertions is spelled `type: [a, b]` (members unique)."""
+    options = schema.get("anyOf")
+    if not options or "type" in schema or any(not isinstance(o, dict) or list(o) != ["type"] for o in options):
+        return schema
+    types: list[str] = []
+    for option in options:
+        for member in option["type"] if isinstance(option["type"], list) else [option["type"]]:
+            if member not in types:
+                types.append(member)
+    return {**{k: v for k, v in schema.items() if k != "anyOf"}, "type": types[0] if len(types) == 1 else types}
 
 
 def _is_type(value: Any, kind: str) -> bool:

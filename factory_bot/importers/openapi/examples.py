@@ -12,18 +12,24 @@ from factory_bot.importers.openapi.view import first_example, resolved
 from factory_bot.spec.params import Param, object_schema, schema_errors
 
 TEXT_EXAMPLE = "example text"
+# Replies Node's fetch acts on itself: a 407 fails the fetch (proxy authentication), a 421 is sent again.
+# The tool still returns an error for either, but not the one an example of that status would expect.
+FETCH_OWN = ("407", "421")
 MAX_REPLY_BYTES = 2048  # a spec holds 256 KiB; GitHub documents replies of 10 KB and more
 
 
-def examples_for(inputs: dict[str, dict], documented: dict[str, Any], output: dict | None, response, responses, view):
+def examples_for(inputs: dict[str, dict], documented: dict[str, Any], output: dict | None, response, responses, view,
+                 exercise: frozenset[str] = frozenset()):  # fmt: skip
+    """The examples of one tool; `exercise` names optional inputs the call gives all the same (headers and
+    cookies: validation then proves they are sent)."""
     params = {name: Param.model_validate(value) for name, value in inputs.items()}
-    call = _call(params, documented)
+    call = _call(params, documented, exercise)
     kind, chosen = response
     status = _status(chosen.status) if chosen is not None else 200
     reply = _reply(kind, chosen, output, status, view)
     success: dict[str, Any] = {"input": call, "upstream": _upstream(status, reply, kind), "output": _output(reply)}
     examples = [success]
-    failure = next((r for r in responses if re.fullmatch(r"4(\d\d|XX)", r.status)), None)
+    failure = next((r for r in responses if re.fullmatch(r"4(\d\d|XX)", r.status) and r.status not in FETCH_OWN), None)
     if failure is not None:
         code = _status(failure.status)
         body = _documented_reply(failure, view)
@@ -39,18 +45,18 @@ def _status(code: str) -> int:
     return int(code.replace("XX", "00"))
 
 
-def _call(params: dict[str, Param], documented: dict[str, Any]) -> dict[str, Any]:
+def _call(params: dict[str, Param], documented: dict[str, Any], exercise: frozenset[str]) -> dict[str, Any]:
     call: dict[str, Any] = {}
     for name, param in params.items():
         value = documented.get(name)
         if value is not None and not schema_errors(value, param.json_schema(for_default=True)):
             call[name] = value
-        elif not param.optional:
+        elif not param.optional or name in exercise:
             call[name] = make(param)
     schema = object_schema(params)
     schema["additionalProperties"] = False
     if schema_errors(call, schema):  # a documented value that does not fit after all: made values only
-        call = {name: make(p) for name, p in params.items() if not p.optional}
+        call = {name: make(p) for name, p in params.items() if not p.optional or name in exercise}
     return call
 
 
@@ -123,6 +129,8 @@ def make(param: Param, *, full: bool = False) -> Any:
     """A value that fits `param` (every field when `full`, else the required ones)."""
     if param.default is not None:
         return param.default
+    if param.anyOf:
+        return make(param.anyOf[0], full=full)
     if param.enum:
         return param.enum[0]
     if param.type == "string":

@@ -8,7 +8,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from factory_bot.spec.params import Param
+from factory_bot.spec.params import HEADER_INPUT, Param
 
 SAFE = "-_.!~*'()"  # what encodeURIComponent leaves as it is
 
@@ -19,23 +19,37 @@ def expected_request(
     wire: dict[str, tuple[str, str]],
     inputs: dict[str, dict[str, Any]],
     headers: dict[str, str],
+    cookies: dict[str, str],
     call: dict[str, Any],
 ) -> dict[str, Any]:
-    """`request:` for an example calling with `call`: `wire` maps each input to (location, name in the document)."""
+    """`request:` for an example calling with `call`: `wire` maps each input to (location, name in the document);
+    ("body", "") is an input that is the whole body. `headers` are the tool's (`${ENV}` kept for the check)."""
     params = {name: Param.model_validate(value) for name, value in inputs.items()}
     args = with_defaults(params, call)
-    path, query, body = template.split("#", 1)[0], {}, {}
+    path, query, body, sent = template.split("#", 1)[0], {}, {}, {}
+    cookie_values = {}
     for name, (location, wire_name) in wire.items():
         value = args.get(name)
         if location == "path" and value is not None:
             path = path.replace(f"{{{wire_name}}}", urllib.parse.quote(_text(value), safe=SAFE))
         elif location == "query" and value is not None:
             query[wire_name] = _text(value)
+        elif location in ("header", "cookie") and value is not None:
+            (sent if location == "header" else cookie_values)[wire_name] = _text(value)
         elif location == "body" and name in args:
-            body[wire_name] = args[name]
+            body = args[name] if wire_name == "" else {**body, wire_name: args[name]}
     request: dict[str, Any] = {"method": method, "path": path, "query": query}
-    if headers:
-        request["headers"] = dict(headers)
+    named = {k: v for k, v in headers.items() if not HEADER_INPUT.search(v)}  # constants and credentials
+    named |= {k: v for k, v in sent.items() if k in headers}
+    jar = [f"{k}={cookie_values[k]}" for k in cookies if k in cookie_values]
+    if jar:
+        fixed = next((k for k in named if k.lower() == "cookie"), None)
+        named["Cookie"] = "; ".join(([named.pop(fixed)] if fixed else []) + jar)
+    if named:
+        request["headers"] = named
+    whole = any(location == "body" and wire_name == "" for location, wire_name in wire.values())
+    if whole and not any(location == "body" and name in args for name, (location, _) in wire.items()):
+        body = None  # an optional whole body left out: none is sent
     request["body"] = body if any(location == "body" for location, _ in wire.values()) else None
     return request
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from factory_bot.importers.openapi.refs import Refs
 from factory_bot.importers.openapi.texts import clean
+from factory_bot.spec.params import MAX_ALTERNATIVES as MAX_UNION
 from factory_bot.spec.params import MAX_DEPTH, MAX_ENUM, MAX_PARAMS, PARAM_NAME, Param
 
 Mode = Literal["input", "output"]
@@ -80,8 +81,21 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
                 into["properties"].setdefault(name, prop)
         elif key == "required" and isinstance(value, list):
             into["required"] = sorted(set(into.get("required", [])) | {v for v in value if isinstance(v, str)})
+        elif key == "type" and "type" in into and into["type"] != value:
+            into["type"] = _both_types(into["type"], value)
         else:
             into.setdefault(key, value)
+
+
+def _both_types(first: Any, second: Any) -> Any:
+    """The type a value of both `allOf` parts has; Unmappable when none has both (`allOf: [string, integer]`)."""
+    one, two = ({*kind} if isinstance(kind, list) else {kind} for kind in (first, second))
+    common = one & two
+    if {"integer", "number"} <= one | two and "integer" not in common:
+        common.add("integer")  # an integer is a number: it satisfies both parts
+    if not common:
+        raise Unmappable(f"allOf of incompatible types ({first}, {second}): no value is both")
+    return common.pop() if len(common) == 1 else sorted(common)
 
 
 def _convert(raw: dict, base: str, ctx: Context, where: str, depth: int, stack: tuple) -> dict[str, Any]:
@@ -94,9 +108,9 @@ def _convert(raw: dict, base: str, ctx: Context, where: str, depth: int, stack: 
     if ctx.as_text and len(kinds) > 1 and set(kinds) <= set(SCALARS):
         return _text_union(raw, sorted(kinds), ctx, where)
     kind, nullable = _type(raw)
-    if nullable and ctx.mode == "output":
-        raise Unmappable("a value may be null, which the spec cannot say yet")
     param: dict[str, Any] = {"type": kind}
+    if nullable and ctx.mode == "output":  # an input is sent as it is given: null is never needed there
+        param["nullable"] = True
     description = clean(raw.get("description") or raw.get("title") or "", f"{where}.description")
     if description:
         param["description"] = description
@@ -188,9 +202,9 @@ def _alternatives(raw: dict, options: Any, base: str, ctx: Context, where: str, 
     flats = [flatten(option, base, ctx, where, stack) for option in options]
     nullable = any(flat.get("type") == "null" or flat.get("enum") == [None] for flat, _, _ in flats)
     flats = [f for f in flats if not (f[0].get("type") == "null" or f[0].get("enum") == [None])]
-    if nullable and ctx.mode == "output":
-        raise Unmappable("a value may be null, which the spec cannot say yet")
     outer = {k: v for k, v in raw.items() if k not in ("oneOf", "anyOf", "discriminator")}
+    if nullable and ctx.mode == "output":
+        outer["nullable"] = True  # `oneOf: [T, {type: null}]`: T or null
     if len(flats) == 1:
         flat, flat_base, flat_stack = flats[0]
         return _convert(
@@ -205,10 +219,8 @@ def _alternatives(raw: dict, options: Any, base: str, ctx: Context, where: str, 
                 merged["properties"].setdefault(name, prop)
         merged.pop("required", None)
         return _convert(merged, base, ctx, where, depth, stack)
-    if kinds <= {"integer", "number"} or len(kinds) == 1:
+    if kinds <= {"integer", "number"} or (len(kinds) == 1 and not kinds & {"array"}):
         kind = "number" if kinds == {"integer", "number"} else kinds.pop()
-        if kind in ("array", "object"):
-            raise Unmappable(f"oneOf/anyOf of differently shaped {kind}s")
         enums = [flat.get("enum") for flat, _, _ in flats]
         merged = {**outer, "type": kind}
         if all(isinstance(e, list) for e in enums):
@@ -216,7 +228,24 @@ def _alternatives(raw: dict, options: Any, base: str, ctx: Context, where: str, 
         return _convert(merged, base, ctx, where, depth, stack)
     if ctx.as_text and kinds <= set(SCALARS):
         return _text_union(outer, sorted(kinds), ctx, where)
-    raise Unmappable(f"oneOf/anyOf of different types ({', '.join(sorted(kinds))})")
+    return _union(outer, flats, sorted(kinds), ctx, where, depth)
+
+
+def _union(outer: dict, flats: list, kinds: list[str], ctx: Context, where: str, depth: int) -> dict[str, Any]:
+    """Alternatives of different types (or differently shaped arrays): the spec's `anyOf`, each one whole."""
+    if outer.get("nullable"):
+        raise Unmappable(f"a value that may be null or one of several types ({', '.join(kinds)})")
+    if len(flats) > MAX_UNION:
+        raise Unmappable(f"oneOf/anyOf of more than {MAX_UNION} types")
+    choices = []
+    for flat, flat_base, flat_stack in flats:
+        choice = _convert(flat, flat_base, ctx, where, depth + 1, flat_stack)
+        choices.append({k: v for k, v in choice.items() if k != "default"})
+    union: dict[str, Any] = {"anyOf": choices}
+    description = clean(outer.get("description") or outer.get("title") or "", f"{where}.description")
+    if description:
+        union["description"] = description
+    return _checked(union)
 
 
 def _text_union(outer: dict, kinds: list[str], ctx: Context, where: str) -> dict[str, Any]:

@@ -19,6 +19,10 @@ from factory_bot.spec.params import PARAM_NAME
 
 SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
+# Headers HTTP itself (fetch) sets: a value from the document or the caller would break the request.
+TRANSPORT_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "te",
+                     "trailer", "expect", "cookie"}  # fmt: skip
+COOKIE_TEXT = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octet
 ANNOTATIONS = {
     "GET": {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": True},
     "POST": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True},
@@ -45,7 +49,9 @@ class _Inputs:
     path: str = "/"
     wire: dict[str, tuple[str, str]] = field(default_factory=dict)  # input → (location, wire name)
     examples: dict[str, Any] = field(default_factory=dict)  # input → the document's example value
-    headers: dict[str, str] = field(default_factory=dict)  # header and cookie parameters with one value
+    headers: dict[str, str] = field(default_factory=dict)  # header name → constant or `{input}`
+    cookies: dict[str, str] = field(default_factory=dict)  # cookie name → `{input}`
+    body_input: str | None = None  # the input that is the whole body (an array or scalar body)
 
 
 def map_operation(
@@ -70,6 +76,7 @@ def map_operation(
     if bearer_env and not auth.headers:
         auth = bearer_for_all(bearer_env)
     headers = _merged(inputs.headers, auth.headers)
+    _drop_overridden(inputs, headers, notes)
     url, server_note = base_url(view.servers(op), base_override, op.where)
     notes.extend(n for n in (auth.note,) if n)
     summary = title(op.node.get("summary"), f"{op.where}.summary")
@@ -80,8 +87,12 @@ def map_operation(
         implementation["query"] = inputs.query
     if headers:
         implementation["headers"] = headers
+    if inputs.cookies:
+        implementation["cookies"] = inputs.cookies
     if body_kind:
         implementation["body"] = "json"
+    if inputs.body_input:
+        implementation["body_input"] = inputs.body_input
     if response[0] == "text":
         implementation["response"] = "text"
     tool: dict[str, Any] = {"name": name, "description": clean(description, op.where)}
@@ -92,9 +103,12 @@ def map_operation(
         tool["output"] = output
     tool["annotations"] = ANNOTATIONS[op.method]
     tool["implementation"] = implementation
-    examples = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view)
+    sent_aside = frozenset(name for name, (location, _) in inputs.wire.items() if location in ("header", "cookie"))
+    examples = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view, sent_aside)
     for example in examples:
-        request = expected_request(op.method, op.path, inputs.wire, inputs.values, headers, example["input"])
+        request = expected_request(
+            op.method, op.path, inputs.wire, inputs.values, headers, inputs.cookies, example["input"]
+        )
         example["request"] = request
     tool["examples"] = [{"input": e["input"], "request": e["request"], **e} for e in examples]
     return Mapped(tool=tool, env=auth.env, base_url=url, notes=notes, server_note=server_note, wire=inputs.wire)
@@ -113,6 +127,15 @@ def _merged(fixed: dict[str, str], auth: dict[str, str]) -> dict[str, str]:
     return merged
 
 
+def _drop_overridden(inputs: _Inputs, headers: dict[str, str], notes: list[str]) -> None:
+    """A header input the credentials replaced (same header name) would go nowhere: it is left out."""
+    for name, (location, wire) in list(inputs.wire.items()):
+        if location == "header" and headers.get(wire) != f"{{{name}}}":
+            del inputs.values[name], inputs.wire[name]
+            inputs.examples.pop(name, None)
+            notes.append(f"left out the header parameter {wire}: the credentials set that header")
+
+
 def _input_name(wire: str, inputs: _Inputs) -> str:
     name = wire if PARAM_NAME.match(wire) and len(wire) <= 64 else snake(wire)[:64]
     if not name or not PARAM_NAME.match(name):
@@ -128,8 +151,8 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
         if param.location in ("header", "cookie"):
             if param.location == "header" and param.name.lower() in IGNORED_HEADERS:
                 return
-            _fixed_parameter(param, view, inputs, notes, here)
-            return
+            if _fixed_parameter(param, view, inputs, notes, here):
+                return
         if param.content_only:
             raise Unmappable("a parameter given as `content`")
         if param.schema is None:
@@ -143,6 +166,7 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
             raise Unmappable(f"a path parameter in the {param.style} style")
         if value["type"] == "array":
             value = _array_parameter(param, value, notes)
+        _sendable_name(param)
         description = clean(param.description, f"{here}.description") or value.get("description", "")
         if description:
             value["description"] = description
@@ -153,11 +177,15 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
             if f"{{{param.name}}}" not in inputs.path:
                 return  # declared but not in the template: nothing to fill
             inputs.path = inputs.path.replace(f"{{{param.name}}}", f"{{{name}}}")
-        else:
+        elif param.location == "query":
             inputs.query[param.name] = f"{{{name}}}"
+        elif param.location == "header":
+            inputs.headers[param.name] = f"{{{name}}}"
+        else:
+            inputs.cookies[param.name] = f"{{{name}}}"
         inputs.values[name] = value
         inputs.wire[name] = (param.location, param.name)
-        if param.example is not None:
+        if param.example is not None and _sendable_example(param):
             inputs.examples[name] = param.example
     except Unmappable as exc:
         if param.required:
@@ -165,33 +193,52 @@ def _parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], 
         notes.append(f"left out the optional {param.location} parameter {param.name}: {exc}")
 
 
-def _fixed_parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], here: str) -> None:
+def _fixed_parameter(param: Parameter, view: View, inputs: _Inputs, notes: list[str], here: str) -> bool:
     """A header or cookie parameter the document allows one value for (a single enum value, or the default of a
-    required one) is sent as that constant; any other needs an input, which the spec cannot fill a header from."""
+    required one) is sent as that constant (True); any other becomes an input like a query parameter (False)."""
     value = to_param(param.schema, param.base, Context(view.refs, "input"), here) if param.schema else {}
     enum = value.get("enum") or []
     fixed = enum[0] if len(enum) == 1 else value.get("default") if param.required else None
     if fixed is None or isinstance(fixed, (dict, list)):
-        raise Unmappable(f"a {param.location} parameter, which the spec cannot fill from an input yet")
+        return False
     text = fixed if isinstance(fixed, str) else json.dumps(fixed)
     if "${" in text or not re.fullmatch(r"[\x20-\x7e]*", text) or (param.location == "cookie" and ";" in text):
         raise Unmappable(f"a {param.location} parameter whose value {text[:40]!r} cannot be sent as it is")
+    _sendable_name(param)
     if param.location == "header":
-        if not HEADER_NAME.match(param.name):
-            raise Unmappable(f"the header name {param.name!r}")
         inputs.headers[param.name] = text
     else:
-        if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", param.name):
-            raise Unmappable(f"the cookie name {param.name!r}")
         cookie = f"{param.name}={text}"
         inputs.headers["Cookie"] = f"{inputs.headers['Cookie']}; {cookie}" if "Cookie" in inputs.headers else cookie
     notes.append(f"the {param.location} parameter {param.name} is always sent as {text!r}, its only documented value")
+    return True
+
+
+def _sendable_name(param: Parameter) -> None:
+    if param.location == "header" and not HEADER_NAME.match(param.name):
+        raise Unmappable(f"the header name {param.name!r}")
+    if param.location == "header" and param.name.lower() in TRANSPORT_HEADERS:
+        raise Unmappable(f"the header {param.name}, which HTTP itself sets")
+    if param.location == "cookie" and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", param.name):
+        raise Unmappable(f"the cookie name {param.name!r}")
+
+
+def _sendable_example(param: Parameter) -> bool:
+    """A documented header or cookie example the runtime would send as it is (else the example makes one)."""
+    if param.location not in ("header", "cookie"):
+        return True
+    text = param.example if isinstance(param.example, str) else json.dumps(param.example)
+    pattern = COOKIE_TEXT if param.location == "cookie" else re.compile(r"[\x20-\x7e]*")
+    return bool(pattern.fullmatch(text))
 
 
 def _array_parameter(param: Parameter, value: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     items = value["items"]
-    if param.location != "query" or items["type"] not in ("string", "number", "integer", "boolean"):
+    if param.location not in ("query", "header") or items["type"] not in ("string", "number", "integer", "boolean"):
         raise Unmappable(f"an array in the {param.location}")
+    if param.location == "header":  # the simple style: one comma-separated value
+        notes.append(f"the header parameter {param.name} takes its values comma-separated, as one string")
+        return {"type": "string", "description": "Comma-separated values."}
     if not param.explode and param.style == "form":
         notes.append(f"the query parameter {param.name} takes its values comma-separated, as one string")
         return {"type": "string", "description": "Comma-separated values."}
@@ -240,10 +287,6 @@ def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], wher
         ctx = Context(view.refs, "input")
         value = to_param(node["schema"], body.base, ctx, f"{where}.requestBody", depth=0)
         notes.extend(ctx.notes)
-        if value["type"] != "object":
-            raise Unmappable(
-                f"a JSON body that is {'an' if value['type'] == 'array' else 'a'} {value['type']}, not an object"
-            )
     except Unmappable as exc:
         if body.required:
             raise Unmappable(f"the request body: {exc}") from None
@@ -252,6 +295,9 @@ def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], wher
     example = resolved(view, node.get("example"))
     if example is None and isinstance(node.get("examples"), dict):
         example = first_example(node["examples"], view)
+    if value.get("type") != "object":  # an array, a scalar or a union (anyOf)
+        _whole_body(value, body, example, inputs, notes, where)
+        return True
     for field_name, field_value in (value.get("properties") or {}).items():
         if field_name in inputs.values:
             _rename_parameter(inputs, field_name)
@@ -262,6 +308,28 @@ def _body(body: Body | None, view: View, inputs: _Inputs, notes: list[str], wher
         if isinstance(example, dict) and field_name in example:
             inputs.examples[field_name] = example[field_name]
     return True
+
+
+def _whole_body(value: dict[str, Any], body: Body, example: Any, inputs: _Inputs, notes: list[str], where: str) -> None:
+    """An array or scalar JSON body: one input, `body`, is the whole body (`body_input`)."""
+    name = "body" if "body" not in inputs.values else "request_body"
+    if name in inputs.values:
+        raise Unmappable("the request body: two inputs would both be named body and request_body")
+    kind = value.get("type") or " or ".join(choice.get("type") or "value" for choice in value["anyOf"])
+    description = clean(body.description, f"{where}.requestBody.description") or value.get("description", "")
+    value = {**value, "description": description or f"The request body: {_article(kind)} {kind}."}
+    if not body.required:
+        value["required"] = False
+    inputs.values[name] = value
+    inputs.wire[name] = ("body", "")
+    inputs.body_input = name
+    if example is not None:
+        inputs.examples[name] = example
+    notes.append(f"the request body is {_article(kind)} {kind}: the input {name} is the whole body")
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[0] in "aeiou" else "a"
 
 
 def _rename_parameter(inputs: _Inputs, name: str) -> None:
@@ -277,7 +345,7 @@ def _rename_parameter(inputs: _Inputs, name: str) -> None:
     if location == "path":
         inputs.path = inputs.path.replace(f"{{{name}}}", f"{{{new}}}")
     else:
-        inputs.query[wire] = f"{{{new}}}"
+        {"query": inputs.query, "header": inputs.headers, "cookie": inputs.cookies}[location][wire] = f"{{{new}}}"
 
 
 def _success(responses: list[Response], view: View, notes: list[str], where: str):

@@ -90,14 +90,18 @@ export interface HttpCall {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string>;
+  cookies?: Record<string, string>;
   body: "none" | "json";
   bodyFields: string[];
+  bodyInput?: string;
   timeoutMs: number;
   response: "json" | "text";
 }
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const ENV_REFERENCE = /\$\{([A-Z][A-Z0-9_]*)\}/g;
+// One pass over a header value (`${ENV}` or `{input}`): an input's value is never read again as a reference.
+const HEADER_PART = /\$\{([A-Z][A-Z0-9_]*)\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/; // RFC 6265 cookie-octet
 const MAX_DECODINGS = 8;
 
 /** Why a path input would change the URL's segments, or undefined when it is one plain segment.
@@ -164,27 +168,58 @@ function targetUrl(baseUrl: string, path: string): URL {
   return url;
 }
 
-/** The headers of a call, `${ENV}` filled in; refused before fetch (which would quote the value) when HTTP
- * cannot carry one. `secrets` collects every value sent, for redaction. */
-function buildHeaders(call: HttpCall, secrets: string[]): Record<string, string> {
+/** The headers of a call, `${ENV}` and `{input}` filled in (a header or cookie whose input is omitted is not
+ * sent); refused before fetch (which would quote the value) when HTTP cannot carry one. `secrets` collects
+ * every value sent, for redaction. */
+function buildHeaders(call: HttpCall, args: Record<string, unknown>, secrets: string[]): Record<string, string> {
   const headers: Record<string, string> = { accept: call.response === "json" ? "application/json" : "*/*" };
   for (const [name, template] of Object.entries(call.headers)) {
     const used: string[] = [];
-    const value = template.replace(ENV_REFERENCE, (_match, variable: string) => {
-      const found = (env as Record<string, string | undefined>)[variable] ?? process.env[variable];
+    const inputs: string[] = [];
+    let missing = false;
+    const value = template.replace(HEADER_PART, (_match, variable: string | undefined, input: string | undefined) => {
+      if (input !== undefined) {
+        inputs.push(input);
+        const given = args[input];
+        missing ||= given === undefined || given === null;
+        return given === undefined || given === null ? "" : typeof given === "string" ? given : JSON.stringify(given);
+      }
+      const found = (env as Record<string, string | undefined>)[variable!] ?? process.env[variable!];
       if (found === undefined || found === "") {
         throw new Error(`set the environment variable ${variable} to call this tool`);
       }
-      used.push(variable);
+      used.push(variable!);
       secrets.push(found);
       return found;
     });
+    if (missing) {
+      continue;
+    }
     secrets.push(value);
     if (/[\0\r\n]/.test(value) || [...value].some((char) => char.codePointAt(0)! > 0xff)) {
-      const source = used.length ? ` (check the environment variable ${used.join(", ")})` : "";
+      const source = inputs.length ? ` (check the input ${inputs.join(", ")})` : used.length ? ` (check the environment variable ${used.join(", ")})` : "";
       throw new Error(`the header ${name} has a value HTTP cannot carry: a line break, NUL or non-Latin-1 character${source}`);
     }
     headers[name] = value;
+  }
+  const cookies: string[] = [];
+  for (const [name, template] of Object.entries(call.cookies ?? {})) {
+    const value = fill(template, args, false);
+    if (value === undefined) {
+      continue;
+    }
+    if (!COOKIE_VALUE.test(value)) {
+      throw new Error(`the cookie ${name} cannot carry ${JSON.stringify(value.slice(0, 40))}: no spaces, quotes, commas, semicolons, backslashes or control characters`);
+    }
+    cookies.push(`${name}=${value}`);
+  }
+  if (cookies.length > 0) {
+    const fixed = Object.keys(headers).find((name) => name.toLowerCase() === "cookie");
+    const joined = [...(fixed === undefined ? [] : [headers[fixed]]), ...cookies].join("; ");
+    if (fixed !== undefined) {
+      delete headers[fixed];
+    }
+    headers.cookie = joined;
   }
   return headers;
 }
@@ -213,9 +248,12 @@ async function send(call: HttpCall, args: Record<string, unknown>, secrets: stri
       url.searchParams.set(name, value);
     }
   }
-  const headers = buildHeaders(call, secrets);
+  const headers = buildHeaders(call, args, secrets);
   let body: string | undefined;
-  if (call.body === "json") {
+  if (call.body === "json" && call.bodyInput !== undefined) {
+    const whole = args[call.bodyInput]; // an array or scalar body: the input is the body, omitted → none
+    body = whole === undefined ? undefined : JSON.stringify(whole);
+  } else if (call.body === "json") {
     const payload: Record<string, unknown> = {};
     for (const field of call.bodyFields) {
       if (args[field] !== undefined) {
@@ -223,6 +261,8 @@ async function send(call: HttpCall, args: Record<string, unknown>, secrets: stri
       }
     }
     body = JSON.stringify(payload);
+  }
+  if (body !== undefined) {
     headers["content-type"] = "application/json";
   }
   const signal = AbortSignal.any([cancel, AbortSignal.timeout(call.timeoutMs)]);
