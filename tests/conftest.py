@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from factory_bot.build import toolchain
+from factory_bot.build.cache import cache_key
 from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
@@ -77,25 +78,48 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def build_once(root: Path, key: str, spec: ServerSpec) -> BuildResult:
+    """spec built through the real pipeline into root/key by the first process of this run to ask, under a
+    lock; every later ask (another worker's too) reuses that build through the product's own verified cache hit."""
+    out = root / key
+    root.mkdir(exist_ok=True)
+    with (root / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = build(spec, out, use_cache=True)
+        if not result.cached:
+            write_build_json(result, out)
+    return result
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
     """An example spec built through the real pipeline once per run: the first worker to ask builds it under a
     lock, the others reuse that build through the product's own verified cache hit. Read it, never change it:
     a test that edits a build works on `copy_build(...)`."""
     root = run_dir(tmp_path_factory) / "example-builds"
-    root.mkdir(exist_ok=True)
     results: dict[str, BuildResult] = {}
 
     def get(name: str) -> BuildResult:
         if name not in results:
-            out = root / name
-            with (root / f"{name}.lock").open("w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                result = build(load_spec_file(SPECS / f"{name}.yaml"), out, use_cache=True)
-                if not result.cached:
-                    write_build_json(result, out)
-            results[name] = result
+            results[name] = build_once(root, name, load_spec_file(SPECS / f"{name}.yaml"))
         return results[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ServerSpec], BuildResult]:
+    """Any spec a module's tests share (a fixture spec, an imported one), built once per run as `built` builds
+    the examples: a module's tests run on both xdist workers, and its module fixture would build it on each.
+    Read it, never change it."""
+    root = run_dir(tmp_path_factory) / "shared-builds"
+    results: dict[str, BuildResult] = {}
+
+    def get(spec: ServerSpec) -> BuildResult:
+        key = f"{spec.name}-{cache_key(spec)[:16]}"
+        if key not in results:
+            results[key] = build_once(root, key, spec)
+        return results[key]
 
     return get
 
