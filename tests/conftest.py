@@ -125,6 +125,23 @@ def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ServerSp
 
 
 @pytest.fixture(scope="session")
+def shared_builder(shared_build: Callable[[ServerSpec], BuildResult]) -> Callable[..., BuildResult]:
+    """A flow's builder (`Context.builder`) for stories about publishing, where a build is an input and not the
+    subject: the run's one real build of the spec (`shared_build`), copied into the out dir the flow names, as
+    the pipeline would have left it there. Every flow still rebuilds its package from the spec to publish it."""
+
+    def builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None) -> BuildResult:
+        result = shared_build(spec)
+        source, out = result.server_dir.parent, Path(out_dir).resolve()
+        record = f"{spec.name}.build.json"  # the shared build's own cache record stays with it
+        shutil.copytree(source, out, symlinks=True, dirs_exist_ok=True, ignore=lambda _, names: [record])
+        package = dataclasses.replace(result.package, tgz=out / result.package.tgz.name) if result.package else None
+        return dataclasses.replace(result, server_dir=out / result.server_dir.name, package=package, cached=False)
+
+    return builder
+
+
+@pytest.fixture(scope="session")
 def pristine_toolchain(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A toolchain freshly installed (`npm ci` of the lockfile, its manifest recorded) once per run, in a
     FACTORY_BOT_CACHE of the run's own: tests that tamper with a toolchain work on a copy (`own_toolchain`)."""
