@@ -92,25 +92,9 @@ def build_once(root: Path, key: str, spec: ServerSpec) -> BuildResult:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
-    """An example spec built through the real pipeline once per run: the first worker to ask builds it under a
-    lock, the others reuse that build through the product's own verified cache hit. Read it, never change it:
-    a test that edits a build works on `copy_build(...)`."""
-    root = run_dir(tmp_path_factory) / "example-builds"
-    results: dict[str, BuildResult] = {}
-
-    def get(name: str) -> BuildResult:
-        if name not in results:
-            results[name] = build_once(root, name, load_spec_file(SPECS / f"{name}.yaml"))
-        return results[name]
-
-    return get
-
-
-@pytest.fixture(scope="session")
 def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ServerSpec], BuildResult]:
-    """Any spec a module's tests share (a fixture spec, an imported one), built once per run as `built` builds
-    the examples: a module's tests run on both xdist workers, and its module fixture would build it on each.
+    """Any spec a run's tests share (an example, a fixture spec, an imported one) built once per run, however
+    many xdist workers: a module fixture would otherwise build it once on each worker that runs one of its tests.
     Read it, never change it."""
     root = run_dir(tmp_path_factory) / "shared-builds"
     results: dict[str, BuildResult] = {}
@@ -122,6 +106,14 @@ def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ServerSp
         return results[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def built(shared_build: Callable[[ServerSpec], BuildResult]) -> Callable[[str], BuildResult]:
+    """An example spec built through the real pipeline once per run (`shared_build`): the first worker to ask
+    builds it under a lock, the others reuse that build through the product's own verified cache hit. Read it,
+    never change it: a test that edits a build works on `copy_build(...)`."""
+    return lambda name: shared_build(load_spec_file(SPECS / f"{name}.yaml"))
 
 
 @pytest.fixture(scope="session")
