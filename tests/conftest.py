@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from factory_bot.build import toolchain
+from factory_bot.build.cache import cache_key
 from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
@@ -77,27 +78,59 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], BuildResult]:
-    """An example spec built through the real pipeline once per run: the first worker to ask builds it under a
-    lock, the others reuse that build through the product's own verified cache hit. Read it, never change it:
-    a test that edits a build works on `copy_build(...)`."""
-    root = run_dir(tmp_path_factory) / "example-builds"
+def build_once(root: Path, key: str, spec: ServerSpec) -> BuildResult:
+    """spec built through the real pipeline into root/key by the first process of this run to ask, under a
+    lock; every later ask (another worker's too) reuses that build through the product's own verified cache hit."""
+    out = root / key
     root.mkdir(exist_ok=True)
+    with (root / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = build(spec, out, use_cache=True)
+        if not result.cached:
+            write_build_json(result, out)
+    return result
+
+
+@pytest.fixture(scope="session")
+def shared_build(tmp_path_factory: pytest.TempPathFactory) -> Callable[[ServerSpec], BuildResult]:
+    """Any spec a run's tests share (an example, a fixture spec, an imported one) built once per run, however
+    many xdist workers: a module fixture would otherwise build it once on each worker that runs one of its tests.
+    Read it, never change it."""
+    root = run_dir(tmp_path_factory) / "shared-builds"
     results: dict[str, BuildResult] = {}
 
-    def get(name: str) -> BuildResult:
-        if name not in results:
-            out = root / name
-            with (root / f"{name}.lock").open("w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                result = build(load_spec_file(SPECS / f"{name}.yaml"), out, use_cache=True)
-                if not result.cached:
-                    write_build_json(result, out)
-            results[name] = result
-        return results[name]
+    def get(spec: ServerSpec) -> BuildResult:
+        key = f"{spec.name}-{cache_key(spec)[:16]}"
+        if key not in results:
+            results[key] = build_once(root, key, spec)
+        return results[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def built(shared_build: Callable[[ServerSpec], BuildResult]) -> Callable[[str], BuildResult]:
+    """An example spec built through the real pipeline once per run (`shared_build`): the first worker to ask
+    builds it under a lock, the others reuse that build through the product's own verified cache hit. Read it,
+    never change it: a test that edits a build works on `copy_build(...)`."""
+    return lambda name: shared_build(load_spec_file(SPECS / f"{name}.yaml"))
+
+
+@pytest.fixture(scope="session")
+def shared_builder(shared_build: Callable[[ServerSpec], BuildResult]) -> Callable[..., BuildResult]:
+    """A flow's builder (`Context.builder`) for stories about publishing, where a build is an input and not the
+    subject: the run's one real build of the spec (`shared_build`), copied into the out dir the flow names, as
+    the pipeline would have left it there. Every flow still rebuilds its package from the spec to publish it."""
+
+    def builder(spec: ServerSpec, out_dir: Path, *, progress: Callable[[str], None] | None = None) -> BuildResult:
+        result = shared_build(spec)
+        source, out = result.server_dir.parent, Path(out_dir).resolve()
+        record = f"{spec.name}.build.json"  # the shared build's own cache record stays with it
+        shutil.copytree(source, out, symlinks=True, dirs_exist_ok=True, ignore=lambda _, names: [record])
+        package = dataclasses.replace(result.package, tgz=out / result.package.tgz.name) if result.package else None
+        return dataclasses.replace(result, server_dir=out / result.server_dir.name, package=package, cached=False)
+
+    return builder
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,14 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from factory_bot.build.pipeline import BuildResult, build
+from factory_bot.build.pipeline import BuildResult
 from factory_bot.spec.loader import load_spec_file
+from factory_bot.spec.model import ServerSpec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _LISTENING = re.compile(r"listening on http://(?P<host>[^/]+):(?P<port>\d+)/mcp")
@@ -27,8 +28,9 @@ INIT = {
 ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
-def build_fixture(name: str, out: Path) -> BuildResult:
-    result = build(load_spec_file(FIXTURES / f"{name}.yaml"), out)
+def build_fixture(name: str, shared_build: Callable[[ServerSpec], BuildResult]) -> BuildResult:
+    """tests/fixtures/<name>.yaml built once per run (conftest's `shared_build`)."""
+    result = shared_build(load_spec_file(FIXTURES / f"{name}.yaml"))
     assert result.ok, [(c.name, c.message, c.details) for c in result.report.failures]
     return result
 

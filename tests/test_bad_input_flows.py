@@ -224,10 +224,9 @@ def bobs_request(github: FakeGitHub) -> int:
     ],
 )
 def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_changes(
-    github: FakeGitHub, tmp_path: Path, holder: str, shown: str
+    github: FakeGitHub, tmp_path: Path, holder: str, shown: str, shared_builder: Any
 ):
-    from factory_bot.build.pipeline import build
-
+    build = shared_builder  # the run's one real build of each spec: these stories are about names, not builds
     if holder == "another issue's merged server":
         add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
     elif holder == "a server added by hand":
@@ -248,9 +247,10 @@ def test_a_name_held_by_another_request_is_refused_with_a_hint_and_nothing_chang
 
 
 @pytest.mark.e2e
-def test_a_maintainer_may_update_a_server_another_issue_created(github: FakeGitHub, tmp_path: Path):
-    from factory_bot.build.pipeline import build
-
+def test_a_maintainer_may_update_a_server_another_issue_created(
+    github: FakeGitHub, tmp_path: Path, shared_builder: Any
+):
+    build = shared_builder
     add_spec_on_main(github, tmp_path, "echo-box 1.0.0: generated MCP server\n\nFactory-Issue: #41")
     number = github.open_issue("Louder", yaml_request(SMALL.replace("Echoes text.", "Echoes loudly.")))["number"]
     outcome = flows.on_issue(github.issue_event(number), context(github, tmp_path / "run", build))

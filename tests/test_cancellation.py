@@ -22,7 +22,6 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from factory_bot import proc
-from factory_bot.build.pipeline import build
 from factory_bot.build.protocol import free_port
 from factory_bot.spec.loader import load_spec_text
 
@@ -110,8 +109,8 @@ class SlowUpstream:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    result = build(load_spec_text(SPEC), tmp_path_factory.mktemp("slow"))
+def server(shared_build) -> Path:
+    result = shared_build(load_spec_text(SPEC))
     assert result.ok, [(c.name, c.tool, c.message, c.details) for c in result.report.failures]
     return result.server_dir / "dist" / "index.js"
 

@@ -1,6 +1,7 @@
 """Nothing published is ever lost, replaced or moved: crashes mid-release, races, re-tags, and what main gets.
 
-Real builds (node, tsc, the MCP client), real PyGithub against the fake GitHub, real git on a bare repository.
+Real builds (node, tsc, the MCP client; one per spec per run, shared by the stories), real PyGithub against the
+fake GitHub, real git on a bare repository.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ ASSETS = {"echo-box-1.0.0.tgz", "echo-box-1.0.0.tgz.sha256"}
 
 class Killed(BaseException):
     """The job dying mid-step (SIGKILL, a cancelled run): no handler of ours runs, nothing is cleaned up."""
+
+
+@pytest.fixture(autouse=True)
+def _one_real_build_per_spec(shared_builder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stories are about publishing: their flows' builder hands out the run's one real build of each spec
+    (conftest's `shared_builder`) instead of building it again on every run of a flow."""
+    monkeypatch.setattr(f"{__name__}.build", shared_builder)
 
 
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:

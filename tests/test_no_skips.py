@@ -27,7 +27,9 @@ def pytest_in(tmp_path: Path, *, ci: bool, n: str = "0") -> subprocess.Completed
         {k: v for k, v in os.environ.items() if k != "CI"} | {"PYTHONPATH": str(REPO)} | ({"CI": "true"} if ci else {})
     )
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", n, "-q", str(tmp_path)],
+        # Its own basetemp: a pytest left to the shared one first sweeps every old run's temp dirs out of it.
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "tmp"), "-n", n]
+        + ["-q", str(tmp_path)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -1,7 +1,7 @@
 """The user's story through GitHub: an issue becomes one PR; after merge, one release; re-runs change nothing.
 
 Real PyGithub talks to a local server that answers like GitHub's REST API; git pushes go to a real bare
-repository; the server is built by the real pipeline (node, tsc, the MCP client).
+repository; the server is built by the real pipeline (node, tsc, the MCP client), once per spec per run.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -26,6 +27,13 @@ TOKEN = "ghs_story0token0that0must0never0leak"
 
 def request_body(spec_text: str) -> str:
     return f"Please build this server.\n\n```yaml\n{spec_text}```\n"
+
+
+@pytest.fixture(autouse=True)
+def _one_real_build_per_spec(shared_builder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stories are about publishing: their flows' builder hands out the run's one real build of each spec
+    (conftest's `shared_builder`) instead of building it again on every run of a flow."""
+    monkeypatch.setattr(f"{__name__}.build", shared_builder)
 
 
 def context(github: FakeGitHub, workdir: Path) -> flows.Context:

@@ -38,8 +38,8 @@ def calculator(built):
 
 
 @pytest.fixture(scope="module")
-def sleeper(tmp_path_factory):
-    return build_fixture("sleeper", tmp_path_factory.mktemp("sleeper"))
+def sleeper(shared_build):
+    return build_fixture("sleeper", shared_build)
 
 
 def test_help_names_every_flag_and_environment_variable(calculator):

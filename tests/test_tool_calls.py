@@ -122,8 +122,8 @@ tools:
 
 
 @pytest.fixture(scope="module")
-def tool_calls(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
-    result = build(load_spec_text(SPEC), tmp_path_factory.mktemp("tool-calls"))
+def tool_calls(shared_build) -> BuildResult:
+    result = shared_build(load_spec_text(SPEC))
     assert result.ok, [(c.name, c.tool, c.message, c.details) for c in result.report.failures]
     return result
 
