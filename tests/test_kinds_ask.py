@@ -21,6 +21,7 @@ from factory_bot.build.render import render_server
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
 
+from .asking_user import User
 from .served import entry
 
 pytestmark = pytest.mark.e2e
@@ -31,27 +32,6 @@ FORM = {"release": "v2.0.0", "audience": "developers"}
 @pytest.fixture(scope="module")
 def feedback(built):
     return built("feedback")
-
-
-class User:
-    """A client whose user fills in each form with `form` (or cancels, when None); it keeps the forms it saw."""
-
-    def __init__(self, form: dict | None, reply: str = "Fine.") -> None:
-        self.form, self.reply = form, reply
-        self.forms: list[types.ElicitRequestParams] = []
-        self.prompts: list[types.CreateMessageRequestParams] = []
-
-    async def elicit(self, _context, params):
-        self.forms.append(params)
-        if self.form is None:
-            return types.ElicitResult(action="cancel")
-        return types.ElicitResult(action="accept", content=self.form)
-
-    async def sample(self, _context, params):
-        self.prompts.append(params)
-        return types.CreateMessageResult(
-            role="assistant", content=types.TextContent(type="text", text=self.reply), model="test-model"
-        )
 
 
 async def get(result, user: User, mode: str, arguments: dict | None = None) -> types.GetPromptResult:
@@ -137,7 +117,7 @@ def test_a_reads_request_state_belongs_to_its_uri(feedback):
 
 
 def test_a_cancelled_form_reaches_the_prompt_body(feedback):
-    result = anyio.run(get, feedback, User(None), "auto")
+    result = anyio.run(get, feedback, User(None, refusal="cancel"), "auto")
     assert texts(result) == ["Write release notes for the latest release."]
 
 

@@ -18,6 +18,7 @@ from factory_bot.build.render import render_server
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec, Tool
 
+from .asking_user import User
 from .served import entry
 
 pytestmark = pytest.mark.e2e
@@ -27,28 +28,6 @@ SPECS = Path(__file__).parent.parent / "specs"
 @pytest.fixture(scope="module")
 def feedback(built):
     return built("feedback")
-
-
-class User:
-    """A client that fills in forms with `form` (or declines) and whose model answers `reply`; it keeps what it
-    was asked."""
-
-    def __init__(self, form: dict | None, reply: str = "Fine.") -> None:
-        self.form, self.reply = form, reply
-        self.forms: list[types.ElicitRequestParams] = []
-        self.prompts: list[types.CreateMessageRequestParams] = []
-
-    async def elicit(self, _context, params):
-        self.forms.append(params)
-        if self.form is None:
-            return types.ElicitResult(action="decline")
-        return types.ElicitResult(action="accept", content=self.form)
-
-    async def sample(self, _context, params):
-        self.prompts.append(params)
-        return types.CreateMessageResult(
-            role="assistant", content=types.TextContent(type="text", text=self.reply), model="test-model"
-        )
 
 
 async def call(result, user: User, mode: str, release: str = "v2.0.0") -> types.CallToolResult:
