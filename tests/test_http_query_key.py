@@ -8,7 +8,6 @@ errors name the URL without its query.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.parse
