@@ -132,8 +132,8 @@ def _drop_overridden(inputs: _Inputs, headers: dict[str, str], query: dict[str, 
     """A header or query input the credentials replace (same header or query name) would go nowhere: it is left
     out."""
     for name, (location, wire) in list(inputs.wire.items()):
-        replaced = headers.get(wire) != f"{{{name}}}" if location == "header" else location == "query" and wire in query
-        if replaced:
+        in_header = location == "header" and headers.get(wire) != f"{{{name}}}"
+        if in_header or (location == "query" and wire in query):
             del inputs.values[name], inputs.wire[name]
             inputs.examples.pop(name, None)
             if location == "query":
