@@ -131,8 +131,11 @@ def their_arguments(tool: Tool, example_input: dict[str, Any], wire: dict[str, t
     return args
 
 
-async def session(argv: list[str], env: dict[str, str], stand_in: StandIn, calls) -> dict[str, Any]:
-    """tools/list, then each call (tool name, arguments, expected request) twice: a 200 and a 404."""
+async def session(
+    argv: list[str], env: dict[str, str], stand_in: StandIn, calls, keys: dict[str, str]
+) -> dict[str, Any]:
+    """tools/list, then each call (tool name, arguments, expected request) twice: a 200 and a 404. `keys` fills
+    the `${ENV}` of an API key the expected query carries (both servers get the same value)."""
     params = StdioServerParameters(command=argv[0], args=argv[1:], env={**os.environ, **env})
     found: dict[str, Any] = {"tools": 0, "inputs": 0, "outputs": 0, "right": 0, "called": 0, "is_error": 0}
     found["wrong"] = {}
@@ -150,7 +153,7 @@ async def session(argv: list[str], env: dict[str, str], stand_in: StandIn, calls
             stand_in.reply = (200, {})
             await client.call_tool(name, arguments)
             sent = stand_in.requests[-1] if stand_in.requests else None
-            problems = request_problems(expected, sent, {}) if sent is not None else ["sent no request"]
+            problems = request_problems(expected, sent, keys) if sent is not None else ["sent no request"]
             found["right"] += not problems
             if problems:
                 found["wrong"][name] = problems[0][:160]
@@ -206,8 +209,9 @@ def compare(document: Path, work: Path) -> dict[str, Any]:
     env_ours = {k: stand_in.url for k in spec.base_urls()} | {e.name: "x-secret" for e in spec.env}
     env_theirs = {"API_BASE_URL": stand_in.url} | their_credentials(data)
     try:
-        row_ours = anyio.run(session, our_argv, env_ours, stand_in, our_calls)
-        row_theirs = anyio.run(session, their_argv, env_theirs, stand_in, their_calls)
+        keys = {e.name: "x-secret" for e in spec.env}
+        row_ours = anyio.run(session, our_argv, env_ours, stand_in, our_calls, keys)
+        row_theirs = anyio.run(session, their_argv, env_theirs, stand_in, their_calls, keys)
     finally:
         stand_in.server.shutdown()
     return {

@@ -157,8 +157,9 @@ def test_security_schemes_become_secret_env_vars_and_header_templates():
         "X-Trace": "{x_trace}",
         "Authorization": "Bearer ${MAPPING_RULES_API_BEARER_TOKEN}",
     }
-    # An API key in the query cannot come from the environment yet: the header alternative is used.
-    assert headers["create_item"] == {"X-Api-Key": "${MAPPING_RULES_API_HEADER_KEY}"}
+    # The first alternative, an API key in the query, is sent as a query value from the environment.
+    assert headers["create_item"] == {}
+    assert tool(result, "create_item").implementation.query == {"api_key": "${MAPPING_RULES_API_QUERY_KEY}"}
     assert headers["get_items_by_item_id"] == {"Cookie": "session=${MAPPING_RULES_API_COOKIE_KEY}"}
     assert headers["replace_item"] == {"Authorization": "Basic ${MAPPING_RULES_API_BASIC_CREDENTIALS}"}
     assert headers["delete_item"] == {"Authorization": "Bearer ${MAPPING_RULES_API_OAUTH_TOKEN}"}
@@ -462,3 +463,30 @@ def test_an_all_of_whose_parts_no_value_can_meet_is_left_out_never_narrowed_to_o
     [post] = result.spec.tools
     assert set(post.input) == {"count", "name"} and post.input["count"].type == "integer"  # a number and an integer
     assert any("both: allOf of incompatible types (string, integer)" in note for _, note in result.report.notes)
+
+
+def test_an_api_key_in_the_query_is_a_secret_env_var_sent_as_a_query_value_and_the_example_proves_it(tmp_path):
+    reply = {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    key = {"type": "apiKey", "in": "query", "name": "appid", "description": "Your key."}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Weather", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "components": {"securitySchemes": {"key": key, "trace": {"type": "apiKey", "in": "header", "name": "X-Trace"}}},
+        "security": [{"key": [], "trace": []}],
+        "paths": {"/weather": {"get": {"operationId": "weather", "responses": reply, "parameters": [
+            {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}, "example": "Oslo"},
+            {"name": "appid", "in": "query", "schema": {"type": "string"}},
+        ]}}},
+    }  # fmt: skip
+    (tmp_path / "weather.json").write_text(json.dumps(doc))
+    result = imported(str(tmp_path / "weather.json"))
+    [weather] = result.spec.tools
+    assert weather.implementation.query == {"q": "{q}", "appid": "${WEATHER_KEY}"}
+    assert weather.implementation.headers == {"X-Trace": "${WEATHER_TRACE_KEY}"}
+    assert {e.name: e.secret for e in result.spec.env} == {"WEATHER_KEY": True, "WEATHER_TRACE_KEY": True}
+    # The document's own `appid` parameter would be overwritten by the key: it is no input, and the report says so.
+    assert set(weather.input) == {"q"}
+    assert any("left out the query parameter appid" in note for _, note in result.report.notes), result.report.notes
+    assert weather.examples[0].request.query == {"q": "Oslo", "appid": "${WEATHER_KEY}"}
+    assert load_spec_text(dump_spec(result.spec)).tools[0].implementation.query == weather.implementation.query

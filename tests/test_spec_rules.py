@@ -173,6 +173,18 @@ def test_http_tools_reference_only_inputs_and_declared_env() -> None:
     assert any("does not declare it" in p and "API_TOKEN" in p for p in problems_of(headers))
 
 
+def test_a_query_value_may_name_a_declared_env_var_which_is_no_input() -> None:
+    keyed = MINIMAL.replace(
+        'implementation: {kind: code, code: "return text;"}',
+        "implementation: {kind: http, base_url: 'https://api.example.com', "
+        "query: {q: '{text}', appid: '${WEATHER_KEY}'}}",
+    )
+    assert any("query uses ${WEATHER_KEY} but env does not declare it" in p for p in problems_of(keyed))
+    declared = keyed.replace("tools:", "env:\n  - {name: WEATHER_KEY, secret: true}\ntools:")
+    spec = load_spec_text(declared)
+    assert spec.tools[0].implementation.placeholders() == {"text"}  # `${WEATHER_KEY}` is not an input
+
+
 def test_http_examples_need_a_recorded_upstream_reply() -> None:
     http = MINIMAL.replace(
         'implementation: {kind: code, code: "return text;"}',

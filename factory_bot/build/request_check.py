@@ -29,11 +29,12 @@ def request_problems(expected: ExpectedRequest, sent: dict[str, Any], env: dict[
     if expected.query is not None:
         got = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         want = {k: v if isinstance(v, list) else [v] for k, v in expected.query.items()}
-        if got != want:
-            problems.append(f"sent the query {json.dumps(_flat(got))}, expected {json.dumps(_flat(want))}")
+        if got != {k: [_with_env(item, env) for item in v] for k, v in want.items()}:  # an API key: `${ENV}`
+            shown = _masked(json.dumps(_flat(got), ensure_ascii=False), env)
+            problems.append(f"sent the query {shown}, expected {json.dumps(_flat(want))}")
     headers = {k.lower(): v for k, v in sent["headers"].items()}
     for name, template in expected.headers.items():
-        value = ENV_REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), template)
+        value = _with_env(template, env)
         if name not in headers:
             problems.append(f"sent no {name} header")
         elif headers[name] != value:
@@ -41,6 +42,11 @@ def request_problems(expected: ExpectedRequest, sent: dict[str, Any], env: dict[
     if expected.checks_body:
         problems.extend(_body_problems(expected.body, sent["body"]))
     return problems
+
+
+def _with_env(template: str, env: dict[str, str]) -> str:
+    """An expected header or query value with each `${ENV}` as the example's env sets it."""
+    return ENV_REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), template)
 
 
 def _body_problems(expected: Any, body: str) -> list[str]:
@@ -62,7 +68,7 @@ def _flat(query: dict[str, list[str]]) -> dict[str, Any]:
 
 
 def _masked(value: str, env: dict[str, str]) -> str:
-    """A header value as a problem may show it: env values (secrets among them) as their ${NAME}."""
+    """A header or query value as a problem may show it: env values (secrets among them) as their ${NAME}."""
     for name, secret in sorted(env.items(), key=lambda kv: -len(kv[1])):
         if len(secret) >= 4:
             value = value.replace(secret, f"${{{name}}}")

@@ -7,12 +7,12 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory_bot.spec.params import ENV_NAME, HEADER_INPUT, MAX_TEXT, PLACEHOLDER, StrictModel
+from factory_bot.spec.params import ENV_NAME, ENV_REFERENCE, HEADER_INPUT, MAX_TEXT, PLACEHOLDER, StrictModel
 
 
 class HttpImplementation(StrictModel):
-    """A REST call: `{param}` placeholders in `path` and `query` are filled (URL-encoded) from inputs,
-    `${ENV}` in headers from the environment and `{param}` in headers and cookies from inputs."""
+    """A REST call: `{param}` placeholders in `path`, `query`, headers and cookies are filled from inputs (URL-encoded
+    in the URL), `${ENV}` in query and header values from the environment (an API key in the query)."""
 
     kind: Literal["http"]
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
@@ -21,7 +21,11 @@ class HttpImplementation(StrictModel):
         None, description="Env var that overrides base_url; default <SERVER_NAME>_BASE_URL."
     )
     path: str = Field("/", pattern=r"^/[^\s#]*$", max_length=MAX_TEXT)
-    query: dict[str, str] = Field(default_factory=dict, description="Query name → template, e.g. {q: '{city}'}.")
+    query: dict[str, str] = Field(
+        default_factory=dict,
+        description="Query name → template, e.g. {q: '{city}', key: '${API_KEY}'}: may use {input} and ${ENV_NAME} "
+        "(a value whose input is omitted is not sent).",
+    )
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Header → value; may use ${ENV_NAME} and {input} (a header whose input is omitted is not sent).",
@@ -77,6 +81,12 @@ class HttpImplementation(StrictModel):
 
     def placeholders(self) -> set[str]:
         """Input names the path, query, headers and cookies consume (not the body)."""
-        texts = [self.path, *self.query.values(), *self.cookies.values()]
+        texts = [self.path, *self.cookies.values()]
         found = {m for text in texts for m in PLACEHOLDER.findall(text)}
-        return found | {m for text in self.headers.values() for m in HEADER_INPUT.findall(text)}
+        templates = [*self.query.values(), *self.headers.values()]  # `${ENV}` there is no input
+        return found | {m for text in templates for m in HEADER_INPUT.findall(text)}
+
+    def env_references(self) -> list[tuple[str, str]]:
+        """(where, env var) for each `${ENV}` in a query or header value."""
+        parts = [("query", self.query), ("header", self.headers)]
+        return [(where, ref) for where, values in parts for v in values.values() for ref in ENV_REFERENCE.findall(v)]

@@ -19,7 +19,6 @@ from factory_bot.spec.examples import Example
 from factory_bot.spec.http import HttpImplementation
 from factory_bot.spec.params import (
     BIDI_CONTROLS,
-    ENV_REFERENCE,
     INVISIBLE,
     MAX_CODE,
     MAX_DESCRIPTION,
@@ -300,13 +299,12 @@ class ServerSpec(StrictModel):
             impl = tool.implementation
             if not isinstance(impl, HttpImplementation):
                 continue
-            for header in impl.headers.values():
-                for ref in ENV_REFERENCE.findall(header):
-                    if ref not in env_names:
-                        raise ValueError(
-                            f"tool {tool.name}: header uses ${{{ref}}} but env does not declare it; "
-                            f"add `- {{name: {ref}, secret: true}}` under env"
-                        )
+            for where, ref in impl.env_references():
+                if ref not in env_names:
+                    raise ValueError(
+                        f"tool {tool.name}: {where} uses ${{{ref}}} but env does not declare it; "
+                        f"add `- {{name: {ref}, secret: true}}` under env"
+                    )
             env = self.base_url_env(impl)
             if bases.setdefault(env, impl.base_url) != impl.base_url:
                 raise ValueError(

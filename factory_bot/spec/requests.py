@@ -3,7 +3,7 @@
 `request: {method, path, query, headers, body}` beside `upstream:` in an example; each field given is checked,
 a field left out is not. `path` is under the base URL (the stub stands in for it), percent-encoded as sent;
 `query` is every query parameter (a list for a repeated one); `headers` are the ones named (others may come
-too), `${ENV}` filled from the env examples; `body` is the JSON sent (`body: null`: no body at all).
+too); in query and header values `${ENV}` is filled from the env examples (an API key); `body` is the JSON sent (`body: null`: no body at all).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ class ExpectedRequest(StrictModel):
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] | None = None
     path: str | None = Field(None, pattern=r"^/[^\s?#]*$", max_length=MAX_TEXT, description="Under the base URL.")
-    query: dict[str, str | list[str]] | None = Field(None, description="Every query parameter sent, e.g. {q: x}.")
+    query: dict[str, str | list[str]] | None = Field(
+        None, description="Every query parameter sent, e.g. {q: x, key: '${API_KEY}'}; may use ${ENV}."
+    )
     headers: dict[str, str] = Field(default_factory=dict, description="Headers that must be sent; may use ${ENV}.")
     body: Any = Field(None, description="The JSON body sent; `body: null` checks that none is sent.")
 

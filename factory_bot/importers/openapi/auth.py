@@ -1,13 +1,13 @@
-"""Security schemes → secret env vars and the header templates that send them; `servers` → the base URL.
+"""Security schemes → secret env vars and the header or query templates that send them; `servers` → the base URL.
 
-API keys in a header or a cookie, HTTP bearer and basic, OAuth2 and OpenID Connect (a token the user obtains
-and passes in) map; an API key in the query cannot yet (a query value cannot come from the environment).
+API keys in a header, a cookie or the query (`key: ${ENV}`), HTTP bearer and basic, OAuth2 and OpenID Connect
+(a token the user obtains and passes in) map.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from factory_bot.importers.openapi.schemas import Unmappable
@@ -23,6 +23,7 @@ class Auth:
     headers: dict[str, str]
     env: list[dict[str, Any]]
     note: str | None = None
+    query: dict[str, str] = field(default_factory=dict)  # an API key in the query: name → `${ENV}`
 
 
 def auth_for(alternatives: list[dict[str, list]], schemes: dict[str, Any], prefix: str, where: str) -> Auth:
@@ -53,8 +54,13 @@ def bearer_for_all(env_name: str) -> Auth:
 
 def _combine(parts: list[Auth]) -> Auth:
     headers: dict[str, str] = {}
+    query: dict[str, str] = {}
     env: list[dict[str, Any]] = []
     for part in parts:
+        for name, value in part.query.items():
+            if name in query:
+                raise Unmappable(f"two schemes both set the query parameter {name}")
+            query[name] = value
         for name, value in part.headers.items():
             if name in headers and name.lower() == "cookie":
                 headers[name] = f"{headers[name]}; {value}"
@@ -63,7 +69,7 @@ def _combine(parts: list[Auth]) -> Auth:
             else:
                 headers[name] = value
         env.extend(part.env)
-    return Auth(headers, env)
+    return Auth(headers, env, query=query)
 
 
 def _scheme(name: str, scheme: Any, prefix: str, where: str) -> Auth:
@@ -75,15 +81,15 @@ def _scheme(name: str, scheme: Any, prefix: str, where: str) -> Auth:
     if kind == "apiKey":
         location, key = scheme.get("in"), scheme.get("name")
         if not isinstance(key, str) or not HEADER_NAME.match(key):
-            raise Unmappable(f"the API key name {key!r} of {name!r} is not a header or cookie name")
+            raise Unmappable(f"the API key name {key!r} of {name!r} is not a header, cookie or query name")
         env = _env(prefix, base if "KEY" in base else f"{base}_KEY", f"API key ({name}). {description}".strip())
         if location == "header":
             return Auth({key: f"${{{env['name']}}}"}, [env])
         if location == "cookie":
             return Auth({"Cookie": f"{key}=${{{env['name']}}}"}, [env])
-        raise Unmappable(
-            f"{name!r} sends an API key in the {location}, which the spec cannot fill from the environment yet"
-        )
+        if location == "query":
+            return Auth({}, [env], query={key: f"${{{env['name']}}}"})
+        raise Unmappable(f"{name!r} sends an API key in {location!r} (header, query and cookie map)")
     if kind == "http":
         scheme_name = str(scheme.get("scheme", "")).lower()
         if scheme_name == "bearer":

@@ -21,9 +21,11 @@ def expected_request(
     headers: dict[str, str],
     cookies: dict[str, str],
     call: dict[str, Any],
+    fixed_query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """`request:` for an example calling with `call`: `wire` maps each input to (location, name in the document);
-    ("body", "") is an input that is the whole body. `headers` are the tool's (`${ENV}` kept for the check)."""
+    ("body", "") is an input that is the whole body. `headers` are the tool's and `fixed_query` the credentials'
+    query values (`${ENV}` kept for the check)."""
     params = {name: Param.model_validate(value) for name, value in inputs.items()}
     args = with_defaults(params, call)
     path, query, body, sent = template.split("#", 1)[0], {}, {}, {}
@@ -38,7 +40,7 @@ def expected_request(
             (sent if location == "header" else cookie_values)[wire_name] = _text(value)
         elif location == "body" and name in args:
             body = args[name] if wire_name == "" else {**body, wire_name: args[name]}
-    request: dict[str, Any] = {"method": method, "path": path, "query": query}
+    request: dict[str, Any] = {"method": method, "path": path, "query": query | (fixed_query or {})}
     named = {k: v for k, v in headers.items() if not HEADER_INPUT.search(v)}  # constants and credentials
     named |= {k: v for k, v in sent.items() if k in headers}
     jar = [f"{k}={cookie_values[k]}" for k in cookies if k in cookie_values]

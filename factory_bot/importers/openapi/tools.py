@@ -73,10 +73,11 @@ def map_operation(
     response, output = _success(view.responses(op), view, notes, op.where)
     alternatives, schemes = view.security(op)
     auth = auth_for(alternatives, schemes, prefix, op.where)
-    if bearer_env and not auth.headers:
+    if bearer_env and not auth.headers and not auth.query:
         auth = bearer_for_all(bearer_env)
     headers = _merged(inputs.headers, auth.headers)
-    _drop_overridden(inputs, headers, notes)
+    _drop_overridden(inputs, headers, auth.query, notes)
+    inputs.query |= auth.query  # an API key in the query: `${ENV}`
     url, server_note = base_url(view.servers(op), base_override, op.where)
     notes.extend(n for n in (auth.note,) if n)
     summary = title(op.node.get("summary"), f"{op.where}.summary")
@@ -107,7 +108,7 @@ def map_operation(
     examples = examples_for(inputs.values, inputs.examples, output, response, view.responses(op), view, sent_aside)
     for example in examples:
         request = expected_request(
-            op.method, op.path, inputs.wire, inputs.values, headers, inputs.cookies, example["input"]
+            op.method, op.path, inputs.wire, inputs.values, headers, inputs.cookies, example["input"], auth.query
         )
         example["request"] = request
     tool["examples"] = [{"input": e["input"], "request": e["request"], **e} for e in examples]
@@ -127,13 +128,17 @@ def _merged(fixed: dict[str, str], auth: dict[str, str]) -> dict[str, str]:
     return merged
 
 
-def _drop_overridden(inputs: _Inputs, headers: dict[str, str], notes: list[str]) -> None:
-    """A header input the credentials replaced (same header name) would go nowhere: it is left out."""
+def _drop_overridden(inputs: _Inputs, headers: dict[str, str], query: dict[str, str], notes: list[str]) -> None:
+    """A header or query input the credentials replace (same header or query name) would go nowhere: it is left
+    out."""
     for name, (location, wire) in list(inputs.wire.items()):
-        if location == "header" and headers.get(wire) != f"{{{name}}}":
+        in_header = location == "header" and headers.get(wire) != f"{{{name}}}"
+        if in_header or (location == "query" and wire in query):
             del inputs.values[name], inputs.wire[name]
             inputs.examples.pop(name, None)
-            notes.append(f"left out the header parameter {wire}: the credentials set that header")
+            if location == "query":
+                del inputs.query[wire]
+            notes.append(f"left out the {location} parameter {wire}: the credentials set that {location} value")
 
 
 def _input_name(wire: str, inputs: _Inputs) -> str:

@@ -24,14 +24,16 @@ const SECRET_ENV: readonly string[] = [];
 const REDACTED = "***";
 const MIN_REDACTED = 4; // a header value shorter than this is no secret, and replacing it would garble messages
 
-/** `text` with every secret env value (and each of `also`, e.g. this call's header values) replaced by ***,
- * also where they appear percent-encoded or JSON-escaped (an API that echoes a request back). */
+/** `text` with every secret env value (and each of `also`, e.g. this call's header values and the env values
+ * in its query) replaced by ***, also where they appear percent-encoded (as a path segment or a query value) or
+ * JSON-escaped (an API that echoes a request back). */
 export function redact(text: string, also: readonly string[] = []): string {
   const secrets = SECRET_ENV.flatMap((name) => [process.env[name], (env as Record<string, string | undefined>)[name]])
     .filter((value): value is string => typeof value === "string" && value !== "");
   const forms = new Set<string>();
   for (const value of [...secrets, ...also.filter((value) => value.length >= MIN_REDACTED)]) {
-    forms.add(value).add(encodeURIComponent(value)).add(JSON.stringify(value).slice(1, -1));
+    const queryForm = new URLSearchParams([["", value]]).toString().slice(1); // a key in the query, as sent
+    forms.add(value).add(encodeURIComponent(value)).add(queryForm).add(JSON.stringify(value).slice(1, -1));
   }
   let out = text;
   for (const form of [...forms].filter((form) => form !== "").sort((a, b) => b.length - a.length)) {
@@ -99,8 +101,8 @@ export interface HttpCall {
 }
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-// One pass over a header value (`${ENV}` or `{input}`): an input's value is never read again as a reference.
-const HEADER_PART = /\$\{([A-Z][A-Z0-9_]*)\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// One pass over a header or query value (`${ENV}` or `{input}`): an input's value is never read again as a reference.
+const TEMPLATE_PART = /\$\{([A-Z][A-Z0-9_]*)\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/; // RFC 6265 cookie-octet
 const MAX_DECODINGS = 8;
 
@@ -168,30 +170,44 @@ function targetUrl(baseUrl: string, path: string): URL {
   return url;
 }
 
+interface Expanded {
+  value: string;
+  missing: boolean; // an input it uses was omitted: the header or query value is not sent
+  inputs: string[];
+  used: string[]; // the env vars it read
+}
+
+/** A header or query template with `${ENV}` and `{input}` filled in one pass; each env value read goes to
+ * `secrets`, for redaction. An unset env var refuses the call. */
+function expand(template: string, args: Record<string, unknown>, secrets: string[]): Expanded {
+  const inputs: string[] = [];
+  const used: string[] = [];
+  let missing = false;
+  const value = template.replace(TEMPLATE_PART, (_match, variable: string | undefined, input: string | undefined) => {
+    if (input !== undefined) {
+      inputs.push(input);
+      const given = args[input];
+      missing ||= given === undefined || given === null;
+      return given === undefined || given === null ? "" : typeof given === "string" ? given : JSON.stringify(given);
+    }
+    const found = (env as Record<string, string | undefined>)[variable!] ?? process.env[variable!];
+    if (found === undefined || found === "") {
+      throw new Error(`set the environment variable ${variable} to call this tool`);
+    }
+    used.push(variable!);
+    secrets.push(found);
+    return found;
+  });
+  return { value, missing, inputs, used };
+}
+
 /** The headers of a call, `${ENV}` and `{input}` filled in (a header or cookie whose input is omitted is not
  * sent); refused before fetch (which would quote the value) when HTTP cannot carry one. `secrets` collects
  * every value sent, for redaction. */
 function buildHeaders(call: HttpCall, args: Record<string, unknown>, secrets: string[]): Record<string, string> {
   const headers: Record<string, string> = { accept: call.response === "json" ? "application/json" : "*/*" };
   for (const [name, template] of Object.entries(call.headers)) {
-    const used: string[] = [];
-    const inputs: string[] = [];
-    let missing = false;
-    const value = template.replace(HEADER_PART, (_match, variable: string | undefined, input: string | undefined) => {
-      if (input !== undefined) {
-        inputs.push(input);
-        const given = args[input];
-        missing ||= given === undefined || given === null;
-        return given === undefined || given === null ? "" : typeof given === "string" ? given : JSON.stringify(given);
-      }
-      const found = (env as Record<string, string | undefined>)[variable!] ?? process.env[variable!];
-      if (found === undefined || found === "") {
-        throw new Error(`set the environment variable ${variable} to call this tool`);
-      }
-      used.push(variable!);
-      secrets.push(found);
-      return found;
-    });
+    const { value, missing, inputs, used } = expand(template, args, secrets);
     if (missing) {
       continue;
     }
@@ -226,7 +242,7 @@ function buildHeaders(call: HttpCall, args: Record<string, unknown>, secrets: st
 
 /** Performs a declared REST call; a non-2xx answer, a timeout or the caller's cancellation (`signal`, the
  * request's abort signal) becomes a thrown error and stops the request. No thrown text carries a header
- * value or a secret env value. */
+ * value, an env value from the query or a secret env value; errors name the URL without its query. */
 export async function callHttp(call: HttpCall, args: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
   const secrets: string[] = [];
   try {
@@ -243,8 +259,8 @@ async function send(call: HttpCall, args: Record<string, unknown>, secrets: stri
   }
   const url = targetUrl(call.baseUrl, path);
   for (const [name, template] of Object.entries(call.query)) {
-    const value = fill(template, args, false);
-    if (value !== undefined) {
+    const { value, missing } = expand(template, args, secrets); // an API key in the query: `${ENV}`
+    if (!missing) {
       url.searchParams.set(name, value);
     }
   }
