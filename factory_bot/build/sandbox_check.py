@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 from factory_bot import proc
-from factory_bot.build import sandbox
+from factory_bot.build import sandbox, sandbox_jail
 
 SCRIPT = Path(__file__).with_name("sandbox_selftest.mjs")
 INTERNET = "1.1.1.1"
@@ -26,7 +26,10 @@ INTERNET = "1.1.1.1"
 def self_test() -> list[tuple[str, bool, str]]:
     """(attempt, denied, what happened) for each escape generated code would try."""
     marker = f"factory-bot-selftest-{uuid.uuid4().hex[:12]}"
-    with tempfile.TemporaryDirectory(prefix="mcp-factory-selftest-") as tmp, socket.socket() as listener:
+    with (
+        tempfile.TemporaryDirectory(prefix="mcp-factory-selftest-", dir=sandbox_jail.sandbox_tmp()) as tmp,
+        socket.socket() as listener,
+    ):
         work = Path(tmp)
         (work / "checkout" / ".git").mkdir(parents=True)
         (work / "checkout" / ".git" / "config").write_text("[core]\n")

@@ -28,11 +28,20 @@ RELAY = Path(__file__).with_name("sandbox_relay.mjs")
 LAUNCH = Path(__file__).with_name("sandbox_launch.py")
 
 
-def socket_home() -> str | None:
-    """Where to make a directory that will hold unix sockets: the temp dir, unless it is so long that a socket
-    path under it would pass AF_UNIX's 107 bytes (then /tmp); None means tempfile's default."""
+def sandbox_tmp() -> str | None:
+    """Where to make the directories a sandbox reaches (its scratch copy, sockets, the staged bwrap): the temp
+    dir, unless a unix socket path under it would pass AF_UNIX's 107 bytes, or we are root (whose sandbox runs
+    as a uid of its own) and that uid cannot traverse it (a TMPDIR made by `mktemp -d` is 0700): then /tmp.
+    None means tempfile's default."""
     base = tempfile.gettempdir()
-    return None if len(base) <= 48 or not os.access("/tmp", os.W_OK) else "/tmp"
+    if len(base) <= 48 and (os.getuid() != 0 or _traversable(Path(base))):
+        return None
+    return "/tmp" if os.access("/tmp", os.W_OK) and _traversable(Path("/tmp")) else None
+
+
+def _traversable(path: Path) -> bool:
+    """Whether any user may pass through `path` and each of its parents."""
+    return all(directory.stat().st_mode & 0o001 for directory in [path.resolve(), *path.resolve().parents])
 
 
 # Measured: node and fetch run under RLIMIT_DATA=1 GiB; RLIMIT_AS would need 16 GiB (wasm reservations).
@@ -75,10 +84,10 @@ def opened_to(user: tuple[int, int] | None, *paths: Path) -> None:
     """Let the sandbox's user reach paths inside our temporary directories (mkdtemp makes them 0700)."""
     if user is None:
         return
-    tmp = Path(tempfile.gettempdir()).resolve()
+    bases = {Path(tempfile.gettempdir()).resolve(), Path(sandbox_tmp() or tempfile.gettempdir()).resolve()}
     for path in paths:
         for directory in [path, *path.parents]:
-            if directory == tmp or tmp not in directory.parents:
+            if directory in bases or not bases & set(directory.parents):
                 break
             mode = directory.stat().st_mode
             if not mode & 0o001:
