@@ -38,7 +38,9 @@ def cache_files(cache_home: Path) -> list[Path]:
 def start(calculator, cache_home: Path, *, node: str = "node", until_cached: bool = False, **env: str) -> str:
     """One stdio session (initialize, then add 2 + 3) with XDG_CACHE_HOME=`cache_home`; returns its debug lines.
 
-    With `until_cached` stdin stays open until the server has written its cache (it does so once idle)."""
+    With `until_cached` stdin stays open until the server has written its cache (it does so once idle): until the
+    folder's files change."""
+    before = cache_files(cache_home)
     process = subprocess.Popen(
         [node, str(calculator.server_dir / "dist" / "index.js")],
         env=os.environ | {"XDG_CACHE_HOME": str(cache_home), "NODE_DEBUG": "mcp-compile-cache"} | env,
@@ -53,7 +55,7 @@ def start(calculator, cache_home: Path, *, node: str = "node", until_cached: boo
     answers = [json.loads(process.stdout.readline()) for _ in range(2)]
     if until_cached:
         deadline = time.monotonic() + CACHE_WRITE_WAIT
-        while not cache_files(cache_home) and time.monotonic() < deadline:
+        while cache_files(cache_home) == before and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)  # node's own cache (Node >= 22.8) writes one file per module
     _, stderr = process.communicate(timeout=CACHE_WRITE_WAIT)
@@ -118,6 +120,20 @@ def test_a_cache_written_for_other_bundle_bytes_is_not_used(calculator, tmp_path
 
     stderr = start(calculator, tmp_path)
     assert f"stale: {cache}" in stderr and "hit: " not in stderr
+
+
+def test_a_new_cache_removes_the_one_an_earlier_bundle_left_for_the_same_node(calculator, tmp_path):
+    start(calculator, tmp_path, until_cached=True)
+    [cache] = cache_files(tmp_path)
+    version, arch, _size = cache.name.removesuffix(".v8").split("-")
+    earlier = cache.with_name(f"{version}-{arch}-1234.v8")  # an older release of the server, another size
+    other_node = cache.with_name(f"v99.0.0-{arch}-1234.v8")  # kept: another node may still start it
+    cache.rename(earlier)
+    other_node.write_bytes(b"")
+
+    stderr = start(calculator, tmp_path, until_cached=True)
+    assert f"removed: {earlier}" in stderr
+    assert cache_files(tmp_path) == sorted([cache, other_node])
 
 
 def test_a_cache_another_user_can_write_is_never_read(calculator, tmp_path):

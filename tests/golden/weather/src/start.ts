@@ -105,6 +105,14 @@ function writeCache(dir: string, file: string, source: Buffer, script: Script): 
     fs.writeFileSync(scratch, Buffer.concat([TAG, source, script.createCachedData()]), { mode: 0o600, flag: "wx" });
     fs.renameSync(scratch, file);
     debug("wrote: %s", file);
+    // The cache of an earlier bundle for this node (an update of the server) is ~1 MB nobody reads again.
+    const sameNode = `${process.version}-${process.arch}-`;
+    for (const name of fs.readdirSync(dir)) {
+      if (name.startsWith(sameNode) && name.endsWith(".v8") && path.join(dir, name) !== file) {
+        fs.rmSync(path.join(dir, name), { force: true });
+        debug("removed: %s", path.join(dir, name));
+      }
+    }
   } catch (error) {
     debug("not written: %s", (error as Error).message);
   }
