@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from factory_bot.errors import FactoryError, ForgeError
+from factory_bot.build import trusted
+from factory_bot.errors import FactoryError, ForgeError, PolicyError, ValidationFailed
 from factory_bot.forge import git as gitrepo
 from factory_bot.forge.base import Forge
+from factory_bot.gitops import handover, publish
 from factory_bot.gitops import policy as policies
-from factory_bot.gitops import publish
 from factory_bot.spec.model import ServerSpec
 
 # The trailer on a bot commit that names the issue a server was requested in.
@@ -134,3 +135,31 @@ def _report_failure(forge: Forge, issue: int, stage: str, exc: FactoryError) -> 
         publish.report_status(forge, issue, "failed", failed_stage=stage, reason=exc.message, hint=exc.hint or "")
     except ForgeError:
         pass  # the job's log still shows the error and its hint
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """What to say when the build job's spec.yaml is not the spec the publish job reads."""
+
+    message: str
+    hint: str
+
+
+def verified_rebuild(
+    ctx: Context, out: Path, spec: ServerSpec, spec_text: str, *, what: str, mismatch: Mismatch, failed_hint: str
+) -> tuple[handover.BuildReport, trusted.Made, trusted.Package]:
+    """The package of `spec`, rebuilt here (running nothing generated), after checking the build job's handover
+    in `out`: its spec.yaml is exactly `spec_text`, and its build.json shows a passed build of exactly the bytes
+    the rebuild gives. The build job's own .tgz is never read."""
+    report = handover.read_build_report(out / "build.json")
+    spec_file = out / "spec.yaml"
+    if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != spec_text:
+        raise PolicyError(mismatch.message, hint=mismatch.hint)
+    problems = report.problems(spec)
+    if problems:
+        raise ValidationFailed(
+            f"the build job's report for {what} does not show a passed build: " + "; ".join(problems), hint=failed_hint
+        )
+    assert report.sha256 is not None
+    made = trusted.make_package(spec, ctx.workdir / "trusted" / what, progress=ctx.say)
+    return report, made, trusted.compare(made, report.sha256, where=f"the build job's report for {what}")

@@ -21,11 +21,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from factory_bot.build import trusted
-from factory_bot.errors import ConfigError, FactoryError, OpenAPIError, PolicyError, ValidationFailed
+from factory_bot.errors import ConfigError, FactoryError, OpenAPIError, PolicyError
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import handover, openapi_source, publish
-from factory_bot.gitops.common import Context, _clone_default, _read_json, _write_json
+from factory_bot.gitops import openapi_source, publish
+from factory_bot.gitops.common import Context, Mismatch, _clone_default, _read_json, _write_json, verified_rebuild
 from factory_bot.spec.loader import load_spec_file
 
 LINE = re.compile(r"\bline (\d+)\b")
@@ -171,24 +170,18 @@ def _verified(ctx: Context, item: Stale, tag_exists: bool) -> tuple[str, str]:
             f"{item.name} {item.update.spec.version} is released already, from another spec",
             hint=f"raise `version:` in specs/{item.name}.yaml past it; a release never changes",
         )
-    out = ctx.workdir / "reimport" / item.name
-    report = handover.read_build_report(out / "build.json")
-    spec_file = out / "spec.yaml"
-    if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != item.update.text:
-        raise PolicyError(
+    report, _made, package = verified_rebuild(
+        ctx,
+        ctx.workdir / "reimport" / item.name,
+        item.update.spec,
+        item.update.text,
+        what=item.name,
+        mismatch=Mismatch(
             f"the build job re-imported {item.name} into a different spec than the default branch gives",
-            hint="re-run the workflow so both jobs read the same commit",
-        )
-    problems = report.problems(item.update.spec)
-    if problems:
-        raise ValidationFailed(
-            f"the build job's report for the re-imported {item.name} does not show a passed build: "
-            + "; ".join(problems),
-            hint="see the build job's log",
-        )
-    assert report.sha256 is not None
-    made = trusted.make_package(item.update.spec, ctx.workdir / "trusted" / item.name, progress=ctx.say)
-    package = trusted.compare(made, report.sha256, where=f"the build job's report for {item.name}")
+            "re-run the workflow so both jobs read the same commit",
+        ),
+        failed_hint="see the build job's log",
+    )
     return report.markdown(), package.sha256
 
 

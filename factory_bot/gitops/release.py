@@ -5,11 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from factory_bot.build import trusted
 from factory_bot.errors import FactoryError, ForgeError, PolicyError, ValidationFailed
 from factory_bot.forge import git as gitrepo
-from factory_bot.gitops import handover, publish, registry
-from factory_bot.gitops.common import TRAILER, Context, _clone_default, _report_failure, _write_json
+from factory_bot.gitops import publish, registry
+from factory_bot.gitops.common import (
+    TRAILER,
+    Context,
+    Mismatch,
+    _clone_default,
+    _report_failure,
+    _write_json,
+    verified_rebuild,
+)
 from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
 from factory_bot.spec.model import ServerSpec
 
@@ -74,22 +81,18 @@ def _verified_package(ctx: Context, spec: ServerSpec, tag: str) -> Path:
             f"no valid build of {tag} in {out}",
             hint="run `factory-bot on-push --stage build` first (it builds what is unreleased)",
         )
-    report = handover.read_build_report(out / "build.json")
-    spec_file = out / "spec.yaml"
-    if not spec_file.is_file() or spec_file.read_text(encoding="utf-8") != dump_spec(spec):
-        raise PolicyError(
+    _report, made, package = verified_rebuild(
+        ctx,
+        out,
+        spec,
+        dump_spec(spec),
+        what=tag,
+        mismatch=Mismatch(
             f"the build of {tag} was made from a different spec than the default branch holds",
-            hint="re-run the release workflow so build and publish see the same commit",
-        )
-    problems = report.problems(spec)
-    if problems:
-        raise ValidationFailed(
-            f"the build job's report for {tag} does not show a passed build: " + "; ".join(problems),
-            hint="see the build job's log; fix the spec in a pull request",
-        )
-    assert report.sha256 is not None
-    made = trusted.make_package(spec, ctx.workdir / "trusted" / tag, progress=ctx.say)
-    package = trusted.compare(made, report.sha256, where=f"the build job's report for {tag}")
+            "re-run the release workflow so build and publish see the same commit",
+        ),
+        failed_hint="see the build job's log; fix the spec in a pull request",
+    )
     ctx.say(f"trusted rebuild: {package.tgz.name} {package.sha256} in {made.seconds:.2f} s, as the build reported")
     return package.tgz
 
