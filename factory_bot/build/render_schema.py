@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import referencing
+import referencing.exceptions
+
+from factory_bot.spec import raw_schema
 from factory_bot.text import js
 
 MAX_DEPTH = 8  # a `$ref` cycle (a tree type) ends as `unknown` here, not in an endless type
@@ -13,42 +17,45 @@ _PRIMITIVES = {"string": "string", "number": "number", "integer": "number", "boo
 
 def input_type(schema: dict[str, Any]) -> str:
     """The type of the arguments object: each property optional unless listed in the root's `required`."""
-    return _object(schema, schema, 0)
+    return _object(schema, raw_schema.resolver(schema), 0)
 
 
-def ts_type(node: Any, root: dict[str, Any], depth: int) -> str:
+def ts_type(node: Any, refs: referencing.Resolver, depth: int) -> str:
     """The TypeScript type of one subschema (a union for enum, const, anyOf, oneOf and type lists)."""
     if node is True or not isinstance(node, dict) or depth > MAX_DEPTH:
         return "unknown"
     if isinstance(node.get("$ref"), str):
-        target = _local(root, node["$ref"])
-        return "unknown" if target is None else ts_type(target, root, depth + 1)
+        try:
+            target = refs.lookup(node["$ref"]).contents
+        except referencing.exceptions.Unresolvable:  # what a type cannot follow
+            return "unknown"
+        return ts_type(target, refs, depth + 1)
     if "const" in node:
         return js(node["const"])
     if isinstance(node.get("enum"), list) and node["enum"]:
         return _union(js(value) for value in node["enum"])
     for key in ("anyOf", "oneOf"):
         if isinstance(node.get(key), list) and node[key]:
-            return _union(ts_type(choice, root, depth + 1) for choice in node[key])
+            return _union(ts_type(choice, refs, depth + 1) for choice in node[key])
     kinds = node.get("type")
     if isinstance(kinds, list):
-        return _union(ts_type({**node, "type": kind}, root, depth) for kind in kinds)
+        return _union(ts_type({**node, "type": kind}, refs, depth) for kind in kinds)
     if kinds in _PRIMITIVES:
         return _PRIMITIVES[kinds]
     if kinds == "array":
-        return f"Array<{ts_type(node.get('items', True), root, depth + 1)}>"
+        return f"Array<{ts_type(node.get('items', True), refs, depth + 1)}>"
     if kinds == "object":
-        return _object(node, root, depth + 1)
+        return _object(node, refs, depth + 1)
     return "unknown"
 
 
-def _object(node: dict[str, Any], root: dict[str, Any], depth: int) -> str:
+def _object(node: dict[str, Any], refs: referencing.Resolver, depth: int) -> str:
     properties = node.get("properties") or {}
     if not properties:
         return "Record<string, unknown>"
     required = set(node.get("required") or [])
     fields = [
-        f"{js(name)}{'' if name in required else '?'}: {ts_type(sub, root, depth)}" for name, sub in properties.items()
+        f"{js(name)}{'' if name in required else '?'}: {ts_type(sub, refs, depth)}" for name, sub in properties.items()
     ]
     return "{ " + "; ".join(fields) + " }"
 
@@ -56,32 +63,3 @@ def _object(node: dict[str, Any], root: dict[str, Any], depth: int) -> str:
 def _union(types: Any) -> str:
     unique = list(dict.fromkeys(types))
     return unique[0] if len(unique) == 1 else "(" + " | ".join(unique) + ")"
-
-
-def _local(root: dict[str, Any], ref: str) -> Any:
-    """The subschema a local `#/…` pointer or `#anchor` names (None for what a type cannot follow)."""
-    if ref.startswith("#/"):
-        node: Any = root
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return node
-    return root if ref == "#" else _anchored(root, ref[1:])
-
-
-def _anchored(node: Any, anchor: str) -> Any:
-    if isinstance(node, dict):
-        if node.get("$anchor") == anchor:
-            return node
-        children = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    for child in children:
-        found = _anchored(child, anchor)
-        if found is not None:
-            return found
-    return None

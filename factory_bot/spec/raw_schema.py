@@ -42,11 +42,7 @@ def checked(schema: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"inputSchema{_at(error.path)}: not a valid JSON Schema 2020-12 document: {error.message}"
         ) from None
-    resolver = (
-        referencing.Registry()
-        .with_resource(_URI, referencing.jsonschema.DRAFT202012.create_resource(schema))
-        .resolver(base_uri=_URI)
-    )
+    refs = resolver(schema)
     for path, key, value in _walk(schema, []):
         if key == "$id":
             raise ValueError(f"inputSchema{_at(path)}: $id is not supported; use $anchor to name a subschema")
@@ -61,13 +57,22 @@ def checked(schema: dict[str, Any]) -> dict[str, Any]:
                     "not load anything remote: copy the subschema under $defs and refer to it as #/$defs/<name>"
                 )
             try:
-                resolver.lookup(value)
+                refs.lookup(value)
             except referencing.exceptions.Unresolvable:
                 raise ValueError(f"inputSchema{_at(path)}: {key} {value!r} names nothing in the schema") from None
     properties = schema.get("properties", {})
     if len(properties) > MAX_PARAMS:
         raise ValueError(f"at most {MAX_PARAMS} inputs per tool, got {len(properties)}")
     return schema
+
+
+def resolver(schema: dict[str, Any]) -> referencing.Resolver:
+    """Resolves the document's local `#…` refs (JSON pointers and `$anchor`s) inside the document."""
+    return (
+        referencing.Registry()
+        .with_resource(_URI, referencing.jsonschema.DRAFT202012.create_resource(schema))
+        .resolver(base_uri=_URI)
+    )
 
 
 def input_names(schema: dict[str, Any]) -> list[str]:
