@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from factory_bot.spec.params import ENV_NAME, ENV_REFERENCE, HEADER_INPUT, MAX_TEXT, PLACEHOLDER, StrictModel
+from factory_bot.spec.params import (
+    COOKIE_OCTETS,
+    ENV_NAME,
+    ENV_REFERENCE,
+    HEADER_INPUT,
+    HEADER_NAME,
+    MAX_TEXT,
+    PLACEHOLDER,
+    StrictModel,
+)
 
 
 class HttpImplementation(StrictModel):
@@ -57,7 +65,7 @@ class HttpImplementation(StrictModel):
     @classmethod
     def _header_names(cls, headers: dict[str, str]) -> dict[str, str]:
         for name, value in headers.items():
-            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name):
+            if not HEADER_NAME.match(name):
                 raise ValueError(f"{name!r} is not a valid HTTP header name")
             if "\n" in value or "\r" in value:
                 raise ValueError(f"header {name} contains a line break")
@@ -67,9 +75,9 @@ class HttpImplementation(StrictModel):
     @classmethod
     def _cookie_names(cls, cookies: dict[str, str]) -> dict[str, str]:
         for name, template in cookies.items():
-            if not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", name):
+            if not HEADER_NAME.match(name):  # a cookie name is an HTTP token too
                 raise ValueError(f"{name!r} is not a valid cookie name")
-            if not re.fullmatch(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*", PLACEHOLDER.sub("", template)):
+            if not COOKIE_OCTETS.fullmatch(PLACEHOLDER.sub("", template)):
                 raise ValueError(f"cookie {name}: {template!r} has a character a cookie cannot carry")
         return cookies
 

@@ -34,8 +34,10 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_REFERENCE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 # An input in a header value: `{name}` not preceded by `$` (that is an env reference).
 HEADER_INPUT = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# An HTTP header name (RFC 9110 token) that an input is mirrored into as `Mcp-Param-<name>` (SEP-2243).
+# An HTTP token (RFC 9110): a header or cookie name, e.g. the header an input is mirrored into (SEP-2243).
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# RFC 6265 cookie-octet: what a cookie value may hold without quoting (no space, ", comma, ; or backslash)
+COOKIE_OCTETS = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 HEADER_TYPES = ("string", "integer", "boolean")  # the types 2026-07-28 lets an x-mcp-header carry
 # Trojan Source (CVE-2021-42574): bidirectional controls make code read differently than it runs.
 BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")

@@ -12,8 +12,8 @@ from typing import Any
 
 from factory_bot.importers.openapi.schemas import Unmappable
 from factory_bot.importers.openapi.texts import clean, snake
+from factory_bot.spec.params import HEADER_NAME
 
-HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 BASE_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 EXAMPLE_SECRET = "example-secret-value"
 

@@ -8,21 +8,20 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from factory_bot.importers.openapi.auth import HEADER_NAME, auth_for, base_url, bearer_for_all
+from factory_bot.importers.openapi.auth import auth_for, base_url, bearer_for_all
 from factory_bot.importers.openapi.examples import examples_for
 from factory_bot.importers.openapi.operations import Operation
 from factory_bot.importers.openapi.requests import expected_request
 from factory_bot.importers.openapi.schemas import Context, Unmappable, to_param
 from factory_bot.importers.openapi.texts import clean, snake, title
 from factory_bot.importers.openapi.view import Body, Parameter, Response, View, first_example, resolved
-from factory_bot.spec.params import PARAM_NAME
+from factory_bot.spec.params import COOKIE_OCTETS, HEADER_NAME, PARAM_NAME
 
 SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
 # Headers HTTP itself (fetch) sets: a value from the document or the caller would break the request.
 TRANSPORT_HEADERS = {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade", "te",
                      "trailer", "expect", "cookie"}  # fmt: skip
-COOKIE_TEXT = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octet
 ANNOTATIONS = {
     "GET": {"readOnlyHint": True, "idempotentHint": True, "openWorldHint": True},
     "POST": {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True},
@@ -224,7 +223,7 @@ def _sendable_name(param: Parameter) -> None:
         raise Unmappable(f"the header name {param.name!r}")
     if param.location == "header" and param.name.lower() in TRANSPORT_HEADERS:
         raise Unmappable(f"the header {param.name}, which HTTP itself sets")
-    if param.location == "cookie" and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", param.name):
+    if param.location == "cookie" and not HEADER_NAME.match(param.name):  # a cookie name is an HTTP token too
         raise Unmappable(f"the cookie name {param.name!r}")
 
 
@@ -233,7 +232,7 @@ def _sendable_example(param: Parameter) -> bool:
     if param.location not in ("header", "cookie"):
         return True
     text = param.example if isinstance(param.example, str) else json.dumps(param.example)
-    pattern = COOKIE_TEXT if param.location == "cookie" else re.compile(r"[\x20-\x7e]*")
+    pattern = COOKIE_OCTETS if param.location == "cookie" else re.compile(r"[\x20-\x7e]*")
     return bool(pattern.fullmatch(text))
 
 
