@@ -41,7 +41,8 @@ def sandbox_tmp() -> str | None:
 
 def _traversable(path: Path) -> bool:
     """Whether any user may pass through `path` and each of its parents."""
-    return all(directory.stat().st_mode & 0o001 for directory in [path.resolve(), *path.resolve().parents])
+    path = path.resolve()
+    return all(directory.stat().st_mode & 0o001 for directory in [path, *path.parents])
 
 
 # Measured: node and fetch run under RLIMIT_DATA=1 GiB; RLIMIT_AS would need 16 GiB (wasm reservations).
