@@ -17,6 +17,7 @@ import jinja2
 from factory_bot.build import (
     clients,
     code_body,
+    listed_schema,
     readme,
     render_asks,
     render_content,
@@ -212,6 +213,8 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         "types": [(name, schema_types.type_local(name), t) for name, t in tool.types.items()],
         "input_type": render_schema.input_type(raw) if raw is not None else None,
         "uses_zod": raw is None or tool.output is not None,
+        "input_listed": listed_schema.listed(tool.input_schema()) if raw is None else None,
+        "output_listed": listed_schema.listed(output) if (output := tool.output_schema()) is not None else None,
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
@@ -219,6 +222,7 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         context["body_fields"] = [] if impl.body_input else [n for n in tool.input if n not in unsent]
     imports = {"toolError"} | ({"toolResult"} if tool.returns == "value" else set())
     imports |= ({"conform"} if tool.output is not None else set()) | render_content.tool_imports(spec, tool)
+    imports |= {"listed"} if raw is None or tool.output is not None else set()
     if isinstance(impl, HttpImplementation):
         imports |= {"callHttp", "env"}
     if isinstance(impl, CodeImplementation):
