@@ -99,9 +99,10 @@ def main() -> None:
     floor: list[tuple[float, float]] = []
     starts: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
-        warm_home = Path(scratch) / "warm"
+        # One warm cache folder per server: two builds of one server (before / after) share a cache file name.
+        warm_homes = {server: Path(scratch) / f"warm-{index}" for index, server in enumerate(args.servers)}
         for server in args.servers:
-            prime([args.node, *args.node_flag, str(server / "dist" / "index.js")], warm_home)
+            prime([args.node, *args.node_flag, str(server / "dist" / "index.js")], warm_homes[server])
         for run in range(args.runs):  # interleaved, so a noisy second hits every subject alike
             floor.append(node_floor(args.node))
             for server in args.servers:
@@ -109,7 +110,7 @@ def main() -> None:
                 first_home = Path(scratch) / f"first-{run}"
                 first = first_tools_list(argv, {"XDG_CACHE_HOME": str(first_home)})
                 starts.setdefault((str(server), "first-ever"), []).append(first)
-                warm = first_tools_list(argv, {"XDG_CACHE_HOME": str(warm_home)})
+                warm = first_tools_list(argv, {"XDG_CACHE_HOME": str(warm_homes[server])})
                 starts.setdefault((str(server), "warm"), []).append(warm)
     wall, cpu = (statistics.median(t[i] for t in floor) for i in (0, 1))
     print(f"node {version} -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
