@@ -2,7 +2,8 @@
 // Tool `divide`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { conform, env, listed, toolError, toolResult } from "../runtime.js";
+import { listed } from "../listed.js";
+import { conform, env, toolError, toolResult } from "../runtime.js";
 
 const inputObject = z.strictObject({ "a": z.number().describe("Dividend"), "b": z.number().describe("Divisor") });
 // Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.

@@ -2,7 +2,8 @@
 // Tool `axis_label`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { conform, listed, toolError, toolResult, withRequest } from "../runtime.js";
+import { listed } from "../listed.js";
+import { conform, toolError, toolResult, withRequest } from "../runtime.js";
 
 // The named type `axis`: its id makes it a `$defs` entry of the inputSchema, referred to by `$ref`.
 const type_axis = z.strictObject({ "name": z.string().describe("What the axis measures"), "unit": z.string().describe("e.g. kg").optional() }).meta({ id: "axis" });

@@ -2,7 +2,8 @@
 // Tool `bar_chart`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { contentResult, image, listed, log, progress, resource, resourceLink, toolError, withRequest } from "../runtime.js";
+import { listed } from "../listed.js";
+import { contentResult, image, log, progress, resource, resourceLink, toolError, withRequest } from "../runtime.js";
 
 const inputObject = z.strictObject({ "values": z.array(z.number().min(0)).min(1).max(100).describe("The bar heights") });
 // Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.

@@ -2,7 +2,8 @@
 // Tool `rate_release`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { listed, toolError, toolResult } from "../runtime.js";
+import { listed } from "../listed.js";
+import { toolError, toolResult } from "../runtime.js";
 import { answering, elicit, sample } from "../asks.js";
 
 const inputObject = z.strictObject({ "release": z.string().describe("The release to rate, e.g. v1.2.0") });

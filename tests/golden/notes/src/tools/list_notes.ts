@@ -2,7 +2,8 @@
 // Tool `list_notes`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { conform, listed, toolError, toolResult } from "../runtime.js";
+import { listed } from "../listed.js";
+import { conform, toolError, toolResult } from "../runtime.js";
 
 const inputObject = z.strictObject({});
 // Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.

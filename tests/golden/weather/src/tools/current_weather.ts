@@ -2,7 +2,8 @@
 // Tool `current_weather`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { callHttp, env, listed, toolError, toolResult } from "../runtime.js";
+import { listed } from "../listed.js";
+import { callHttp, env, toolError, toolResult } from "../runtime.js";
 
 const inputObject = z.strictObject({ "latitude": z.number().min(-90).max(90), "longitude": z.number().min(-180).max(180), "unit": z.enum(["celsius", "fahrenheit"]).default("celsius") });
 // Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.

@@ -2,7 +2,8 @@
 // Tool `find_city`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { callHttp, conform, env, listed, toolError, toolResult } from "../runtime.js";
+import { listed } from "../listed.js";
+import { callHttp, conform, env, toolError, toolResult } from "../runtime.js";
 
 const inputObject = z.strictObject({ "name": z.string().min(2).describe("City name, e.g. Berlin"), "count": z.number().int().min(1).max(10).default(1) });
 // Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
