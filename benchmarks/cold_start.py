@@ -5,9 +5,11 @@ usage: python benchmarks/cold_start.py SERVER_DIR [SERVER_DIR ...] [--runs N] [-
 
 Each run starts `node dist/index.js`, writes the 2025-11-25 handshake and a tools/list request at once (or, with
 `--revision 2026-07-28`, the one stateless tools/list request that revision needs), and stops the clock at the
-tools/list reply (then kills the server). Every server is measured twice per round, interleaved with
-`node -e 0`: its first-ever start (an empty cache folder of its own: nothing compiled yet) and a warm start (the
-per-user compile cache that an earlier start wrote; primed once before the rounds). Prints medians of wall time
+tools/list reply (then kills the server). Every server is measured three times per round, interleaved with
+`node -e 0`: its first-ever start (an empty cache folder of its own: nothing compiled yet), a warm start (the
+per-user compile cache that an earlier start wrote; primed once before the rounds), and a start killed in a loop
+(one cache folder for all rounds, never primed: what a loop of start, first reply, kill sees from its second
+start on, with whatever cache such starts leave). Prints medians of wall time
 and of the CPU time the process used (user + sys, from wait4: steadier than wall time on a busy machine); a
 benchmark, never a test.
 """
@@ -126,6 +128,9 @@ def main() -> None:
                 starts.setdefault((str(server), "first-ever"), []).append(first)
                 warm = first_tools_list(argv, handshake, {"XDG_CACHE_HOME": str(warm_homes[server])})
                 starts.setdefault((str(server), "warm"), []).append(warm)
+                # Killed in a loop: one folder, never primed, every start killed right after its reply.
+                looped = first_tools_list(argv, handshake, {"XDG_CACHE_HOME": str(Path(scratch) / f"loop-{index}")})
+                starts.setdefault((str(server), "killed-in-a-loop"), []).append(looped)
     wall, cpu = (statistics.median(t[i] for t in floor) for i in (0, 1))
     print(f"protocol revision {args.revision}, load average {os.getloadavg()[0]:.1f} at the end")
     print(f"node {version} -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
