@@ -1,11 +1,15 @@
 """Cold start of a built server: process start to the first `tools/list` reply on stdio, against `node -e 0`.
 
 usage: python benchmarks/cold_start.py SERVER_DIR [SERVER_DIR ...] [--runs N] [--node PATH] [--node-flag FLAG]
+                                      [--revision 2025-11-25|2026-07-28]
 
-Each run starts `node dist/index.js`, writes the legacy handshake and a tools/list request at once, and stops the
-clock at the tools/list reply (then kills the server). Every server is measured twice per round, interleaved with
-`node -e 0`: its first-ever start (an empty cache folder of its own: nothing compiled yet) and a warm start (the
-per-user compile cache that an earlier start wrote; primed once before the rounds). Prints medians of wall time
+Each run starts `node dist/index.js`, writes the 2025-11-25 handshake and a tools/list request at once (or, with
+`--revision 2026-07-28`, the one stateless tools/list request that revision needs), and stops the clock at the
+tools/list reply (then kills the server). Every server is measured three times per round, interleaved with
+`node -e 0`: its first-ever start (an empty cache folder of its own: nothing compiled yet), a warm start (the
+per-user compile cache that an earlier start wrote; primed once before the rounds), and a start killed in a loop
+(one cache folder for all rounds, never primed: what a loop of start, first reply, kill sees from its second
+start on, with whatever cache such starts leave). Prints medians of wall time
 and of the CPU time the process used (user + sys, from wait4: steadier than wall time on a busy machine); a
 benchmark, never a test.
 """
@@ -21,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HANDSHAKE = "".join(
+LEGACY = "".join(
     json.dumps(message) + "\n"
     for message in (
         {
@@ -38,16 +42,25 @@ HANDSHAKE = "".join(
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     )
 ).encode()
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+MODERN = (
+    json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": MODERN_META}}) + "\n"
+).encode()
+HANDSHAKES = {"2025-11-25": LEGACY, "2026-07-28": MODERN}
 
 
-def first_tools_list(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def first_tools_list(argv: list[str], handshake: bytes, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds from process start to the tools/list reply."""
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env and os.environ | env
     )
     assert process.stdin and process.stdout
-    process.stdin.write(HANDSHAKE)
+    process.stdin.write(handshake)
     process.stdin.flush()
     for line in process.stdout:
         if json.loads(line).get("id") == 2:
@@ -63,21 +76,22 @@ def files(folder: Path) -> set[Path]:
     return {path for path in folder.rglob("*") if path.is_file() and not path.name.endswith(".tmp")}
 
 
-def prime(argv: list[str], cache_home: Path) -> None:
-    """One start that lives until it has written its compile cache into `cache_home` (it writes at idle)."""
+def prime(argv: list[str], handshake: bytes, cache_home: Path) -> None:
+    """One start that lives until it has written its complete compile cache into `cache_home`: past the second
+    after which it writes it, then a clean exit (stdin closed), at which it writes it too."""
     process = subprocess.Popen(
         argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=os.environ | {"XDG_CACHE_HOME": str(cache_home)}
     )
     assert process.stdin
-    process.stdin.write(HANDSHAKE)
+    process.stdin.write(handshake)
     process.stdin.flush()
     before = files(cache_home)
     deadline = time.monotonic() + 60
     while files(cache_home) <= before and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(0.5)  # Node's own cache (Node >= 22.8) writes a folder of files
-    process.kill()
-    process.wait()
+    time.sleep(1.5)  # the command writes its cache (again) a second after the start; Node's own, a folder of files
+    process.stdin.close()
+    process.wait(timeout=60)
 
 
 def node_floor(node: str) -> tuple[float, float]:
@@ -94,24 +108,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--node", default="node", help="the node binary (default: node on PATH)")
     parser.add_argument("--node-flag", action="append", default=[])
+    parser.add_argument("--revision", choices=sorted(HANDSHAKES), default="2025-11-25")
     args = parser.parse_args()
+    handshake = HANDSHAKES[args.revision]
     version = subprocess.run([args.node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     floor: list[tuple[float, float]] = []
     starts: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
-        warm_home = Path(scratch) / "warm"
+        # One warm cache folder per server: two builds of one server (before / after) share a cache file name.
+        warm_homes = {server: Path(scratch) / f"warm-{index}" for index, server in enumerate(args.servers)}
         for server in args.servers:
-            prime([args.node, *args.node_flag, str(server / "dist" / "index.js")], warm_home)
+            prime([args.node, *args.node_flag, str(server / "dist" / "index.js")], handshake, warm_homes[server])
         for run in range(args.runs):  # interleaved, so a noisy second hits every subject alike
             floor.append(node_floor(args.node))
-            for server in args.servers:
+            for index, server in enumerate(args.servers):
                 argv = [args.node, *args.node_flag, str(server / "dist" / "index.js")]
-                first_home = Path(scratch) / f"first-{run}"
-                first = first_tools_list(argv, {"XDG_CACHE_HOME": str(first_home)})
+                first_home = Path(scratch) / f"first-{run}-{index}"  # empty: a start writes its cache at load
+                first = first_tools_list(argv, handshake, {"XDG_CACHE_HOME": str(first_home)})
                 starts.setdefault((str(server), "first-ever"), []).append(first)
-                warm = first_tools_list(argv, {"XDG_CACHE_HOME": str(warm_home)})
+                warm = first_tools_list(argv, handshake, {"XDG_CACHE_HOME": str(warm_homes[server])})
                 starts.setdefault((str(server), "warm"), []).append(warm)
+                # Killed in a loop: one folder, never primed, every start killed right after its reply.
+                looped = first_tools_list(argv, handshake, {"XDG_CACHE_HOME": str(Path(scratch) / f"loop-{index}")})
+                starts.setdefault((str(server), "killed-in-a-loop"), []).append(looped)
     wall, cpu = (statistics.median(t[i] for t in floor) for i in (0, 1))
+    print(f"protocol revision {args.revision}, load average {os.getloadavg()[0]:.1f} at the end")
     print(f"node {version} -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
     for (server, kind), times in starts.items():
         dist = Path(server) / "dist"

@@ -77,6 +77,59 @@ def test_the_second_start_compiles_the_server_from_the_users_cache(calculator, t
     assert "wrote: " not in second  # a cache that was used stays as it is
 
 
+def killed_after_first_reply(calculator, cache_home: Path) -> str:
+    """A start killed (SIGKILL) as soon as its first tools/list reply arrives, as a loop timing starts does."""
+    process = subprocess.Popen(
+        ["node", str(calculator.server_dir / "dist" / "index.js")],
+        env=os.environ | {"XDG_CACHE_HOME": str(cache_home), "NODE_DEBUG": "mcp-compile-cache"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin and process.stdout and process.stderr
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    process.stdin.write(SESSION.splitlines(keepends=True)[0].encode() + (json.dumps(listing) + "\n").encode())
+    process.stdin.flush()
+    assert json.loads(process.stdout.readline())["id"] == 1
+    assert [tool["name"] for tool in json.loads(process.stdout.readline())["result"]["tools"]][0] == "add"
+    process.kill()
+    process.wait()
+    return process.stderr.read().decode()
+
+
+def test_a_start_killed_right_after_its_first_reply_leaves_a_cache_the_next_start_uses(calculator, tmp_path):
+    first = killed_after_first_reply(calculator, tmp_path)
+    [cache] = cache_files(tmp_path)  # written at load, before any request was answered; no scratch file left
+    assert f"wrote: {cache} (at load)" in first
+    assert cache.read_bytes().startswith(b"mcp-compile-cache 0\n")
+
+    second = killed_after_first_reply(calculator, tmp_path)
+    assert f"hit: {cache}" in second and "wrote: " not in second  # killed again before it could complete it
+
+    # A start that lives to its exit completes it (what the first requests compiled); the next one just uses it.
+    third = start(calculator, tmp_path)
+    assert f"hit: {cache}" in third and f"wrote: {cache}\n" in third
+    assert cache.read_bytes().startswith(b"mcp-compile-cache 1\n")
+    fourth = start(calculator, tmp_path)
+    assert f"hit: {cache}" in fourth and "wrote: " not in fourth
+
+
+def test_the_scratch_file_of_a_start_killed_while_writing_is_removed(calculator, tmp_path):
+    start(calculator, tmp_path)
+    [cache] = cache_files(tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process id that no process has now
+    scratch = cache.with_name(f"{cache.name}.{dead.pid}.tmp")
+    scratch.write_bytes(b"half a cache")
+    mine = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")  # a live process's: still being written
+    mine.write_bytes(b"")
+    cache.unlink()
+
+    stderr = start(calculator, tmp_path)
+    assert f"removed: {scratch}" in stderr
+    assert cache_files(tmp_path) == sorted([cache, mine])
+
+
 def test_no_cache_is_read_or_written_when_turned_off(calculator, tmp_path):
     start(calculator, tmp_path, until_cached=True)
     [cache] = cache_files(tmp_path)

@@ -17,6 +17,7 @@ import jinja2
 from factory_bot.build import (
     clients,
     code_body,
+    listed_schema,
     readme,
     render_asks,
     render_content,
@@ -212,6 +213,9 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         "types": [(name, schema_types.type_local(name), t) for name, t in tool.types.items()],
         "input_type": render_schema.input_type(raw) if raw is not None else None,
         "uses_zod": raw is None or tool.output is not None,
+        "input_listed": listed_schema.listed(tool.input_schema()) if raw is None else None,
+        "output_listed": listed_schema.listed(output) if (output := tool.output_schema()) is not None else None,
+        "listed": lists_written_schema(tool),
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
@@ -241,6 +245,12 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
     context["runtime_imports"] = sorted(imports, key=str.lower)
     context["asks_imports"] = render_asks.tool_imports(tool)
     return context
+
+
+def lists_written_schema(tool: Tool) -> bool:
+    """Whether the tool lists a zod schema's JSON Schema written into its source (src/listed.ts): its typed
+    inputs, or its output (a verbatim inputSchema is listed as written, through the SDK's fromJsonSchema)."""
+    return tool.inputSchema is None or tool.output is not None
 
 
 def tool_file(tool: Tool) -> str:
@@ -282,6 +292,8 @@ def render_server(spec: ServerSpec) -> dict[str, str]:
         "src/runtime.ts": env.get_template("server/src/runtime.ts.j2").render(context),
         "src/sessions.ts": env.get_template("server/src/sessions.ts.j2").render(context),
     }
+    if any(lists_written_schema(tool) for tool in spec.tools):
+        files["src/listed.ts"] = env.get_template("server/src/listed.ts.j2").render(context)
     tool_template = env.get_template("server/src/tools/tool.ts.j2")
     for index, tool in enumerate(spec.tools):
         files[tool_file(tool)] = tool_template.render(context | _tool_context(spec, index, tool))

@@ -17,11 +17,16 @@ import type * as Server from "./index.js";
 const BUNDLE = path.join(__dirname, "server.cjs");
 const CACHE_FOLDER = "mcp-server-compile-cache";
 const SERVER_FOLDER = "chart";
-// Written once the server has started and answered its first requests: the cache then holds every function a
-// start compiles, not only the top level. Unref'd: it never keeps a process alive that is done.
+// A start without a usable cache writes one twice: at once, after loading (the top level: most of what a start
+// compiles), so that even a start killed right after its first reply leaves one; then once the server has
+// answered its first requests (every function they compiled), after WRITE_AFTER_MS or at exit, whichever is
+// first. A later start that finds the first kind completes it the same way. Unref'd: the timer never keeps a
+// process alive that is done.
 const WRITE_AFTER_MS = 1000;
-// Our own cache file format: this tag, the bundle's exact bytes (V8 checks only their length), then V8's data.
-const TAG = Buffer.from("mcp-compile-cache 1\n");
+// Our own cache file format: a tag, the bundle's exact bytes (V8 checks only their length), then V8's data. The
+// tag says which kind: written at load, or after the first requests.
+const AT_LOAD = Buffer.from("mcp-compile-cache 0\n");
+const COMPLETE = Buffer.from("mcp-compile-cache 1\n");
 const debug = debuglog("mcp-compile-cache");
 
 // Node >= 22.8 has its own compile cache; on older Nodes, V8's cachedData through vm.Script does the same.
@@ -72,8 +77,8 @@ function ensureOwnFolder(dir: string): boolean {
   return ownFolder(dir);
 }
 
-/** The V8 data cached for exactly these bundle bytes, from a file of this user's. */
-function readCache(file: string, source: Buffer): Buffer | undefined {
+/** The V8 data cached for exactly these bundle bytes, from a file of this user's, and whether it is complete. */
+function readCache(file: string, source: Buffer): { data: Buffer; complete: boolean } | undefined {
   let data: Buffer;
   try {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -88,33 +93,47 @@ function readCache(file: string, source: Buffer): Buffer | undefined {
     debug("miss: %s", file);
     return undefined;
   }
-  const start = TAG.length + source.length;
-  const same = data.length > start && data.subarray(0, TAG.length).equals(TAG);
-  if (!same || !data.subarray(TAG.length, start).equals(source)) {
+  const start = COMPLETE.length + source.length;
+  const tag = data.subarray(0, COMPLETE.length);
+  const known = data.length > start && (tag.equals(COMPLETE) || tag.equals(AT_LOAD));
+  if (!known || !data.subarray(COMPLETE.length, start).equals(source)) {
     debug("stale: %s was written for other bytes", file);
     return undefined;
   }
-  return data.subarray(start);
+  return { data: data.subarray(start), complete: tag.equals(COMPLETE) };
 }
 
 /** Write the cache beside its final name, then rename it into place: a reader sees a whole file or none. */
-function writeCache(dir: string, file: string, source: Buffer, script: Script): void {
+function writeCache(dir: string, file: string, source: Buffer, script: Script, tag: Buffer): void {
   try {
     if (!ensureOwnFolder(dir)) return;
     const scratch = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(scratch, Buffer.concat([TAG, source, script.createCachedData()]), { mode: 0o600, flag: "wx" });
+    fs.writeFileSync(scratch, Buffer.concat([tag, source, script.createCachedData()]), { mode: 0o600, flag: "wx" });
     fs.renameSync(scratch, file);
-    debug("wrote: %s", file);
+    debug("wrote: %s%s", file, tag === AT_LOAD ? " (at load)" : "");
     // The cache of an earlier bundle for this node (an update of the server) is ~1 MB nobody reads again.
     const sameNode = `${process.version}-${process.arch}-`;
+    // So is the scratch file of a start killed while it wrote (its process is gone).
     for (const name of fs.readdirSync(dir)) {
-      if (name.startsWith(sameNode) && name.endsWith(".v8") && path.join(dir, name) !== file) {
+      const scratchOf = /\.(\d+)\.tmp$/.exec(name);
+      const earlier = name.endsWith(".v8") && path.join(dir, name) !== file;
+      if (name.startsWith(sameNode) && (earlier || (scratchOf && !alive(Number(scratchOf[1]))))) {
         fs.rmSync(path.join(dir, name), { force: true });
         debug("removed: %s", path.join(dir, name));
       }
     }
   } catch (error) {
     debug("not written: %s", (error as Error).message);
+  }
+}
+
+/** Whether a process of this id exists (one of another user's counts: it may be writing, so it is left be). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 
@@ -126,7 +145,8 @@ function load(): typeof Server {
     if (!ensureOwnFolder(dir)) return require(BUNDLE) as typeof Server;
     debug("node compile cache: %s (status %d)", dir, nodeCache.enableCompileCache(dir).status);
     const exports = require(BUNDLE) as typeof Server;
-    setTimeout(nodeCache.flushCompileCache, WRITE_AFTER_MS).unref();
+    nodeCache.flushCompileCache(); // writes only what this start compiled that the cache did not have
+    whenAnswered(nodeCache.flushCompileCache);
     return exports;
   }
   // Node maps stack traces only for code it loads itself, not for a vm.Script: with maps on, no cache.
@@ -142,15 +162,28 @@ function load(): typeof Server {
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {\n${code}\n})`, {
     filename: BUNDLE,
     lineOffset: -1,
-    cachedData: cached,
+    cachedData: cached?.data,
   });
   if (cached) debug(script.cachedDataRejected === false ? "hit: %s" : "rejected by V8: %s", file);
   const bundle = { exports: {} as typeof Server };
   script.runInThisContext()(bundle.exports, require, bundle, BUNDLE, __dirname);
-  if (dir && file && (!cached || script.cachedDataRejected)) {
-    setTimeout(() => writeCache(dir, file, source, script), WRITE_AFTER_MS).unref();
+  if (dir && file) {
+    const usable = cached && !script.cachedDataRejected;
+    if (!usable) writeCache(dir, file, source, script, AT_LOAD);
+    if (!usable || !cached.complete) whenAnswered(() => writeCache(dir, file, source, script, COMPLETE));
   }
   return bundle.exports;
+}
+
+/** `write` once, after WRITE_AFTER_MS or at exit (stdin closed, SIGTERM, an exit code), whichever comes first. */
+function whenAnswered(write: () => void): void {
+  let done = false;
+  const once = (): void => {
+    if (!done) write();
+    done = true;
+  };
+  setTimeout(once, WRITE_AFTER_MS).unref();
+  process.once("exit", once);
 }
 
 /** Whether node was started on this file (directly, or through an npm `bin` symlink, which node resolves). */

@@ -5,11 +5,14 @@ import type { CallToolResult } from "@modelcontextprotocol/server";
 import * as z from "zod";
 
 // stdout carries the protocol: whatever a tool prints with console.log, info, debug, dir or table goes to stderr.
-const stderrConsole = new Console({ stdout: process.stderr, stderr: process.stderr });
-for (const [name, method] of Object.entries(stderrConsole)) {
-  if (typeof method === "function") {
-    (console as unknown as Record<string, unknown>)[name] = method;
-  }
+// Through one Console on stderr, made on the first call: process.stderr (node's streams stack) cost every start
+// ~5 ms, though a server that logs nothing never writes to it.
+type Methods = Record<string, (...args: unknown[]) => unknown>;
+let stderrConsole: Methods | undefined;
+const onStderr = (): Methods =>
+  (stderrConsole ??= new Console({ stdout: process.stderr, stderr: process.stderr }) as unknown as Methods);
+for (const name of Object.getOwnPropertyNames(Console.prototype)) {
+  if (name !== "constructor") (console as unknown as Methods)[name] = (...args) => onStderr()[name]!(...args);
 }
 
 /** The environment the spec declares, read once at start. */

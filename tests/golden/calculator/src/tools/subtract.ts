@@ -2,13 +2,16 @@
 // Tool `subtract`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { conform, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.strictObject({ "a": z.number().describe("Minuend"), "b": z.number().describe("Subtrahend") });
+const inputObject = z.strictObject({ "a": z.number().describe("Minuend"), "b": z.number().describe("Subtrahend") });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"a": {"type": "number", "description": "Minuend"}, "b": {"type": "number", "description": "Subtrahend"}}, "required": ["a", "b"], "additionalProperties": false});
 const outputValue = z.number();
-export const outputSchema = z.object({ "result": outputValue });
+export const outputSchema = listed(z.object({ "result": outputValue }), {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"result": {"type": "number"}}, "required": ["result"], "additionalProperties": false});
 type Output = z.input<typeof outputValue>;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { a, b } = args;

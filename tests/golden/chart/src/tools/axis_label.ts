@@ -2,15 +2,18 @@
 // Tool `axis_label`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { conform, toolError, toolResult, withRequest } from "../runtime.js";
 
 // The named type `axis`: its id makes it a `$defs` entry of the inputSchema, referred to by `$ref`.
 const type_axis = z.strictObject({ "name": z.string().describe("What the axis measures"), "unit": z.string().describe("e.g. kg").optional() }).meta({ id: "axis" });
-export const inputSchema = z.strictObject({ "axis": type_axis.describe("The axis to label"), "ticks": z.union([z.number().int().min(1), z.array(z.number())]).describe("How many ticks, or the tick values").optional() });
+const inputObject = z.strictObject({ "axis": type_axis.describe("The axis to label"), "ticks": z.union([z.number().int().min(1), z.array(z.number())]).describe("How many ticks, or the tick values").optional() });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"axis": {"description": "The axis to label", "$ref": "#/$defs/axis"}, "ticks": {"anyOf": [{"type": "integer", "minimum": 1.0, "maximum": 9007199254740991}, {"type": "array", "items": {"type": "number"}}], "description": "How many ticks, or the tick values"}}, "required": ["axis"], "additionalProperties": false, "$defs": {"axis": {"type": "object", "properties": {"name": {"type": "string", "description": "What the axis measures"}, "unit": {"type": "string", "description": "e.g. kg"}}, "required": ["name"], "additionalProperties": false}}});
 const outputValue = z.string();
-export const outputSchema = z.object({ "result": outputValue });
+export const outputSchema = listed(z.object({ "result": outputValue }), {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"result": {"type": "string"}}, "required": ["result"], "additionalProperties": false});
 type Output = z.input<typeof outputValue>;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { axis, ticks } = args;

@@ -2,11 +2,14 @@
 // Tool `bar_chart`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { contentResult, image, log, progress, resource, resourceLink, toolError, withRequest } from "../runtime.js";
 
-export const inputSchema = z.strictObject({ "values": z.array(z.number().min(0)).min(1).max(100).describe("The bar heights") });
+const inputObject = z.strictObject({ "values": z.array(z.number().min(0)).min(1).max(100).describe("The bar heights") });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"values": {"type": "array", "description": "The bar heights", "minItems": 1, "maxItems": 100, "items": {"type": "number", "minimum": 0.0}}}, "required": ["values"], "additionalProperties": false});
 type Output = unknown;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { values } = args;

@@ -2,12 +2,15 @@
 // Tool `rate_release`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { toolError, toolResult } from "../runtime.js";
 import { answering, elicit, sample } from "../asks.js";
 
-export const inputSchema = z.strictObject({ "release": z.string().describe("The release to rate, e.g. v1.2.0") });
+const inputObject = z.strictObject({ "release": z.string().describe("The release to rate, e.g. v1.2.0") });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"release": {"type": "string", "description": "The release to rate, e.g. v1.2.0"}}, "required": ["release"], "additionalProperties": false});
 type Output = unknown;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, _signal: AbortSignal): Promise<Output> {
   const { release } = args;

@@ -2,13 +2,16 @@
 // Tool `list_notes`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { conform, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.strictObject({});
+const inputObject = z.strictObject({});
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {}, "additionalProperties": false});
 const outputValue = z.array(z.object({ "id": z.string(), "title": z.string() }));
-export const outputSchema = z.object({ "result": outputValue });
+export const outputSchema = listed(z.object({ "result": outputValue }), {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"result": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}}, "required": ["id", "title"], "additionalProperties": false}}}, "required": ["result"], "additionalProperties": false});
 type Output = z.input<typeof outputValue>;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(_args: Input, _signal: AbortSignal): Promise<Output> {
   // ── begin code: tools[0] list_notes ──

@@ -2,11 +2,14 @@
 // Tool `current_weather`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { callHttp, env, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.strictObject({ "latitude": z.number().min(-90).max(90), "longitude": z.number().min(-180).max(180), "unit": z.enum(["celsius", "fahrenheit"]).default("celsius") });
+const inputObject = z.strictObject({ "latitude": z.number().min(-90).max(90), "longitude": z.number().min(-180).max(180), "unit": z.enum(["celsius", "fahrenheit"]).default("celsius") });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"latitude": {"type": "number", "minimum": -90.0, "maximum": 90.0}, "longitude": {"type": "number", "minimum": -180.0, "maximum": 180.0}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "default": "celsius"}}, "required": ["latitude", "longitude"], "additionalProperties": false});
 type Output = unknown;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, signal: AbortSignal): Promise<Output> {
   return (await callHttp(

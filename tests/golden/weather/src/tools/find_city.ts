@@ -2,13 +2,16 @@
 // Tool `find_city`.
 import * as z from "zod";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { listed } from "../listed.js";
 import { callHttp, conform, env, toolError, toolResult } from "../runtime.js";
 
-export const inputSchema = z.strictObject({ "name": z.string().min(2).describe("City name, e.g. Berlin"), "count": z.number().int().min(1).max(10).default(1) });
+const inputObject = z.strictObject({ "name": z.string().min(2).describe("City name, e.g. Berlin"), "count": z.number().int().min(1).max(10).default(1) });
+// Listed as the spec's JSON Schema, written out here: tools/list converts no zod schema at run time.
+export const inputSchema = listed(inputObject, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"name": {"type": "string", "description": "City name, e.g. Berlin", "minLength": 2}, "count": {"type": "integer", "minimum": 1.0, "maximum": 10.0, "default": 1}}, "required": ["name"], "additionalProperties": false});
 const outputValue = z.object({ "results": z.array(z.object({ "name": z.string(), "latitude": z.number(), "longitude": z.number(), "country": z.string().optional() })) });
-export const outputSchema = outputValue;
+export const outputSchema = listed(outputValue, {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "latitude": {"type": "number"}, "longitude": {"type": "number"}, "country": {"type": "string"}}, "required": ["name", "latitude", "longitude"], "additionalProperties": false}}}, "required": ["results"], "additionalProperties": false});
 type Output = z.input<typeof outputValue>;
-type Input = z.output<typeof inputSchema>;
+type Input = z.output<typeof inputObject>;
 
 async function run(args: Input, signal: AbortSignal): Promise<Output> {
   return (await callHttp(
