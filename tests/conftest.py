@@ -33,14 +33,17 @@ LONGEST_FIRST = (
     "test_events_workflows.py",
     "test_speed.py",
     "test_action_install.py",
+    "test_events_reimport.py",
+    "test_newcomer.py",
+    "test_sandbox.py",
     "test_fake_github_openapi.py",
+    "test_reimport_story.py",
     "test_forge_local.py",
     "test_load.py",
     "test_publish_story.py",
     "test_faults_publish.py",
     "test_packaging.py",
     "test_publish_trusted_rebuild.py",
-    "test_sandbox.py",
 )
 
 

@@ -115,6 +115,8 @@ def test_a_request_whose_spec_is_broken_gets_the_reason_on_the_issue_and_no_pull
     assert github.pulls == {}
     assert github.issues[payload["issue"]["number"]]["labels"] == [REQUEST_LABEL, "mcp-factory: failed"]
     assert "::error" in jobs["parse"].log() and "semantic versioning" in jobs["parse"].summary
+    # Nothing to rebuild after a failed parse: the publish job explains it without installing the toolchain.
+    assert "--- Install the Node toolchain fresh" not in jobs["publish"].log()
 
 
 @pytest.mark.e2e
@@ -142,6 +144,7 @@ def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(git
         "| examples (`convert_temperature`) | ✅ pass |" in jobs["build"].summary
     )  # the build table is in the job summary
     assert "Pull request #" in jobs["publish"].summary
+    assert "--- Install the Node toolchain fresh [success]" in jobs["publish"].log()  # its trusted rebuild
 
     # Trust split, observed: who could read which secret, and who talked to GitHub.
     assert jobs["parse"].secrets == {"ANTHROPIC_API_KEY"}
@@ -179,6 +182,8 @@ def test_first_request_end_to_end_issue_to_pull_request_to_review_to_release(git
     assert jobs["check"].secrets == set() and jobs["comment"].secrets == {"GITHUB_TOKEN"}
     [comment] = [c["body"] for c in github.comments_on(pr_number) if "mcp-factory:review" in c["body"]]
     assert "unit-converter" in comment
+    # The comment job posts the check job's report and builds nothing: no Node, no toolchain install.
+    assert "--- Install the Node toolchain fresh" not in jobs["comment"].log()
 
     # 4. The PR is merged; the push to main releases unit-converter-v1.0.0 with its package.
     merge(github.bare, "factory/unit-converter", tmp_path / "merge")

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -87,9 +88,9 @@ def with_limit(text: str) -> str:
     return json.dumps(data, indent=2)
 
 
-def context(github: FakeGitHub, workdir: Path) -> flows.Context:
+def context(github: FakeGitHub, workdir: Path, builder: Callable[..., Any] = build) -> flows.Context:
     workdir.mkdir(parents=True, exist_ok=True)
-    return flows.Context(workdir=workdir, forge=lambda: forge_for(github, TOKEN), builder=build)
+    return flows.Context(workdir=workdir, forge=lambda: forge_for(github, TOKEN), builder=builder)
 
 
 def main_sha(github: FakeGitHub) -> str:
@@ -102,10 +103,14 @@ def writes(github: FakeGitHub) -> list[object]:
 
 @pytest.mark.e2e
 @pytest.mark.github(then=import_petstore)
-def test_a_changed_document_on_main_becomes_a_pr_with_the_reimported_spec_and_then_a_release(github, tmp_path):
+def test_a_changed_document_on_main_becomes_a_pr_with_the_reimported_spec_and_then_a_release(
+    github, tmp_path, shared_builder
+):
+    # A story about publishing: petstore 2.0.0 is built for real once (`shared_builder`); the second run and the
+    # release reuse that build, and every flow still rebuilds its package from the spec to publish it.
     pushed = change_document(github.bare, with_limit, "the API's v2 document")
 
-    outcome = flows.on_reimport(github.push_event(pushed), context(github, tmp_path / "push1"))
+    outcome = flows.on_reimport(github.push_event(pushed), context(github, tmp_path / "push1", shared_builder))
 
     assert outcome["ok"], outcome
     [(number, pr)] = github.pulls.items()
@@ -130,17 +135,17 @@ def test_a_changed_document_on_main_becomes_a_pr_with_the_reimported_spec_and_th
 
     # The bot runs again on the same push: the same PR and branch (its body may take the new run's timings).
     branch = git.Repo(github.bare).commit(branch_for("petstore")).hexsha
-    again = flows.on_reimport(github.push_event(pushed), context(github, tmp_path / "push2"))
+    again = flows.on_reimport(github.push_event(pushed), context(github, tmp_path / "push2", shared_builder))
     assert again["ok"] and [p["pull"] for p in again["pulls"]] == [number] and not again["pulls"][0]["pushed"]
     assert len(github.pulls) == 1 and git.Repo(github.bare).commit(branch_for("petstore")).hexsha == branch
 
     # The maintainer merges it: the release flow releases petstore-v2.0.0, and nothing is left to re-import.
     merged = merge_branch(github.bare, branch_for("petstore"), message=f"Merge pull request #{number}")
-    released = flows.on_push(github.push_event(merged), context(github, tmp_path / "release"))
+    released = flows.on_push(github.push_event(merged), context(github, tmp_path / "release", shared_builder))
     assert released["released"] == ["petstore-v2.0.0"]
     release = github.release_by_tag("petstore-v2.0.0")
     assert release and {a["name"] for a in release["assets"]} == {"petstore-2.0.0.tgz", "petstore-2.0.0.tgz.sha256"}
-    after = flows.on_reimport(github.push_event(main_sha(github)), context(github, tmp_path / "push3"))
+    after = flows.on_reimport(github.push_event(main_sha(github)), context(github, tmp_path / "push3", shared_builder))
     assert after == {"ok": True, "pulls": []}
 
 

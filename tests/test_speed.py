@@ -108,3 +108,6 @@ def test_the_quick_benchmark_reports_every_figure() -> None:
     assert report["repository"]["built_full"] == 2 and report["repository"]["built_unchanged"] == 0
     assert report["repository"]["built_one_changed"] == 1
     assert "ratio" in format_report(report) and report["peak_rss_mib"]["largest child"] > 0
+    # At one run the sandbox's figure reuses the warm build just made (sandboxed) instead of repeating it.
+    box = server["sandbox"]
+    assert not box["available"] or (box["with"] == server["warm"]["total"] and box["without"] > 0)

@@ -239,19 +239,19 @@ def test_jobs_that_run_untrusted_code_read_caches_but_never_save_them():
 CACHE_ACTIONS = re.compile(r"^actions/cache(/restore|/save)?@")
 
 
-def evaluate(condition: str, inputs: dict[str, str]) -> bool:
-    """A step's `if:` as GitHub reads it (the local runner's evaluator), on a Linux runner."""
+def evaluate(condition: str, inputs: dict[str, str], env: dict[str, str] | None = None) -> bool:
+    """A step's `if:` as GitHub reads it (the local runner's evaluator), on a Linux runner, with the job's env."""
     from tests.actions_expressions import condition as github_condition
 
-    context = {"inputs": inputs, "runner": {"os": "Linux"}}
+    context = {"inputs": inputs, "runner": {"os": "Linux"}, "env": env or {}}
     return github_condition(condition, context, {"success": True, "failure": False, "cancelled": False})
 
 
-def action_steps_run(inputs: dict[str, str]) -> list[dict[str, Any]]:
-    """The composite action's steps that run when it is called with these inputs."""
+def action_steps_run(inputs: dict[str, str], env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The composite action's steps that run when it is called with these inputs (in a job with this env)."""
     action = load(ACTION)
     values = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()} | inputs
-    return [step for step in action["runs"]["steps"] if "if" not in step or evaluate(step["if"], values)]
+    return [step for step in action["runs"]["steps"] if "if" not in step or evaluate(step["if"], values, env)]
 
 
 def caches_touched(steps: list[dict[str, Any]], *, saving: bool) -> list[str]:
@@ -319,15 +319,29 @@ def test_a_job_that_runs_generated_code_never_saves_a_cache():
 
 
 def test_the_publish_stage_rebuilds_with_node_and_a_toolchain_installed_fresh():
-    for mode in ("issue", "pr", "push"):
-        names = [s.get("name") for s in action_steps_run({"mode": mode, "stage": "publish"})]
-        assert "Set up Node.js" in names and "Install the Node toolchain fresh" in names, mode
+    for mode in ("issue", "push", "reimport"):
+        for env in ({}, {"FACTORY_BOT_BUILD_RESULT": "success"}):
+            names = [s.get("name") for s in action_steps_run({"mode": mode, "stage": "publish"}, env)]
+            assert "Set up Node.js" in names and "Install the Node toolchain fresh" in names, (mode, env)
     steps = {s.get("name"): s for s in load(ACTION)["runs"]["steps"]}
     fresh = 'export FACTORY_BOT_CACHE="${RUNNER_TEMP:-/tmp}/factory-publish-cache"'
     install = steps["Install the Node toolchain fresh"]["run"]
     assert fresh in install and 'rm -rf "$FACTORY_BOT_CACHE"' in install
     assert install.index('rm -rf "$FACTORY_BOT_CACHE"') < install.index("factory-bot toolchain")
     assert f'if [ "$FACTORY_STAGE" = publish ]; then {fresh}; fi' in steps["Run factory-bot"]["run"]
+
+
+def test_a_publish_stage_that_cannot_rebuild_installs_no_toolchain():
+    """A review's publish stage only posts the check job's report, and a publish after a build job that did not
+    succeed only reports the failure: neither runs `npm ci` (on GitHub a download of the whole toolchain)."""
+    names = [s.get("name") for s in action_steps_run({"mode": "pr", "stage": "publish"})]
+    assert "Set up Node.js" not in names and "Install the Node toolchain fresh" not in names
+    assert "Run factory-bot" in names
+    for mode in ("issue", "reimport"):
+        for result in ("failure", "skipped", "cancelled"):
+            env = {"FACTORY_BOT_BUILD_RESULT": result}
+            names = [s.get("name") for s in action_steps_run({"mode": mode, "stage": "publish"}, env)]
+            assert "Install the Node toolchain fresh" not in names and "Run factory-bot" in names, (mode, result)
 
 
 def test_the_write_token_job_of_a_review_runs_the_base_branch_bot():
