@@ -32,6 +32,7 @@ _GENERATOR_SOURCES = (
     "build/protocol.py",
     "build/expectations.py",
     "build/package.py",
+    "build/packlist.py",
     "build/trusted.py",
     "build/pipeline.py",
 )

@@ -1,4 +1,4 @@
-"""Spec → package by steps that run none of the generated code: render, esbuild bundle, `npm pack --ignore-scripts`.
+"""Spec → package by steps that run none of the generated code: render, esbuild bundle, pack (`npm pack`'s files).
 
 The build pipeline makes its package here, and so does every stage that publishes (the PR's checksum, the
 release asset): the same spec and toolchain give the same bytes in any directory, with any cache location,

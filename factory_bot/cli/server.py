@@ -189,7 +189,7 @@ def package(server_dir: str, out_dir: str, as_json: bool) -> int:
     from factory_bot.build.toolchain import require_node
     from factory_bot.spec.loader import validate_data
 
-    require_node()  # npm packs it
+    require_node()  # npm packs a tree that build/packlist.py has no rule for
     directory = Path(server_dir)
     if not (directory / "dist" / "index.js").exists():
         raise FactoryError(
