@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from factory_bot import proc
-from factory_bot.build import npm_install, toolchain
+from factory_bot.build import npm_install, package, toolchain
 from factory_bot.build.pipeline import build, build_many
 from factory_bot.spec.loader import dump_spec, load_spec_file
 from factory_bot.spec.model import ServerSpec
@@ -115,8 +115,9 @@ def sandbox_cost(spec: ServerSpec, runs: int, work: Path, *, warm_total: float |
     }
 
 
-def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -> dict[str, float]:
-    """What the tools need on the same server, called directly: tsc, npm pack, one protocol round trip."""
+def floor(spec: ServerSpec, server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -> dict[str, float]:
+    """What the steps need on the same server, called directly: tsc, packing the .tgz (the bot's packer, which
+    builds use instead of `npm pack`), one protocol round trip."""
     tsc, pack, trip = [], [], []
     script = work / "round_trip.py"
     script.write_text(_ROUND_TRIP)
@@ -127,17 +128,9 @@ def floor(server_dir: Path, tools: toolchain.Toolchain, runs: int, work: Path) -
         tsc.append(
             timed(lambda: proc.run([*tools.tsc, "-p", str(server_dir), *tools.tsc_flags], timeout=BENCH_TIMEOUT))
         )
-        pack.append(
-            timed(
-                lambda: proc.run(
-                    ["npm", "pack", "--ignore-scripts", "--pack-destination", str(out), "--loglevel=error"],
-                    cwd=server_dir,
-                    timeout=BENCH_TIMEOUT,
-                )
-            )
-        )
+        pack.append(timed(lambda: package.pack(spec, server_dir, out)))
         trip.append(timed(lambda: proc.run([sys.executable, str(script), str(entry)], timeout=BENCH_TIMEOUT)))
-    result = {"tsc": median(tsc), "npm pack": median(pack), "round trip": median(trip)}
+    result = {"tsc": median(tsc), "pack": median(pack), "round trip": median(trip)}
     result["total"] = sum(result.values())
     return result
 
@@ -263,7 +256,7 @@ def run_bench(spec_paths: list[Path], *, runs: int, repo_size: int, jobs: int, c
             say(f"warm: {spec.name} × {runs}")
             warm = warm_builds(spec, runs, work / spec.name)
             say(f"floor: {spec.name} × {runs}")
-            base = floor(warm["server_dir"], tools, runs, work / spec.name)
+            base = floor(spec, warm["server_dir"], tools, runs, work / spec.name)
             tgz = next((work / spec.name / "warm-0").glob("*.tgz"))
             say(f"end to end: factory-bot build {path} × {runs}")
             e2e = end_to_end(path, runs, work / spec.name)
