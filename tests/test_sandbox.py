@@ -284,6 +284,44 @@ def test_killing_the_bot_mid_session_takes_every_sandboxed_process_down(tmp_path
     assert _gone_soon(lambda: not _processes_with(marker)), "a sandboxed process outlived the bot"
 
 
+def test_a_bot_killed_while_its_sandbox_is_still_being_set_up_leaves_nothing_running(tmp_path: Path) -> None:
+    # bwrap's sandbox asks to die with its parent only once it is set up: a bot killed in those first ~100 ms
+    # left it running, about one launch in ten. The launcher's own pid namespace takes it down whenever the bot dies.
+    markers = []
+    for attempt, delay in enumerate([0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.09, 0.12] * 4):
+        marker = f"mcp-factory-setup-{uuid.uuid4().hex[:8]}"
+        markers.append(marker)
+        root = tmp_path / f"server-{attempt}"
+        bot = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(f"""
+            import subprocess, sys, time
+            from pathlib import Path
+            from factory_bot.build import sandbox
+            root = Path({str(root)!r})
+            root.mkdir()
+            with sandbox.launch(["sh", "-c", "sleep 600; : {marker}"], {{}}, root=root) as launch:
+                print("launching", flush=True)
+                subprocess.Popen(launch.argv, env=launch.env, cwd=launch.cwd, start_new_session=True)
+                time.sleep(600)
+        """),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert bot.stdout is not None and bot.stdout.readline() == "launching\n"
+            time.sleep(delay)
+        finally:
+            bot.kill()
+            bot.wait()
+    assert _gone_soon(lambda: not any(_processes_with(m) for m in markers)), [
+        (m, _processes_with(m)) for m in markers if _processes_with(m)
+    ]
+
+
 def _sandboxed_shells_with(marker: str) -> list[int]:
     """The `sh` processes holding `marker` that run in another pid namespace than ours: inside a sandbox."""
     ours = os.readlink("/proc/self/ns/pid")
