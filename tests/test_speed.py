@@ -50,6 +50,22 @@ def test_an_edited_server_source_is_not_trusted_from_the_cache(tmp_path: Path, b
     assert not again.cached and again.ok
 
 
+def test_every_module_a_build_runs_is_part_of_the_generator_hash() -> None:
+    """A change to any code a build renders or validates with (e.g. build/listed_schema.py, which writes the
+    listed schemas) must invalidate cached builds: the hash covers every such module, not a hand-kept list."""
+    import factory_bot
+    import factory_bot.build.pipeline
+    import factory_bot.build.render  # noqa: F401
+
+    package_dir = Path(factory_bot.__file__).resolve().parent
+    used = {
+        Path(module.__file__).resolve().relative_to(package_dir).as_posix()
+        for name, module in list(sys.modules.items())
+        if name.startswith(("factory_bot.build", "factory_bot.spec")) and getattr(module, "__file__", None)
+    }
+    assert "build/listed_schema.py" in used and used <= set(cache.generator_sources())
+
+
 def test_a_template_change_invalidates_every_cached_build(tmp_path: Path, built) -> None:
     """A copy of the bot with one template edited rebuilds the calculator that an unedited copy reuses."""
     out = copy_build(built("calculator"), tmp_path / "out").server_dir.parent

@@ -19,23 +19,24 @@ from factory_bot.build.report import ValidationReport
 from factory_bot.spec.model import ServerSpec
 from factory_bot.text import templates_dir
 
-# Modules whose code decides what a build produces or how strictly it is checked.
-# Paths relative to the factory_bot package.
-_GENERATOR_SOURCES = (
-    "spec/params.py",
-    "spec/model.py",
-    "text.py",
-    "build/render.py",
-    "build/clients.py",
-    "build/report.py",
-    "build/static_checks.py",
-    "build/protocol.py",
-    "build/expectations.py",
-    "build/package.py",
-    "build/packlist.py",
-    "build/trusted.py",
-    "build/pipeline.py",
-)
+# What decides what a build produces or how strictly it is checked, besides the spec and the templates: every
+# file of the spec model and of the build (render and its helpers, validation, the sandbox, packing), and the text
+# escapes. Whole packages, not a list of modules: a list missed the render helpers (listed_schema, render_schema,
+# readme, ...), whose changes then left an earlier build's cache valid. Relative to the factory_bot package.
+_GENERATOR_PACKAGES = ("spec", "build")
+_GENERATOR_MODULES = ("text.py",)
+
+
+def generator_sources() -> list[str]:
+    """The files (relative to the factory_bot package) whose bytes the generator hash covers."""
+    package_dir = Path(__file__).resolve().parents[1]
+    found = [
+        path.relative_to(package_dir).as_posix()
+        for folder in _GENERATOR_PACKAGES
+        for path in (package_dir / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    return sorted(found) + list(_GENERATOR_MODULES)
 
 
 @lru_cache(maxsize=1)
@@ -43,7 +44,7 @@ def generator_hash() -> str:
     """Hash of everything besides the spec that a build's output depends on."""
     digest = hashlib.sha256(f"factory-bot {__version__}\ntoolchain {toolchain.lock_hash()}\n".encode())
     package_dir = Path(__file__).resolve().parents[1]
-    for name in _GENERATOR_SOURCES:
+    for name in generator_sources():
         digest.update(name.encode() + b"\0" + (package_dir / name).read_bytes())
     root = templates_dir()
     for path in sorted(p for p in (root / "server").rglob("*") if p.is_file()):
