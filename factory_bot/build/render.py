@@ -212,10 +212,9 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
         "locals": [(name, local_name(name)) for name in input_names(tool)],
         "types": [(name, schema_types.type_local(name), t) for name, t in tool.types.items()],
         "input_type": render_schema.input_type(raw) if raw is not None else None,
-        "uses_zod": raw is None or tool.output is not None,
+        "uses_zod": lists_written_schema(tool),
         "input_listed": listed_schema.listed(tool.input_schema()) if raw is None else None,
         "output_listed": listed_schema.listed(output) if (output := tool.output_schema()) is not None else None,
-        "listed": lists_written_schema(tool),
     }
     if isinstance(impl, HttpImplementation):
         context["base_url_env"] = spec.base_url_env(impl)
@@ -248,8 +247,8 @@ def _tool_context(spec: ServerSpec, index: int, tool: Tool) -> dict[str, Any]:
 
 
 def lists_written_schema(tool: Tool) -> bool:
-    """Whether the tool lists a zod schema's JSON Schema written into its source (src/listed.ts): its typed
-    inputs, or its output (a verbatim inputSchema is listed as written, through the SDK's fromJsonSchema)."""
+    """Whether the tool has a zod schema (its typed inputs, or its output), and so lists that schema's JSON Schema
+    written into its source (src/listed.ts); a verbatim inputSchema is listed as written, through fromJsonSchema."""
     return tool.inputSchema is None or tool.output is not None
 
 
