@@ -142,7 +142,12 @@ def kill_group(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
 
 
 def wait_group_gone(pgid: int, timeout: float = 2.0) -> None:
-    """After kill_group: wait until no member is left (a sandbox's PID namespace takes a moment to empty)."""
+    """After kill_group: wait until no member is left running (a sandbox's PID namespace takes a moment to empty).
+
+    A member that is only a zombie counts as gone: it runs nothing and holds nothing but its pid. Orphaned by the
+    kill (the launcher's own namespace init, reparented to pid 1), it waits for pid 1 to reap it, and a machine's
+    init may take its time: on ours ~1.1 s, every build, for a process that had already ended.
+    """
     import time
 
     deadline = time.monotonic() + timeout
@@ -151,4 +156,27 @@ def wait_group_gone(pgid: int, timeout: float = 2.0) -> None:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return
+        if not _running_members(pgid):
+            return
         time.sleep(0.005)
+
+
+def _running_members(pgid: int) -> list[int]:
+    """The processes of group `pgid` that are not zombies (from /proc: Linux only; elsewhere, assume some are)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return [-1]
+    running = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # After the command's closing parenthesis: state, ppid, pgrp, ...
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            running.append(int(entry))
+    return running
