@@ -1,7 +1,7 @@
 """Cold start of a built server: process start to the first `tools/list` reply on stdio, against `node -e 0`.
 
 usage: python benchmarks/cold_start.py SERVER_DIR [SERVER_DIR ...] [--runs N] [--node PATH] [--node-flag FLAG]
-                                      [--revision 2025-11-25|2026-07-28]
+                                      [--revision 2025-11-25|2026-07-28] [--sdk-floor]
 
 Each run starts `node dist/index.js`, writes the 2025-11-25 handshake and a tools/list request at once (or, with
 `--revision 2026-07-28`, the one stateless tools/list request that revision needs), and stops the clock at the
@@ -72,6 +72,56 @@ def first_tools_list(argv: list[str], handshake: bytes, env: dict[str, str] | No
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
+FLOOR_SOURCE = """\
+// The SDK's floor: the smallest server it makes, with what the command (dist/index.js) expects of a bundle.
+import { McpServer } from "@modelcontextprotocol/server";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import * as z from "zod";
+
+export const SERVER_NAME = "sdk-floor";
+export const SERVER_VERSION = "1.0.0";
+
+export function createMcpServer(): McpServer {
+  const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { capabilities: { tools: {} } });
+  server.registerTool("echo", { description: "Echo a text.", inputSchema: z.object({ text: z.string() }) }, (args) => ({
+    content: [{ type: "text", text: args.text }],
+  }));
+  return server;
+}
+
+export async function main(): Promise<void> {
+  await createMcpServer().connect(new StdioServerTransport());
+}
+"""
+
+
+def sdk_floor(server: Path, scratch: Path) -> Path:
+    """The SDK's floor server, bundled with `server`'s own toolchain, flags, shims and command (see --sdk-floor)."""
+    floor = scratch / "sdk-floor"
+    (floor / "src").mkdir(parents=True)
+    (floor / "dist").mkdir()
+    (floor / "node_modules").symlink_to((server / "node_modules").resolve())
+    for name in ("shims.ts", "package.json"):
+        if (server / "src" / name).exists():
+            (floor / "src" / name).write_bytes((server / "src" / name).read_bytes())
+    (floor / "src" / "floor.ts").write_text(FLOOR_SOURCE)
+    (floor / "dist" / "index.js").write_bytes((server / "dist" / "index.js").read_bytes())
+    # The server's own bundle command (package.json "bundle": esbuild src/index.ts ... && esbuild src/start.ts ...),
+    # its first half, on the floor's source.
+    script = json.loads((server / "package.json").read_text())["scripts"]["bundle"].split(" && ")[0]
+    argv = script.replace("src/index.ts", "src/floor.ts", 1).split()
+    assert argv[0] == "esbuild", script
+    subprocess.run(
+        [str(floor / "node_modules" / ".bin" / "esbuild"), *argv[1:]], cwd=floor, check=True, capture_output=True
+    )
+    return floor
+
+
+def bundle_kib(server: Path) -> float:
+    dist = server / "dist"
+    return sum((dist / name).stat().st_size for name in ("index.js", "server.cjs") if (dist / name).exists()) / 1024
+
+
 def files(folder: Path) -> set[Path]:
     return {path for path in folder.rglob("*") if path.is_file() and not path.name.endswith(".tmp")}
 
@@ -109,12 +159,19 @@ def main() -> None:
     parser.add_argument("--node", default="node", help="the node binary (default: node on PATH)")
     parser.add_argument("--node-flag", action="append", default=[])
     parser.add_argument("--revision", choices=sorted(HANDSHAKES), default="2025-11-25")
+    parser.add_argument("--sdk-floor", action="store_true", help="measure the SDK's smallest server beside them")
     args = parser.parse_args()
     handshake = HANDSHAKES[args.revision]
     version = subprocess.run([args.node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
     floor: list[tuple[float, float]] = []
     starts: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
+        if args.sdk_floor:
+            args.servers.append(sdk_floor(args.servers[0], Path(scratch)))
+        sizes = {str(server): bundle_kib(server) for server in args.servers}
+        labels = {str(server): str(server) for server in args.servers}
+        if args.sdk_floor:
+            labels[str(args.servers[-1])] = "the SDK's floor"
         # One warm cache folder per server: two builds of one server (before / after) share a cache file name.
         warm_homes = {server: Path(scratch) / f"warm-{index}" for index, server in enumerate(args.servers)}
         for server in args.servers:
@@ -135,11 +192,9 @@ def main() -> None:
     print(f"protocol revision {args.revision}, load average {os.getloadavg()[0]:.1f} at the end")
     print(f"node {version} -e 0: {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU (medians of {args.runs})")
     for (server, kind), times in starts.items():
-        dist = Path(server) / "dist"
-        size = sum((dist / name).stat().st_size for name in ("index.js", "server.cjs") if (dist / name).exists())
         w, c = (statistics.median(t[i] for t in times) for i in (0, 1))
         print(
-            f"{server} ({size / 1024:.0f} KiB), {kind} start: first tools/list {w * 1000:.0f} ms wall = "
+            f"{labels[server]} ({sizes[server]:.0f} KiB), {kind} start: first tools/list {w * 1000:.0f} ms wall = "
             f"{w / wall:.2f}x, {c * 1000:.0f} ms CPU = {c / cpu:.2f}x node -e 0"
         )
 
