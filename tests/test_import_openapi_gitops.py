@@ -171,7 +171,7 @@ def _commit_petstore(bare: Path) -> None:
 def test_an_issue_naming_the_committed_document_opens_a_pr_whose_server_validates_its_requests(github, tmp_path):
     from factory_bot import gitops as flows
     from factory_bot.build.pipeline import build
-    from tests.fakes.github_api import branch_files
+    from tests.fakes.git_repos import branch_files
     from tests.github_forge import forge_for
 
     issue = github.open_issue("New MCP server: petstore", form("openapi/petstore.json", "getPetById, loginUser"))
