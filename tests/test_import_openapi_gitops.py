@@ -21,7 +21,7 @@ from factory_bot.forge.local import LocalForge
 from factory_bot.gitops.common import Context
 from factory_bot.gitops.publish import REVIEW_MARKER
 from factory_bot.spec.loader import load_spec_file
-from tests.test_import_openapi import oas_example
+from tests.import_openapi_support import oas_example
 from tests.test_import_openapi_curation import run
 from tests.test_publish_review import commit, pr_event, review
 
