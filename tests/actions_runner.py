@@ -5,7 +5,8 @@ It reads .github/workflows/*.yml and action.yml, evaluates `if:` and `${{ }}` wi
 (tests/actions_expressions.py), runs each job in a fresh workspace with its own token holding exactly the
 job's `permissions:` (the fake GitHub refuses anything else), and emulates the pinned versions of
 actions/checkout, upload-artifact and download-artifact (tests/actions_steps.py). The composite action runs
-step by step; setup-python/setup-node use this machine's python3 and node, caches are skipped.
+step by step (tests/actions_composite.py); setup-python/setup-node use this machine's python3 and node, caches
+are skipped. The keys, shells and actions it knows, and a job's result, are in tests/actions_model.py.
 """
 
 from __future__ import annotations
@@ -20,83 +21,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from .actions_composite import own_action
 from .actions_expressions import ExpressionError, condition, evaluate, interpolate  # noqa: F401 (re-exported)
+from .actions_model import (
+    EMULATED,
+    JOB_KEYS,
+    SECRET_ENV,
+    SHELLS,
+    SKIPPED,
+    STEP_KEYS,
+    WORKFLOW_KEYS,
+    JobResult,
+    _holds,
+    _known,
+    _needs,
+    _only,
+    _truthy_flag,
+    load_yaml,
+)
 from .actions_steps import ActionError, StepResult, action_of, check_inputs, checkout, download, remove_auth, upload
 from .fakes.github_permissions import token_permissions
 
 ROOT = Path(__file__).resolve().parents[1]
-SKIPPED = {  # `uses:` prefix → why the runner does not run it (tests/README.md)
-    "actions/cache@": "caches are an optimisation; a cold run must pass, and poisoning is the integrity tests' job",
-    "actions/cache/restore@": "caches are an optimisation; a cold run must pass",
-    "actions/create-github-app-token@": "no GitHub App here: the job falls back to its GITHUB_TOKEN",
-}
-EMULATED = {"actions/setup-python@": "python", "actions/setup-node@": "node"}  # this machine's python3 / node
-SECRET_ENV = ("GITHUB_TOKEN", "ANTHROPIC_API_KEY", "GH_TOKEN")
-SHELLS = {  # https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idstepsshell
-    None: ["bash", "-e"],  # no `shell:` on Linux: bash -e {0}
-    "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"],
-    "sh": ["sh", "-e"],
-}
-
-
-# The keys this runner honours; any other key of a workflow, job or step raises (it would be silently ignored).
-WORKFLOW_KEYS = {"name", "on", True, "permissions", "concurrency", "jobs", "run-name"}  # YAML 1.1 reads `on` as True
-JOB_KEYS = {
-    "name",
-    "runs-on",
-    "timeout-minutes",
-    "permissions",
-    "needs",
-    "if",
-    "outputs",
-    "steps",
-    "env",
-    "concurrency",
-}
-STEP_KEYS = {"name", "id", "uses", "with", "run", "shell", "env", "if", "continue-on-error", "timeout-minutes"}
-
-
-def _known(kind: str, where: str, keys: Any, allowed: set[Any]) -> None:
-    unknown = set(keys) - allowed
-    if unknown:
-        raise ActionError(f"{kind} {where}: the local runner does not emulate {sorted(map(str, unknown))}")
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    return YAML(typ="safe").load(path.read_text())
-
-
-@dataclass
-class JobResult:
-    id: str
-    result: str  # success | failure | skipped
-    steps: list[StepResult] = field(default_factory=list)
-    summary: str = ""
-    workspace: Path | None = None
-    outputs: dict[str, str] = field(default_factory=dict)
-    token: str = ""
-    permissions: dict[str, str] = field(default_factory=dict)
-    persisted_token: bool = False  # whether the job's token sat in a checkout's .git/config during the job
-
-    def log(self) -> str:
-        return "\n".join(f"--- {s.name} [{s.outcome}]\n{s.output}" for s in self.steps)
-
-    @property
-    def secrets(self) -> set[str]:
-        """Every secret variable any step of this job could read."""
-        return set().union(*(s.secrets for s in self.steps))
-
-
-def _needs(job: dict[str, Any]) -> list[str]:
-    needs = job.get("needs") or []
-    return [needs] if isinstance(needs, str) else list(needs)
-
-
-def _only(context: dict[str, Any], *names: str) -> dict[str, Any]:
-    """The contexts GitHub makes available at one place of a workflow (docs: "Context availability")."""
-    return {name: context[name] for name in names}
 
 
 @dataclass
@@ -326,7 +272,7 @@ class Runner:
         if tool := next((t for prefix, t in EMULATED.items() if uses.startswith(prefix)), None):
             return self.setup(tool, files)
         if uses == "./":
-            return self.own_action(inputs, context, workspace, files, env)
+            return own_action(self, inputs, context, workspace, files, env)
         if "run" in step and not uses:
             script = interpolate(step["run"], context)
             return self.shell(script, env, workspace, files, step.get("shell"))
@@ -387,66 +333,3 @@ class Runner:
             outputs,
             {name for name in SECRET_ENV if full_env.get(name)},
         )
-
-    def own_action(
-        self,
-        inputs: dict[str, str],
-        context: dict[str, Any],
-        workspace: Path,
-        files: dict[str, Path],
-        env: dict[str, str],
-    ) -> StepResult:
-        """The composite action, step by step, with its own `inputs` and `steps` contexts."""
-        action = load_yaml(workspace / "action.yml")
-        unknown = set(inputs) - set(action["inputs"])
-        if unknown:
-            raise ActionError(f"inputs the action does not declare: {unknown}")
-        values = {name: inputs.get(name, str(spec.get("default", ""))) for name, spec in action["inputs"].items()}
-        inner = {**context, "inputs": values, "steps": {}}
-        inner["github"] = dict(context["github"], action_path=str(workspace))
-        combined = StepResult("./", "success")
-        for step in action["runs"]["steps"]:
-            _known("step of", "action.yml", step, STEP_KEYS)
-            status = {
-                "success": combined.outcome == "success",
-                "failure": combined.outcome == "failure",
-                "cancelled": False,
-            }
-            if not condition(step.get("if"), inner, status):
-                continue
-            uses = str(step.get("uses", ""))
-            if "run" in step and "pip install" in step["run"] and not self.install:
-                result = StepResult(step.get("name", "pip install"), "success", "(this venv has the bot already)")
-            elif uses:
-                result = self.run_step(step, inner, workspace, files, env, [])
-            else:
-                step_env = env | {k: interpolate(v, inner) for k, v in (step.get("env") or {}).items()}
-                result = self.shell(step["run"], step_env, workspace, files, step.get("shell"), workspace)
-            combined.output += f"\n--- {step.get('name', uses)} [{result.outcome}]\n{result.output}"
-            combined.secrets |= result.secrets
-            if step.get("id"):
-                inner["steps"][step["id"]] = {
-                    "outputs": result.outputs,
-                    "outcome": result.outcome,
-                    "conclusion": result.outcome,
-                }
-            if result.outcome == "failure":
-                combined.outcome = "failure"
-        # The action's outputs map its steps' outputs, as GitHub does for a composite action.
-        combined.outputs = {name: interpolate(spec["value"], inner) for name, spec in action["outputs"].items()}
-        return combined
-
-
-def _truthy_flag(value: Any, context: dict[str, Any]) -> bool:
-    if isinstance(value, str):
-        value = interpolate(value, context)
-        return value.strip().lower() == "true"
-    return bool(value)
-
-
-def _holds(checkout_dir: Path, token: str) -> bool:
-    import base64
-
-    config = checkout_dir / ".git" / "config"
-    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-    return config.is_file() and (token in config.read_text() or basic in config.read_text())

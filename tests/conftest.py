@@ -18,7 +18,8 @@ from factory_bot.build.cache import cache_key
 from factory_bot.build.pipeline import BuildResult, build, write_build_json
 from factory_bot.spec.loader import load_spec_file
 from factory_bot.spec.model import ServerSpec
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.fakes.git_repos import seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
 
 pytest_plugins = ["tests.no_skips"]  # in CI a skipped test fails the run
 

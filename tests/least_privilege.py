@@ -11,7 +11,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from .actions_runner import ROOT, JobResult
+from .actions_model import JobResult
+from .actions_runner import ROOT
 from .fakes.github_permissions import LEVEL, token_permissions
 
 # (workflow, job, scope) a story cannot exercise here, each with the reason the job must still hold it.

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from .actions_expressions import ExpressionError, condition, evaluate, interpolate
-from .actions_runner import JobResult, Runner
+from .actions_model import JobResult
+from .actions_runner import Runner
 from .actions_steps import PINNED, ActionError
 from .fakes.github_api import FakeGitHub
 

@@ -18,7 +18,8 @@ from factory_bot import gitops as flows
 from factory_bot.build import trusted
 from factory_bot.gitops.approval import request_digest
 from factory_bot.gitops.gate import POLICY_MARKER
-from tests.fakes.github_api import FakeGitHub, branch_files
+from tests.fakes.git_repos import branch_files
+from tests.fakes.github_api import FakeGitHub
 from tests.github_forge import forge_for
 from tests.test_load import prebuilt, prebuilt_rebuild
 from tests.test_policy_gate import event

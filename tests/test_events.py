@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from .actions_runner import ROOT, condition, load_yaml
+from .actions_model import load_yaml
+from .actions_runner import ROOT, condition
 
 EXAMPLES = [
     Path(os.environ.get("FACTORY_WEBHOOK_EXAMPLES", "/nonexistent")),

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from .actions_runner import ROOT, JobResult, Runner
+from .actions_model import JobResult
+from .actions_runner import ROOT, Runner
 from .fakes.github_api import FakeGitHub
 from .least_privilege import Ledger, without
 from .test_events import REQUEST_LABEL, example

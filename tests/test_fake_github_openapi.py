@@ -28,7 +28,8 @@ from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge.github import GitHubForge
 from factory_bot.forge.github_retry import default_retry
-from tests.fakes.github_api import Exchange, FakeGitHub, merge_branch, seed_bare_repo
+from tests.fakes.git_repos import merge_branch, seed_bare_repo
+from tests.fakes.github_api import Exchange, FakeGitHub
 
 OPENAPI_VERSION = "23.0.2"
 SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -16,7 +16,8 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.fakes.git_repos import seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
 from tests.faults_support import BOB, SMALL, built_request, publish_context, status_of, yaml_request
 from tests.github_forge import TOKEN
 

@@ -20,7 +20,8 @@ from factory_bot.errors import ForgeError
 from factory_bot.forge import git as gitops
 from factory_bot.forge.github import GitHubForge
 from factory_bot.forge.local import LocalForge
-from tests.fakes.github_api import FakeGitHub, merge_branch
+from tests.fakes.git_repos import merge_branch
+from tests.fakes.github_api import FakeGitHub
 from tests.faults_support import BOB, SMALL, status_of, yaml_request
 from tests.github_forge import forge_for
 

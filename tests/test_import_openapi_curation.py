@@ -20,7 +20,7 @@ import pytest
 from factory_bot.errors import OpenAPIError
 from factory_bot.gitops.openapi_source import update
 from factory_bot.spec.loader import dump_spec, load_spec_file
-from tests.test_import_openapi import oas_example
+from tests.import_openapi_support import oas_example
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -27,8 +27,8 @@ from factory_bot.errors import OpenAPIError
 from factory_bot.importers.openapi import ImportOptions, TooManyOperations, import_openapi
 from factory_bot.importers.openapi.operations import Filters
 from factory_bot.importers.openapi.texts import snake
+from tests.import_openapi_support import oas_example
 from tests.test_fake_github_openapi import openapi_file
-from tests.test_import_openapi import oas_example
 
 from .test_build_e2e import npm_install_global
 

@@ -21,7 +21,7 @@ from factory_bot.forge.local import LocalForge
 from factory_bot.gitops.common import Context
 from factory_bot.gitops.publish import REVIEW_MARKER
 from factory_bot.spec.loader import load_spec_file
-from tests.test_import_openapi import oas_example
+from tests.import_openapi_support import oas_example
 from tests.test_import_openapi_curation import run
 from tests.test_publish_review import commit, pr_event, review
 
@@ -171,7 +171,7 @@ def _commit_petstore(bare: Path) -> None:
 def test_an_issue_naming_the_committed_document_opens_a_pr_whose_server_validates_its_requests(github, tmp_path):
     from factory_bot import gitops as flows
     from factory_bot.build.pipeline import build
-    from tests.fakes.github_api import branch_files
+    from tests.fakes.git_repos import branch_files
     from tests.github_forge import forge_for
 
     issue = github.open_issue("New MCP server: petstore", form("openapi/petstore.json", "getPetById, loginUser"))

@@ -18,7 +18,7 @@ from factory_bot.importers.openapi import ImportOptions, import_openapi
 from factory_bot.importers.openapi.operations import Filters
 from factory_bot.spec.loader import load_spec_text
 from factory_bot.spec.requests import ExpectedRequest
-from tests.test_import_openapi import MAPPING, oas_example
+from tests.import_openapi_support import MAPPING, oas_example
 
 PETSTORE = "3.0/json/petstore.json"
 

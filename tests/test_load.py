@@ -32,7 +32,8 @@ from factory_bot.build.report import Check, ValidationReport
 from factory_bot.gitops.gate import ACCEPTED_LABEL, POLICY_MARKER
 from factory_bot.gitops.handover import ALWAYS_RUN
 from factory_bot.gitops.publish import STATUS_MARKER, tgz_name
-from tests.fakes.github_api import FakeGitHub, seed_bare_repo
+from tests.fakes.git_repos import seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
 from tests.github_forge import forge_for
 
 pytestmark = pytest.mark.e2e  # about a minute of git and HTTP on two cores

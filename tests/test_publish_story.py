@@ -17,7 +17,8 @@ import pytest
 from factory_bot import gitops as flows
 from factory_bot.build.pipeline import build
 from factory_bot.errors import ForgeError
-from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch
+from tests.fakes.git_repos import branch_files, merge_branch
+from tests.fakes.github_api import FakeGitHub
 from tests.github_forge import forge_for
 
 pytestmark = pytest.mark.e2e

@@ -24,9 +24,10 @@ from factory_bot.build.render import write_server
 from factory_bot.errors import ConfigError
 from factory_bot.gitops.reimport import branch_for
 from factory_bot.spec.loader import dump_spec, load_spec_file, load_spec_text
-from tests.fakes.github_api import FakeGitHub, branch_files, merge_branch, seed_bare_repo
+from tests.fakes.git_repos import branch_files, merge_branch, seed_bare_repo
+from tests.fakes.github_api import FakeGitHub
 from tests.github_forge import forge_for
-from tests.test_import_openapi import oas_example
+from tests.import_openapi_support import oas_example
 from tests.test_import_openapi_curation import run
 from tests.test_publish_review import commit
 
