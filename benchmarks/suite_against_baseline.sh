@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Times the test files issue 11's baseline had, with that commit's code and with this checkout's, back to back.
+#
+#   bash benchmarks/suite_against_baseline.sh [ROUNDS]      # default 2 rounds: then, now, then, now
+#
+# The baseline (cbfdc51, 397 tests, "425 s with pytest -n 2") runs in a worktree of its own, with its own venv,
+# toolchain cache and the test packages its .ci/run installed, so neither run sees the other's installs. Only
+# the 33 files that existed then run from this checkout: their tests have grown since, and each run prints how
+# many it collected. Needs the machine to itself; compare only figures of one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+baseline=cbfdc51
+rounds="${1:-2}"
+work="${TMPDIR:-/tmp}/factory-suite-baseline"
+files=$(git ls-tree -r --name-only "$baseline" tests/ | grep -E '(^|/)test_[^/]*\.py$')
+
+if [ ! -f "$work/ready" ]; then  # set up once; a setup that did not finish starts over
+  if [ -d "$work/tree" ]; then git worktree remove --force "$work/tree"; fi
+  rm -rf "$work" && mkdir -p "$work"
+  git worktree add --detach "$work/tree" "$baseline" >/dev/null
+  python3 -m venv "$work/venv"  # the tests start `factory-bot` and `python3` from PATH: this venv's
+  # The baseline's own .ci/run, up to (not including) its workflow lint and tests.
+  sed -n '1,/^echo "== Lint workflows/p' "$work/tree/.ci/run" | sed '$d' >"$work/tree/.ci/setup-only"
+  PATH="$work/venv/bin:$PATH" FACTORY_BOT_CACHE="$work/cache" bash "$work/tree/.ci/setup-only" >/dev/null
+  touch "$work/ready"
+fi
+
+then_run() {
+  (cd "$work/tree" && PATH="$work/venv/bin:$PATH" VIRTUAL_ENV="$work/venv" FACTORY_BOT_CACHE="$work/cache" \
+    python3 -m pytest -n 2 -q -p no:cacheprovider | tail -1)
+}
+now_run() {
+  # shellcheck disable=SC2086  # one word per file
+  python3 -m pytest -n 2 -q -p no:cacheprovider $files | tail -1
+}
+for round in $(seq "$rounds"); do
+  echo "round $round, then ($baseline): $(then_run)"
+  echo "round $round, now ($(git rev-parse --short HEAD)): $(now_run)"
+done
+echo "remove the baseline with: git worktree remove --force $work/tree && rm -rf $work"
