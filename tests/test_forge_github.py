@@ -37,6 +37,8 @@ def test_creating_what_already_exists_is_treated_as_done(github: FakeGitHub, tmp
     forge = forge_for(github, TOKEN)
     work = git.Repo.clone_from(str(github.bare), tmp_path / "w")
     gitops.push_tag(work, forge.remote(), tag="x-v1.0.0", sha=work.head.commit.hexsha, message="x")
+    # The tagger is the bot, in a plain clone too (a runner has no git identity of its own).
+    assert git.Repo(github.bare).tags["x-v1.0.0"].tag.tagger.email == gitops.BOT_EMAIL
     first = forge.create_release(tag="x-v1.0.0", name="x 1.0.0", body="notes")
     assert forge.create_release(tag="x-v1.0.0", name="x 1.0.0", body="notes").id == first.id
     (tmp_path / "a.tgz").write_bytes(b"package")

@@ -143,6 +143,7 @@ def publish_branch(
     commit it replaces (--force-with-lease): a push by someone else in between is re-read and judged again,
     never overwritten.
     """
+    as_bot(repo, remote)  # commits as the bot, whoever opened the clone
     with _git_errors(remote, f"prepare branch {branch}"):
         repo.git.fetch("origin", f"+refs/heads/{base}:refs/remotes/origin/{base}")
         repo.git.checkout("-B", branch, f"origin/{base}")
@@ -209,6 +210,7 @@ def _refuse_foreign_commits(repo: git.Repo, remote: GitRemote, *, base: str, bra
 
 def push_tag(repo: git.Repo, remote: GitRemote, *, tag: str, sha: str, message: str) -> bool:
     """Create annotated `tag` at `sha` on the remote; False if it is already there. A tag never moves."""
+    as_bot(repo, remote)  # an annotated tag needs a tagger: the bot's, not the machine's (a runner has none)
     existing = remote_tags(remote).get(tag)
     if existing == sha:
         return False
@@ -227,6 +229,7 @@ def commit_to_branch(
     repo: git.Repo, remote: GitRemote, *, branch: str, files: dict[str, str], message: str, attempts: int = 3
 ) -> str | None:
     """Add a commit with `files` on top of `branch` (no force); None when they are already there."""
+    as_bot(repo, remote)  # commits as the bot, whoever opened the clone
     for attempt in range(attempts):
         with _git_errors(remote, f"update {branch}"):
             repo.git.fetch("origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
