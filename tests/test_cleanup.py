@@ -87,7 +87,7 @@ def test_stale_branches_and_prs_of_closed_requests_go_and_nothing_else(github: F
     push_branch(github.bare, work, "factory/hand-made", then_by=ALICE)  # no PR, but a person committed to it
     push_branch(github.bare, work, "feature/x", age_days=10)  # not the bot's
     repo = git.Repo(work)
-    repo.git.tag("-a", "calculator-v1.0.0", "-m", "release", "origin/main")
+    repo.git.tag("-a", "calculator-v1.0.0", "-m", "release", "origin/main", env=BOT)  # a runner has no identity
     repo.git.push("origin", "refs/tags/calculator-v1.0.0")
     before = remote_refs(github.bare)
 
