@@ -49,6 +49,10 @@ LONGEST_FIRST = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Git as on a fresh runner: no identity, no signing, no default branch from this machine's ~/.gitconfig or
+    # /etc/gitconfig. Whatever commits or tags must bring its own identity, as the bot does (every child inherits it).
+    os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
     config.addinivalue_line(
         "markers",
         "github(files=None, then=None, git_http=False, private=False, collaborators=None): how the `github` "
