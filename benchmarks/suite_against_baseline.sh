@@ -16,8 +16,9 @@ work="${TMPDIR:-/tmp}/factory-suite-baseline"
 files=$(git ls-tree -r --name-only "$baseline" tests/ | grep -E '(^|/)test_[^/]*\.py$')
 files+=" tests/test_workflows_caches.py"  # split out of test_workflows.py since: the same tests
 
-if [ ! -f "$work/ready" ]; then  # set up once; a setup that did not finish starts over
-  if [ -d "$work/tree" ]; then git worktree remove --force "$work/tree"; fi
+if [ ! -f "$work/ready" ] || [ ! -d "$work/tree" ]; then  # set up once; a setup not finished (or removed) starts over
+  git worktree remove --force "$work/tree" 2>/dev/null || true
+  git worktree prune
   rm -rf "$work" && mkdir -p "$work"
   git worktree add --detach "$work/tree" "$baseline" >/dev/null
   python3 -m venv "$work/venv"  # the tests start `factory-bot` and `python3` from PATH: this venv's
@@ -37,7 +38,10 @@ now_run() {
   python3 -m pytest -n 2 -q -p no:cacheprovider $files | tail -1
 }
 for round in $(seq "$rounds"); do
-  echo "round $round, then ($baseline): $(then_run)"
-  echo "round $round, now ($(git rev-parse --short HEAD)): $(now_run)"
+  # A run that fails stops here: its time would compare nothing.
+  result=$(then_run) || { echo "round $round, then ($baseline) failed: $result" >&2; exit 1; }
+  echo "round $round, then ($baseline): $result"
+  result=$(now_run) || { echo "round $round, now failed: $result" >&2; exit 1; }
+  echo "round $round, now ($(git rev-parse --short HEAD)): $result"
 done
 echo "remove the baseline with: git worktree remove --force $work/tree && rm -rf $work"
