@@ -279,7 +279,7 @@ def fetch(repo: git.Repo, *refspecs: str) -> None:
 
 
 def as_bot(repo: git.Repo, remote: GitRemote) -> None:
-    """Later commands on `repo` authenticate as the bot (in memory only; nothing lands in .git/config)."""
+    """Later commands on `repo` authenticate, commit and tag as the bot (in memory only; nothing lands in .git/config)."""
     repo.git.update_environment(**remote.env())
 
 
